@@ -1,0 +1,292 @@
+/**
+ * Minibatches of subsequences for truncated backpropagation through time, following Dive into
+ * Deep Learning (2nd ed.), "Language Models": `seq_data_iter_random` and
+ * `seq_data_iter_sequential`.
+ *
+ * Each call to a sampler is one epoch. The epoch starts at a random offset in [0, T) drawn from the
+ * generator, so different epochs cut the corpus at different places. The number of minibatches
+ * per epoch is the same for every offset ({@linkcode countBatches}): it is the book's count at the
+ * worst offset, T − 1, so an epoch never ends one minibatch early. For the book's setting (10000
+ * characters, B = 32, T = 35) that is 8 minibatches under both samplers, as in the book.
+ *
+ * Shapes: `inputs` and `targets` are row-major `[B, T]` (`B` batch size, `T` steps), and
+ * `targets[r, t]` is the corpus element right after `inputs[r, t]`.
+ *
+ * @example One epoch of sequential minibatches
+ * ```ts
+ * import { sequentialBatches } from "./batches.ts";
+ * import { Rng } from "./rng.ts";
+ * const corpus = Int32Array.from({ length: 100 }, (_, i) => i);
+ * for (const { inputs, targets } of sequentialBatches(corpus, 2, 5, new Rng(0))) {
+ *   console.log(inputs.length, targets[0] - inputs[0]); // 10 1
+ * }
+ * ```
+ *
+ * @module
+ */
+import type { Rng } from "./rng.ts";
+
+/**
+ * One minibatch: `B` rows of `T` consecutive corpus elements, and the same shifted by one.
+ *
+ * @example Read row r, step t
+ * ```ts
+ * import { type Minibatch, sequentialBatches } from "./batches.ts";
+ * import { Rng } from "./rng.ts";
+ * const corpus = Int32Array.from({ length: 40 }, (_, i) => i);
+ * const [b]: Minibatch[] = [...sequentialBatches(corpus, 2, 3, new Rng(0))];
+ * const [r, t] = [1, 2];
+ * console.log(b.targets[r * b.numSteps + t] === b.inputs[r * b.numSteps + t] + 1); // true
+ * ```
+ */
+export interface Minibatch {
+  /** `[B, T]` row-major: `inputs[r * T + t]`. */
+  inputs: Int32Array;
+  /** `[B, T]` row-major; each target is the corpus element after its input. */
+  targets: Int32Array;
+  /** `B`, the number of rows. */
+  batchSize: number;
+  /** `T`, the number of steps (columns). */
+  numSteps: number;
+}
+
+/**
+ * How subsequences are drawn: `"random"` (shuffled, independent) or `"sequential"` (streams).
+ *
+ * @example Choose from a command-line flag
+ * ```ts
+ * import type { SamplingKind } from "./batches.ts";
+ * const kind: SamplingKind = Deno.args.includes("--random") ? "random" : "sequential";
+ * console.log(kind);
+ * ```
+ */
+export type SamplingKind = "random" | "sequential";
+
+function checkSize(name: string, value: number, min: number): void {
+  if (typeof value !== "number") {
+    throw new TypeError(`${name} must be a number, got ${typeof value}`);
+  }
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new RangeError(`${name} must be an integer >= ${min}, got ${value}`);
+  }
+}
+
+function checkKind(kind: SamplingKind): void {
+  if (kind !== "random" && kind !== "sequential") {
+    throw new RangeError(
+      `sampling kind must be "random" or "sequential", got ${JSON.stringify(kind)}`,
+    );
+  }
+}
+
+/**
+ * The number of minibatches one epoch yields, the same for every starting offset.
+ *
+ * Both samplers need the corpus minus the worst offset (T − 1) minus the one element targets read
+ * past the inputs, L − T elements: random sampling cuts them into ⌊(L − T) / T⌋ subsequences and
+ * makes ⌊that / B⌋ minibatches; sequential sampling splits them into B streams of
+ * ⌊(L − T) / B⌋ and makes ⌊that / T⌋ minibatches. Both are at least 1 exactly when
+ * L ≥ (B + 1) · T.
+ *
+ * @param kind `"random"` or `"sequential"`.
+ * @param corpusLength `L`, the number of corpus elements.
+ * @param batchSize `B`, rows per minibatch (≥ 1).
+ * @param numSteps `T`, steps per row (≥ 1).
+ * @returns The number of minibatches per epoch; `0` when the corpus is shorter than (B + 1) · T.
+ * @example The book's setting
+ * ```ts
+ * import { countBatches } from "./batches.ts";
+ * console.log(countBatches("random", 10000, 32, 35), countBatches("sequential", 10000, 32, 35)); // 8 8
+ * ```
+ */
+export function countBatches(
+  kind: SamplingKind,
+  corpusLength: number,
+  batchSize: number,
+  numSteps: number,
+): number {
+  checkKind(kind);
+  checkSize("corpusLength", corpusLength, 0);
+  checkSize("batchSize", batchSize, 1);
+  checkSize("numSteps", numSteps, 1);
+  const usable = corpusLength - numSteps;
+  if (usable <= 0) return 0;
+  return kind === "random"
+    ? Math.floor(Math.floor(usable / numSteps) / batchSize)
+    : Math.floor(Math.floor(usable / batchSize) / numSteps);
+}
+
+/** Validates the arguments of a sampler eagerly and returns its minibatch count. */
+function prepare(
+  kind: SamplingKind,
+  corpus: Int32Array,
+  batchSize: number,
+  numSteps: number,
+  rng: Rng,
+): number {
+  if (!(corpus instanceof Int32Array)) {
+    throw new TypeError("the corpus must be an Int32Array of token indices (Corpus.indices)");
+  }
+  if (rng == null || typeof rng.nextInt !== "function") {
+    throw new TypeError("rng must be an Rng (new Rng(seed))");
+  }
+  const count = countBatches(kind, corpus.length, batchSize, numSteps);
+  if (count === 0) {
+    throw new RangeError(
+      `the corpus has ${corpus.length} elements, too few for one minibatch of batchSize ` +
+        `${batchSize} × numSteps ${numSteps}: it needs at least (batchSize + 1) × numSteps = ` +
+        `${(batchSize + 1) * numSteps}; use a longer corpus or smaller batchSize/numSteps`,
+    );
+  }
+  return count;
+}
+
+/**
+ * Random sampling: one epoch of minibatches of non-overlapping subsequences at shuffled positions
+ * (d2l `seq_data_iter_random`). After a random offset `o` in [0, T), the corpus is cut into
+ * subsequences starting at `o, o + T, o + 2T, …`; their order is shuffled and each minibatch takes
+ * the next B of them. Adjacent minibatches are not adjacent in the corpus, so the hidden state is
+ * reset before each one.
+ *
+ * Arguments are checked when called; the offset and the shuffle are drawn from `rng` when
+ * iteration starts.
+ *
+ * @param corpus Token indices.
+ * @param batchSize `B`, subsequences per minibatch.
+ * @param numSteps `T`, length of each subsequence.
+ * @param rng The generator for the offset and the shuffle.
+ * @returns A generator of {@linkcode countBatches}`("random", …)` minibatches; a `RangeError` when
+ * the corpus is shorter than (B + 1) · T.
+ * @example Count the minibatches of an epoch
+ * ```ts
+ * import { randomBatches } from "./batches.ts";
+ * import { Rng } from "./rng.ts";
+ * const corpus = new Int32Array(10000);
+ * console.log([...randomBatches(corpus, 32, 35, new Rng(1))].length); // 8
+ * ```
+ */
+export function randomBatches(
+  corpus: Int32Array,
+  batchSize: number,
+  numSteps: number,
+  rng: Rng,
+): Generator<Minibatch> {
+  const count = prepare("random", corpus, batchSize, numSteps, rng);
+  return randomEpoch(corpus, batchSize, numSteps, rng, count);
+}
+
+function* randomEpoch(
+  corpus: Int32Array,
+  batchSize: number,
+  numSteps: number,
+  rng: Rng,
+  count: number,
+): Generator<Minibatch> {
+  const offset = rng.nextInt(numSteps);
+  // As in the book: every subsequence that fits after the offset is shuffled, the first
+  // count · B are used.
+  const numSubseqs = Math.floor((corpus.length - 1 - offset) / numSteps);
+  const starts = new Int32Array(numSubseqs);
+  for (let k = 0; k < numSubseqs; k++) starts[k] = offset + k * numSteps;
+  rng.shuffle(starts);
+  for (let i = 0; i < count; i++) {
+    const inputs = new Int32Array(batchSize * numSteps);
+    const targets = new Int32Array(batchSize * numSteps);
+    for (let r = 0; r < batchSize; r++) {
+      const start = starts[i * batchSize + r];
+      inputs.set(corpus.subarray(start, start + numSteps), r * numSteps);
+      targets.set(corpus.subarray(start + 1, start + 1 + numSteps), r * numSteps);
+    }
+    yield { inputs, targets, batchSize, numSteps };
+  }
+}
+
+/**
+ * Sequential partitioning: one epoch of minibatches whose rows continue each other
+ * (d2l `seq_data_iter_sequential`). After a random offset `o` in [0, T), the corpus is trimmed to
+ * a multiple of B (keeping one element for the last target) and split into B parallel streams of
+ * `n = ⌊(L − 1 − o) / B⌋` elements; minibatch i takes columns [i·T, (i+1)·T) of every stream, so
+ * row r of minibatch i + 1 starts where row r of minibatch i ended and the hidden state can be
+ * carried over (detached) between minibatches.
+ *
+ * Arguments are checked when called; the offset is drawn from `rng` when iteration starts.
+ *
+ * @param corpus Token indices.
+ * @param batchSize `B`, parallel streams.
+ * @param numSteps `T`, steps per minibatch.
+ * @param rng The generator for the offset.
+ * @returns A generator of {@linkcode countBatches}`("sequential", …)` minibatches; a `RangeError`
+ * when the corpus is shorter than (B + 1) · T.
+ * @example Rows continue across minibatches
+ * ```ts
+ * import { sequentialBatches } from "./batches.ts";
+ * import { Rng } from "./rng.ts";
+ * const corpus = Int32Array.from({ length: 50 }, (_, i) => i);
+ * const [a, b] = sequentialBatches(corpus, 2, 4, new Rng(3));
+ * console.log(b.inputs[0] === a.inputs[3] + 1); // true
+ * ```
+ */
+export function sequentialBatches(
+  corpus: Int32Array,
+  batchSize: number,
+  numSteps: number,
+  rng: Rng,
+): Generator<Minibatch> {
+  const count = prepare("sequential", corpus, batchSize, numSteps, rng);
+  return sequentialEpoch(corpus, batchSize, numSteps, rng, count);
+}
+
+function* sequentialEpoch(
+  corpus: Int32Array,
+  batchSize: number,
+  numSteps: number,
+  rng: Rng,
+  count: number,
+): Generator<Minibatch> {
+  const offset = rng.nextInt(numSteps);
+  const streamLength = Math.floor((corpus.length - 1 - offset) / batchSize);
+  for (let i = 0; i < count; i++) {
+    const inputs = new Int32Array(batchSize * numSteps);
+    const targets = new Int32Array(batchSize * numSteps);
+    for (let r = 0; r < batchSize; r++) {
+      const start = offset + r * streamLength + i * numSteps;
+      inputs.set(corpus.subarray(start, start + numSteps), r * numSteps);
+      targets.set(corpus.subarray(start + 1, start + 1 + numSteps), r * numSteps);
+    }
+    yield { inputs, targets, batchSize, numSteps };
+  }
+}
+
+/**
+ * One epoch of minibatches with the chosen sampling: {@linkcode randomBatches} or
+ * {@linkcode sequentialBatches}.
+ *
+ * @param kind `"random"` or `"sequential"`.
+ * @param corpus Token indices.
+ * @param batchSize `B`, rows per minibatch.
+ * @param numSteps `T`, steps per row.
+ * @param rng The generator for the offset (and, for random sampling, the shuffle).
+ * @returns A generator of {@linkcode countBatches}`(kind, …)` minibatches.
+ * @example Two epochs with one generator
+ * ```ts
+ * import { batches } from "./batches.ts";
+ * import { Rng } from "./rng.ts";
+ * const rng = new Rng(42);
+ * const corpus = new Int32Array(1000);
+ * for (let epoch = 0; epoch < 2; epoch++) {
+ *   console.log([...batches("random", corpus, 4, 10, rng)].length); // 24
+ * }
+ * ```
+ */
+export function batches(
+  kind: SamplingKind,
+  corpus: Int32Array,
+  batchSize: number,
+  numSteps: number,
+  rng: Rng,
+): Generator<Minibatch> {
+  checkKind(kind);
+  return kind === "random"
+    ? randomBatches(corpus, batchSize, numSteps, rng)
+    : sequentialBatches(corpus, batchSize, numSteps, rng);
+}
