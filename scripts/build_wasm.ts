@@ -3,7 +3,7 @@
  * `build/kernels.wasm` (for inspection) and `src/_wasm/kernels.ts`, a generated module that
  * inlines the bytes so the library loads with no file-system or network access.
  *
- * Run with `deno task build:wasm`. `tests/wasm_fresh_test.ts` rebuilds in memory and fails when
+ * Run with `deno task build:wasm`. `tests/wasm_module_test.ts` rebuilds in memory and fails when
  * the committed module is stale.
  *
  * @module
@@ -18,7 +18,15 @@ export async function compileKernels(): Promise<Uint8Array> {
   let wasm: Uint8Array | undefined;
   const stderr: string[] = [];
   const { error } = await asc.main(
-    ["assembly/index.ts", "--config", "asconfig.json", "--target", "release", "--outFile", "out.wasm"],
+    [
+      "assembly/index.ts",
+      "--config",
+      "asconfig.json",
+      "--target",
+      "release",
+      "--outFile",
+      "out.wasm",
+    ],
     {
       readFile: (name: string, baseDir: string) => {
         try {
@@ -41,7 +49,9 @@ export async function compileKernels(): Promise<Uint8Array> {
 
 /** Renders the generated TypeScript module that inlines `bytes` as base64. */
 export async function renderModule(bytes: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>),
+  );
   const hash = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
   let binary = "";
   for (const b of bytes) binary += String.fromCharCode(b);

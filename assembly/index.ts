@@ -1,0 +1,40 @@
+// Entry point of the kernel module: re-exports every kernel and its scalar twin. The argument
+// order of each export is that of the Backend method of the same name (src/backend/types.ts).
+export function heapBase(): usize {
+  return __heap_base;
+}
+
+export {
+  matmulNN,
+  matmulNNNaive,
+  matmulNT,
+  matmulNTNaive,
+  matmulTN,
+  matmulTNNaive,
+} from "./matmul";
+export { biasBackward, biasBackwardNaive, biasForward, biasForwardNaive } from "./bias";
+export {
+  reluBackward,
+  reluBackwardNaive,
+  reluForward,
+  reluForwardNaive,
+  tanhBackward,
+  tanhBackwardNaive,
+  tanhForward,
+  tanhForwardNaive,
+} from "./activations";
+export {
+  gatherRowsBackward,
+  gatherRowsBackwardNaive,
+  gatherRowsForward,
+  gatherRowsForwardNaive,
+} from "./gather";
+export {
+  softmaxXentBackward,
+  softmaxXentBackwardNaive,
+  softmaxXentForward,
+  softmaxXentForwardNaive,
+} from "./softmax_xent";
+export { rnnBackward, rnnBackwardNaive, rnnForward, rnnForwardNaive } from "./rnn_cell";
+export { scale, scaleNaive, sumSquares, sumSquaresNaive } from "./clip";
+export { sgdUpdate, sgdUpdateNaive } from "./optim";

@@ -1,0 +1,426 @@
+// assembly/matmul.ts — C += A·B in the three transposition forms; all buffers f32, row-major.
+//
+// Blocked in the GotoBLAS/BLIS way (Goto & van de Geijn, "Anatomy of High-Performance Matrix
+// Multiplication", 2008): a KC×NC block of B is packed into panels of 8 columns, an MC×KC block of
+// A into panels of 4 rows, and a 4×8 register tile (8 f32x4 accumulators) runs over each pair of
+// panels. Packing is where the forms differ, so NN, NT and TN share one inner kernel and run at
+// the same speed; transposed operands are transposed 4×4 at a time while packing.
+//
+// The tile was chosen by measurement in Deno (V8 without a trap handler, so every load carries an
+// explicit bounds check, and 15 usable xmm registers): one v128 load of A per k step with its
+// lanes broadcast by shuffles beat four load32_splat (each a lea, a check and a load), and 4×8
+// beat 5×8, 3×12 and 4×12 (the last spills).
+
+/** Rows of the register tile. */
+const MR: i32 = 4;
+/** Columns of the register tile (two f32x4). */
+const NR: i32 = 8;
+/** Depth of a packed block: an A panel (KC×4) plus a B panel (KC×8) stay in L1. */
+const KC: i32 = 256;
+/** Rows of a packed A block (MC×KC, 128 KiB, stays in L2). */
+const MC: i32 = 128;
+/** Columns of a packed B block (KC×NC, 2 MiB). */
+const NC: i32 = 2048;
+
+// Packed A block: ceil(MC/4) panels, each [KC][4] f32.
+const PACK_A: usize = memory.data(MC * KC * 4, 64);
+// Packed B block: ceil(NC/8) panels, each [KC][8] f32. The RNN kernels also keep a whole packed
+// weight matrix here (see packB), which is why its size is exported.
+export const PACK_B: usize = memory.data(KC * NC * 4, 64);
+/** Floats that fit in PACK_B. */
+export const PACK_B_FLOATS: i32 = KC * NC;
+// A 4×8 tile for partial edge tiles.
+const EDGE: usize = memory.data(MR * NR * 4, 64);
+
+// ---------------------------------------------------------------------------------------------
+// Register tile
+
+/**
+ * c[mr,nr] += ap[kc][4]ᵀ · bp[kc][8] for the valid mr ≤ 4 rows and nr ≤ 8 columns.
+ * c: C at the tile's top-left corner, rows ldc bytes apart; ap: packed A panel [kc][4];
+ * bp: packed B panel [kc][8].
+ */
+function kernel4x8(c: usize, ldc: usize, ap: usize, bp: usize, kc: i32, mr: i32, nr: i32): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let a = ap, b = bp;
+  let p = kc;
+  // Without a trap handler (Deno) every load pays a bounds check, so A comes in one v128 load
+  // per k step and its lanes are broadcast with shuffles instead of four load32_splat.
+  for (; p > 0; p--) {
+    const av = v128.load(a);
+    const b0 = v128.load(b), b1 = v128.load(b, 16);
+    let x = v128.shuffle<f32>(av, av, 0, 0, 0, 0);
+    c00 = f32x4.add(c00, f32x4.mul(x, b0));
+    c01 = f32x4.add(c01, f32x4.mul(x, b1));
+    x = v128.shuffle<f32>(av, av, 1, 1, 1, 1);
+    c10 = f32x4.add(c10, f32x4.mul(x, b0));
+    c11 = f32x4.add(c11, f32x4.mul(x, b1));
+    x = v128.shuffle<f32>(av, av, 2, 2, 2, 2);
+    c20 = f32x4.add(c20, f32x4.mul(x, b0));
+    c21 = f32x4.add(c21, f32x4.mul(x, b1));
+    x = v128.shuffle<f32>(av, av, 3, 3, 3, 3);
+    c30 = f32x4.add(c30, f32x4.mul(x, b0));
+    c31 = f32x4.add(c31, f32x4.mul(x, b1));
+    a += 16;
+    b += 32;
+  }
+  if (mr == MR && nr == NR) {
+    v128.store(c, f32x4.add(v128.load(c), c00));
+    v128.store(c, f32x4.add(v128.load(c, 16), c01), 16);
+    c += ldc;
+    v128.store(c, f32x4.add(v128.load(c), c10));
+    v128.store(c, f32x4.add(v128.load(c, 16), c11), 16);
+    c += ldc;
+    v128.store(c, f32x4.add(v128.load(c), c20));
+    v128.store(c, f32x4.add(v128.load(c, 16), c21), 16);
+    c += ldc;
+    v128.store(c, f32x4.add(v128.load(c), c30));
+    v128.store(c, f32x4.add(v128.load(c, 16), c31), 16);
+    return;
+  }
+  // Edge tile: spill the accumulators, add the valid part element by element.
+  v128.store(EDGE, c00);
+  v128.store(EDGE, c01, 16);
+  v128.store(EDGE, c10, 32);
+  v128.store(EDGE, c11, 48);
+  v128.store(EDGE, c20, 64);
+  v128.store(EDGE, c21, 80);
+  v128.store(EDGE, c30, 96);
+  v128.store(EDGE, c31, 112);
+  for (let r = 0; r < mr; r++) {
+    const row = c + <usize> r * ldc;
+    const e = EDGE + (<usize> r << 5);
+    for (let j = 0; j < nr; j++) {
+      const o = <usize> j << 2;
+      store<f32>(row + o, load<f32>(row + o) + load<f32>(e + o));
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Packing
+
+/** Stores the 4×4 transpose of rows r0..r3: column q of the input goes to dst + q·stride. */
+function transposeStore4(dst: usize, stride: usize, r0: v128, r1: v128, r2: v128, r3: v128): void {
+  const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
+  const t1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+  const t2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+  const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+  v128.store(dst, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
+  v128.store(dst + stride, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7));
+  v128.store(dst + 2 * stride, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5));
+  v128.store(dst + 3 * stride, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
+}
+
+/**
+ * Packs rows ic..ic+mc, columns pc..pc+kc of a[m,k] (row-major) into dst as panels [kc][4].
+ * a: A [m,k] f32; dst: ceil(mc/4) panels of [kc][4] f32.
+ */
+function packAN(dst: usize, a: usize, k: i32, ic: i32, mc: i32, pc: i32, kc: i32): void {
+  const lda = <usize> k << 2;
+  for (let ir = 0; ir < mc; ir += MR) {
+    const mr = min(MR, mc - ir);
+    const src = a + (<usize> (ic + ir) * <usize> k + <usize> pc) * 4;
+    const out = dst + <usize> ir * <usize> kc * 4;
+    let p = 0;
+    if (mr == MR) {
+      for (; p + 4 <= kc; p += 4) {
+        const s = src + (<usize> p << 2);
+        transposeStore4(
+          out + (<usize> p << 4),
+          16,
+          v128.load(s),
+          v128.load(s + lda),
+          v128.load(s + 2 * lda),
+          v128.load(s + 3 * lda),
+        );
+      }
+    }
+    for (; p < kc; p++) {
+      for (let r = 0; r < mr; r++) {
+        store<f32>(
+          out + (<usize> (p * MR + r) << 2),
+          load<f32>(src + <usize> r * lda + (<usize> p << 2)),
+        );
+      }
+    }
+  }
+}
+
+/**
+ * Packs rows ic..ic+mc, columns pc..pc+kc of Aᵀ, with a[k,m] row-major, into panels [kc][4].
+ * a: A [k,m] f32; dst: ceil(mc/4) panels of [kc][4] f32.
+ */
+function packAT(dst: usize, a: usize, m: i32, ic: i32, mc: i32, pc: i32, kc: i32): void {
+  const lda = <usize> m << 2;
+  for (let ir = 0; ir < mc; ir += MR) {
+    const mr = min(MR, mc - ir);
+    let src = a + (<usize> pc * <usize> m + <usize> (ic + ir)) * 4;
+    let out = dst + <usize> ir * <usize> kc * 4;
+    if (mr == MR) {
+      for (let p = 0; p < kc; p++) {
+        v128.store(out, v128.load(src));
+        src += lda;
+        out += 16;
+      }
+    } else {
+      for (let p = 0; p < kc; p++) {
+        for (let r = 0; r < mr; r++) {
+          store<f32>(out + (<usize> r << 2), load<f32>(src + (<usize> r << 2)));
+        }
+        src += lda;
+        out += 16;
+      }
+    }
+  }
+}
+
+/**
+ * Packs rows pc..pc+kc, columns jc..jc+nc of b[k,n] (row-major) into panels [kc][8].
+ * b: B [k,n] f32; dst: ceil(nc/8) panels of [kc][8] f32.
+ */
+function packBN(dst: usize, b: usize, n: i32, pc: i32, kc: i32, jc: i32, nc: i32): void {
+  const ldb = <usize> n << 2;
+  for (let jr = 0; jr < nc; jr += NR) {
+    const nr = min(NR, nc - jr);
+    let src = b + (<usize> pc * <usize> n + <usize> (jc + jr)) * 4;
+    let out = dst + <usize> jr * <usize> kc * 4;
+    if (nr == NR) {
+      for (let p = 0; p < kc; p++) {
+        v128.store(out, v128.load(src));
+        v128.store(out, v128.load(src, 16), 16);
+        src += ldb;
+        out += 32;
+      }
+    } else {
+      for (let p = 0; p < kc; p++) {
+        for (let j = 0; j < nr; j++) {
+          store<f32>(out + (<usize> j << 2), load<f32>(src + (<usize> j << 2)));
+        }
+        src += ldb;
+        out += 32;
+      }
+    }
+  }
+}
+
+/**
+ * Packs rows pc..pc+kc, columns jc..jc+nc of Bᵀ, with b[n,k] row-major, into panels [kc][8].
+ * b: B [n,k] f32; dst: ceil(nc/8) panels of [kc][8] f32.
+ */
+function packBT(dst: usize, b: usize, k: i32, pc: i32, kc: i32, jc: i32, nc: i32): void {
+  const ldb = <usize> k << 2;
+  for (let jr = 0; jr < nc; jr += NR) {
+    const nr = min(NR, nc - jr);
+    const src = b + (<usize> (jc + jr) * <usize> k + <usize> pc) * 4;
+    const out = dst + <usize> jr * <usize> kc * 4;
+    let p = 0;
+    if (nr == NR) {
+      for (; p + 4 <= kc; p += 4) {
+        const s = src + (<usize> p << 2);
+        const o = out + (<usize> p << 5);
+        transposeStore4(
+          o,
+          32,
+          v128.load(s),
+          v128.load(s + ldb),
+          v128.load(s + 2 * ldb),
+          v128.load(s + 3 * ldb),
+        );
+        const s4 = s + 4 * ldb;
+        transposeStore4(
+          o + 16,
+          32,
+          v128.load(s4),
+          v128.load(s4 + ldb),
+          v128.load(s4 + 2 * ldb),
+          v128.load(s4 + 3 * ldb),
+        );
+      }
+    }
+    for (; p < kc; p++) {
+      for (let j = 0; j < nr; j++) {
+        store<f32>(
+          out + (<usize> (p * NR + j) << 2),
+          load<f32>(src + <usize> j * ldb + (<usize> p << 2)),
+        );
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Drivers
+
+/**
+ * C[:, jc..jc+nc] += A[:, pc..pc+kc] · Bblock over all m rows, with the B block already packed.
+ * c: C [m, ldc/4] f32 at column jc; a: A [m,k] (or [k,m] when transA); bBlock: packed B
+ * [ceil(nc/8)][kc][8] f32.
+ */
+function gemmSlice(
+  c: usize,
+  ldc: usize,
+  a: usize,
+  bBlock: usize,
+  m: i32,
+  k: i32,
+  pc: i32,
+  kc: i32,
+  nc: i32,
+  transA: bool,
+): void {
+  for (let ic = 0; ic < m; ic += MC) {
+    const mc = min(MC, m - ic);
+    if (transA) packAT(PACK_A, a, m, ic, mc, pc, kc);
+    else packAN(PACK_A, a, k, ic, mc, pc, kc);
+    const cRow = c + <usize> ic * ldc;
+    for (let jr = 0; jr < nc; jr += NR) {
+      const nr = min(NR, nc - jr);
+      const bp = bBlock + <usize> jr * <usize> kc * 4;
+      const cCol = cRow + (<usize> jr << 2);
+      for (let ir = 0; ir < mc; ir += MR) {
+        kernel4x8(
+          cCol + <usize> ir * ldc,
+          ldc,
+          PACK_A + <usize> ir * <usize> kc * 4,
+          bp,
+          kc,
+          min(MR, mc - ir),
+          nr,
+        );
+      }
+    }
+  }
+}
+
+/**
+ * Depth of the k blocks: k split into ceil(k/KC) blocks of equal depth, so that k = 1027 runs
+ * as 5×206 rather than 4×256 plus a 3-deep block that would cost a full pass over C.
+ */
+function kStep(k: i32): i32 {
+  const blocks = (k + KC - 1) / KC;
+  return (k + blocks - 1) / blocks;
+}
+
+/** C[m,n] += op(A)·op(B), packing B block by block. c: C [m,n] f32; a, b: as the exports. */
+function gemm(
+  c: usize,
+  a: usize,
+  b: usize,
+  m: i32,
+  k: i32,
+  n: i32,
+  transA: bool,
+  transB: bool,
+): void {
+  if (m <= 0 || n <= 0 || k <= 0) return;
+  const ldc = <usize> n << 2;
+  const ks = kStep(k);
+  for (let jc = 0; jc < n; jc += NC) {
+    const nc = min(NC, n - jc);
+    for (let pc = 0; pc < k; pc += ks) {
+      const kc = min(ks, k - pc);
+      if (transB) packBT(PACK_B, b, k, pc, kc, jc, nc);
+      else packBN(PACK_B, b, n, pc, kc, jc, nc);
+      gemmSlice(c + (<usize> jc << 2), ldc, a, PACK_B, m, k, pc, kc, nc, transA);
+    }
+  }
+}
+
+/** Floats a whole packed B (k×n) takes: k rows of n rounded up to 8 columns. */
+export function packedBSize(k: i32, n: i32): i32 {
+  return k * ((n + NR - 1) & ~(NR - 1));
+}
+
+/**
+ * Packs the whole of op(B) (k×n) into dst, k block after k block, for gemmPacked.
+ * dst: packedBSize(k, n) f32; b: B [k,n] f32, or [n,k] when transB.
+ */
+export function packB(dst: usize, b: usize, k: i32, n: i32, transB: bool): void {
+  const npad = <usize> ((n + NR - 1) & ~(NR - 1));
+  const ks = kStep(k);
+  for (let pc = 0; pc < k; pc += ks) {
+    const kc = min(ks, k - pc);
+    const out = dst + <usize> pc * npad * 4;
+    if (transB) packBT(out, b, k, pc, kc, 0, n);
+    else packBN(out, b, n, pc, kc, 0, n);
+  }
+}
+
+/**
+ * c[m,n] += a[m,k] · op(B) with op(B) packed beforehand by packB (a B reused across products).
+ * c: C [m,n] f32; a: A [m,k] f32; bPacked: packedBSize(k, n) f32.
+ */
+export function gemmPacked(c: usize, a: usize, bPacked: usize, m: i32, k: i32, n: i32): void {
+  if (m <= 0 || n <= 0 || k <= 0) return;
+  const npad = <usize> ((n + NR - 1) & ~(NR - 1));
+  const ldc = <usize> n << 2;
+  const ks = kStep(k);
+  for (let pc = 0; pc < k; pc += ks) {
+    const kc = min(ks, k - pc);
+    gemmSlice(c, ldc, a, bPacked + <usize> pc * npad * 4, m, k, pc, kc, n, false);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Exports
+
+/** c[m,n] += a[m,k] · b[k,n]. c: C [m,n] f32; a: A [m,k] f32; b: B [k,n] f32. */
+export function matmulNN(c: usize, a: usize, b: usize, m: i32, k: i32, n: i32): void {
+  gemm(c, a, b, m, k, n, false, false);
+}
+
+/** c[m,n] += a[m,k] · b[n,k]ᵀ. c: C [m,n] f32; a: A [m,k] f32; b: B [n,k] f32. */
+export function matmulNT(c: usize, a: usize, b: usize, m: i32, k: i32, n: i32): void {
+  gemm(c, a, b, m, k, n, false, true);
+}
+
+/** c[m,n] += a[k,m]ᵀ · b[k,n]. c: C [m,n] f32; a: A [k,m] f32; b: B [k,n] f32. */
+export function matmulTN(c: usize, a: usize, b: usize, m: i32, k: i32, n: i32): void {
+  gemm(c, a, b, m, k, n, true, false);
+}
+
+/** Scalar twin of matmulNN. c: C [m,n] f32; a: A [m,k] f32; b: B [k,n] f32. */
+export function matmulNNNaive(c: usize, a: usize, b: usize, m: i32, k: i32, n: i32): void {
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s: f32 = 0;
+      for (let p = 0; p < k; p++) {
+        s += load<f32>(a + (<usize> (i * k + p) << 2)) * load<f32>(b + (<usize> (p * n + j) << 2));
+      }
+      const o = c + (<usize> (i * n + j) << 2);
+      store<f32>(o, load<f32>(o) + s);
+    }
+  }
+}
+
+/** Scalar twin of matmulNT. c: C [m,n] f32; a: A [m,k] f32; b: B [n,k] f32. */
+export function matmulNTNaive(c: usize, a: usize, b: usize, m: i32, k: i32, n: i32): void {
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s: f32 = 0;
+      for (let p = 0; p < k; p++) {
+        s += load<f32>(a + (<usize> (i * k + p) << 2)) * load<f32>(b + (<usize> (j * k + p) << 2));
+      }
+      const o = c + (<usize> (i * n + j) << 2);
+      store<f32>(o, load<f32>(o) + s);
+    }
+  }
+}
+
+/** Scalar twin of matmulTN. c: C [m,n] f32; a: A [k,m] f32; b: B [k,n] f32. */
+export function matmulTNNaive(c: usize, a: usize, b: usize, m: i32, k: i32, n: i32): void {
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s: f32 = 0;
+      for (let p = 0; p < k; p++) {
+        s += load<f32>(a + (<usize> (p * m + i) << 2)) * load<f32>(b + (<usize> (p * n + j) << 2));
+      }
+      const o = c + (<usize> (i * n + j) << 2);
+      store<f32>(o, load<f32>(o) + s);
+    }
+  }
+}

@@ -1,0 +1,148 @@
+// assembly/rnn_cell.ts — the vanilla RNN over a whole sequence, forward and backpropagation
+// through time, built from the matmul and activation kernels. The recurrent weight is packed once
+// per call (into matmul's PACK_B) and reused by every step's product.
+import { reluBackward, reluForward, tanhBackward, tanhForward } from "./activations";
+import {
+  gemmPacked,
+  matmulNN,
+  matmulNT,
+  matmulTN,
+  PACK_B,
+  PACK_B_FLOATS,
+  packB,
+  packedBSize,
+} from "./matmul";
+
+/**
+ * For s < t: states[s+1] = act(zin[s] + states[s] · whh); act 0 = tanh, 1 = relu. states[0]
+ * holds H_0 on entry.
+ * states: [t+1,b,h] f32; zin: [t,b,h] f32 (input products plus bias); whh: W_hh [h,h] f32.
+ */
+export function rnnForward(
+  states: usize,
+  zin: usize,
+  whh: usize,
+  t: i32,
+  b: i32,
+  h: i32,
+  act: i32,
+): void {
+  const block = b * h;
+  if (t <= 0 || block <= 0) return;
+  const blockBytes = <usize> block << 2;
+  // Pack W_hh once when it fits; a larger H falls back to the per-step product.
+  const packed = packedBSize(h, h) <= PACK_B_FLOATS;
+  if (packed) packB(PACK_B, whh, h, h, false);
+  for (let s = 0; s < t; s++) {
+    const prev = states + <usize> s * blockBytes;
+    const next = prev + blockBytes;
+    memory.copy(next, zin + <usize> s * blockBytes, blockBytes);
+    if (packed) gemmPacked(next, prev, PACK_B, b, h, h);
+    else matmulNN(next, prev, whh, b, h, h);
+    if (act == 0) tanhForward(next, next, block);
+    else reluForward(next, next, block);
+  }
+}
+
+/**
+ * Backpropagation through time for rnnForward. On entry dstates[s+1] holds the gradient reaching
+ * H_{s+1} from above; for s = t-1 … 0: dz = act'(states[s+1]) · dstates[s+1], dzin[s] += dz,
+ * dstates[s] += dz · whhᵀ; then dwhh += states[0..t)ᵀ · dzin. dzin must be zero on entry, since
+ * dzin[s] serves as dz. On exit dstates[0] holds the gradient with respect to H_0.
+ * dzin: [t,b,h] f32; dwhh: dW_hh [h,h] f32; dstates: [t+1,b,h] f32; states: [t+1,b,h] f32 (from
+ * rnnForward); whh: W_hh [h,h] f32.
+ */
+export function rnnBackward(
+  dzin: usize,
+  dwhh: usize,
+  dstates: usize,
+  states: usize,
+  whh: usize,
+  t: i32,
+  b: i32,
+  h: i32,
+  act: i32,
+): void {
+  const block = b * h;
+  if (t <= 0 || block <= 0) return;
+  const blockBytes = <usize> block << 2;
+  // dz · whhᵀ is an NT product; pack whhᵀ once when it fits.
+  const packed = packedBSize(h, h) <= PACK_B_FLOATS;
+  if (packed) packB(PACK_B, whh, h, h, true);
+  for (let s = t - 1; s >= 0; s--) {
+    const dz = dzin + <usize> s * blockBytes;
+    const y = states + <usize> (s + 1) * blockBytes;
+    const dy = dstates + <usize> (s + 1) * blockBytes;
+    if (act == 0) tanhBackward(dz, y, dy, block);
+    else reluBackward(dz, y, dy, block);
+    const dprev = dstates + <usize> s * blockBytes;
+    if (packed) gemmPacked(dprev, dz, PACK_B, b, h, h);
+    else matmulNT(dprev, dz, whh, b, h, h);
+  }
+  // One product for the whole sequence: dW_hh += Σ_s states[s]ᵀ · dz[s].
+  matmulTN(dwhh, states, dzin, h, t * b, h);
+}
+
+/** Scalar twin of rnnForward. states: [t+1,b,h] f32; zin: [t,b,h] f32; whh: W_hh [h,h] f32. */
+export function rnnForwardNaive(
+  states: usize,
+  zin: usize,
+  whh: usize,
+  t: i32,
+  b: i32,
+  h: i32,
+  act: i32,
+): void {
+  const block = b * h;
+  for (let s = 0; s < t; s++) {
+    for (let r = 0; r < b; r++) {
+      for (let j = 0; j < h; j++) {
+        let z = load<f32>(zin + (<usize> (s * block + r * h + j) << 2));
+        for (let p = 0; p < h; p++) {
+          z += load<f32>(states + (<usize> (s * block + r * h + p) << 2)) *
+            load<f32>(whh + (<usize> (p * h + j) << 2));
+        }
+        const y: f32 = act == 0 ? Mathf.tanh(z) : (z > 0 ? z : 0);
+        store<f32>(states + (<usize> ((s + 1) * block + r * h + j) << 2), y);
+      }
+    }
+  }
+}
+
+/**
+ * Scalar twin of rnnBackward.
+ * dzin: [t,b,h] f32; dwhh: dW_hh [h,h] f32; dstates, states: [t+1,b,h] f32; whh: W_hh [h,h] f32.
+ */
+export function rnnBackwardNaive(
+  dzin: usize,
+  dwhh: usize,
+  dstates: usize,
+  states: usize,
+  whh: usize,
+  t: i32,
+  b: i32,
+  h: i32,
+  act: i32,
+): void {
+  const block = b * h;
+  for (let s = t - 1; s >= 0; s--) {
+    for (let r = 0; r < b; r++) {
+      for (let j = 0; j < h; j++) {
+        const y = load<f32>(states + (<usize> ((s + 1) * block + r * h + j) << 2));
+        const dy = load<f32>(dstates + (<usize> ((s + 1) * block + r * h + j) << 2));
+        const dz: f32 = act == 0 ? (1 - y * y) * dy : (y > 0 ? dy : 0);
+        const o = dzin + (<usize> (s * block + r * h + j) << 2);
+        store<f32>(o, load<f32>(o) + dz);
+        for (let p = 0; p < h; p++) {
+          const ds = dstates + (<usize> (s * block + r * h + p) << 2);
+          store<f32>(ds, load<f32>(ds) + dz * load<f32>(whh + (<usize> (p * h + j) << 2)));
+          const dw = dwhh + (<usize> (p * h + j) << 2);
+          store<f32>(
+            dw,
+            load<f32>(dw) + load<f32>(states + (<usize> (s * block + r * h + p) << 2)) * dz,
+          );
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,238 @@
+/**
+ * Kernel benchmarks at the shapes of the default model (B = 32, T = 35, H = 256, V = 1027,
+ * T·B = 1120): each group has a plain TypeScript loop over `Float32Array`s as the baseline and
+ * the WASM SIMD kernel beside it. Bench names carry the FLOP count (2·m·k·n for a product);
+ * when the run ends a table of GFLOP/s per WASM kernel is printed (best and median iteration).
+ *
+ * Run with `deno bench -A bench/kernels_bench.ts`.
+ */
+import type { Backend, Buf } from "../src/backend/types.ts";
+import { createWasmBackend } from "../src/backend/wasm.ts";
+
+const B = 32, T = 35, H = 256, V = 1027, TB = T * B;
+
+const be: Backend = createWasmBackend();
+
+function randomArray(n: number, scale = 1): Float32Array {
+  const a = new Float32Array(n);
+  let s = 0x2545f491;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    a[i] = (s / 2 ** 32 * 2 - 1) * scale;
+  }
+  return a;
+}
+
+function wasmBuf(data: Float32Array): Buf {
+  const buf = be.alloc(data.length);
+  be.write(buf, data);
+  return buf;
+}
+
+/** Per-iteration times of the WASM benches, for the GFLOP/s table printed at the end. */
+const timings = new Map<string, { flop: number; ms: number[] }>();
+
+/** Registers a WASM bench that times `run` (after an untimed `setup`) and records its GFLOP/s. */
+function wasmBench(
+  group: string,
+  name: string,
+  flop: number,
+  n: number,
+  run: () => void,
+  setup?: () => void,
+): void {
+  const label = `${name} (${(flop / 1e6).toFixed(1)} MFLOP)`;
+  const record = { flop, ms: [] as number[] };
+  timings.set(`${group}: ${label}`, record);
+  Deno.bench({
+    name: `wasm ${label}`,
+    group,
+    n,
+    warmup: Math.max(2, n >> 3),
+    fn(b) {
+      setup?.();
+      b.start();
+      const t0 = performance.now();
+      run();
+      record.ms.push(performance.now() - t0);
+      b.end();
+    },
+  });
+}
+
+/** Registers the TypeScript baseline of a group. */
+function tsBench(group: string, name: string, flop: number, n: number, run: () => void): void {
+  Deno.bench({
+    name: `ts ${name} (${(flop / 1e6).toFixed(1)} MFLOP)`,
+    group,
+    baseline: true,
+    n,
+    warmup: 1,
+    fn(b) {
+      b.start();
+      run();
+      b.end();
+    },
+  });
+}
+
+// Plain TypeScript products, each in its natural loop order.
+function tsMatmulNN(
+  c: Float32Array,
+  a: Float32Array,
+  b: Float32Array,
+  m: number,
+  k: number,
+  n: number,
+) {
+  for (let i = 0; i < m; i++) {
+    for (let p = 0; p < k; p++) {
+      const x = a[i * k + p];
+      for (let j = 0; j < n; j++) c[i * n + j] += x * b[p * n + j];
+    }
+  }
+}
+
+function tsMatmulNT(
+  c: Float32Array,
+  a: Float32Array,
+  b: Float32Array,
+  m: number,
+  k: number,
+  n: number,
+) {
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += a[i * k + p] * b[j * k + p];
+      c[i * n + j] += s;
+    }
+  }
+}
+
+function tsMatmulTN(
+  c: Float32Array,
+  a: Float32Array,
+  b: Float32Array,
+  m: number,
+  k: number,
+  n: number,
+) {
+  for (let p = 0; p < k; p++) {
+    for (let i = 0; i < m; i++) {
+      const x = a[p * m + i];
+      for (let j = 0; j < n; j++) c[i * n + j] += x * b[p * n + j];
+    }
+  }
+}
+
+const TS_MATMUL = { matmulNN: tsMatmulNN, matmulNT: tsMatmulNT, matmulTN: tsMatmulTN };
+
+/** One group per product shape: the TS loop and the WASM kernel. */
+function gemmGroup(what: string, form: keyof typeof TS_MATMUL, m: number, k: number, n: number) {
+  const group = `${form} ${m}x${k}x${n}: ${what}`;
+  const flop = 2 * m * k * n;
+  const aShape = form === "matmulTN" ? k * m : m * k;
+  const bShape = k * n;
+  const a = randomArray(aShape), b = randomArray(bShape, 0.1), c = new Float32Array(m * n);
+  // Slow baselines run a few times; the kernel enough to settle.
+  const tsRuns = Math.max(3, Math.min(50, Math.round(2e8 / flop)));
+  const wasmRuns = Math.max(30, Math.min(2000, Math.round(2e10 / flop)));
+  tsBench(group, `${form} ${m}x${k}x${n}`, flop, tsRuns, () => TS_MATMUL[form](c, a, b, m, k, n));
+  const ca = wasmBuf(c), aa = wasmBuf(a), ba = wasmBuf(b);
+  wasmBench(group, `${form} ${m}x${k}x${n}`, flop, wasmRuns, () => be[form](ca, aa, ba, m, k, n));
+}
+
+gemmGroup("recurrence, H_s · W_hh", "matmulNN", B, H, H);
+gemmGroup("recurrence backward, dZ · W_hhᵀ", "matmulNT", B, H, H);
+gemmGroup("output projection, Hs · W_hq", "matmulNN", TB, H, V);
+gemmGroup("dHs = dlogits · W_hqᵀ", "matmulNT", TB, V, H);
+gemmGroup("dW_hq += Hsᵀ · dlogits", "matmulTN", H, TB, V);
+gemmGroup("dW_hh += Hsᵀ · dZ", "matmulTN", H, TB, H);
+
+// The whole recurrence, forward and backward through time (tanh).
+{
+  const group = `rnn T=${T} B=${B} H=${H}`;
+  const block = B * H;
+  const states = randomArray((T + 1) * block), zin = randomArray(T * block);
+  const whh = randomArray(H * H, 1 / 16), dstates = randomArray((T + 1) * block);
+  const fwdFlop = 2 * T * B * H * H, bwdFlop = 2 * fwdFlop;
+  tsBench(group, "rnnForward", fwdFlop, 3, () => {
+    for (let s = 0; s < T; s++) {
+      const prev = states.subarray(s * block, (s + 1) * block);
+      const next = states.subarray((s + 1) * block, (s + 2) * block);
+      next.set(zin.subarray(s * block, (s + 1) * block));
+      tsMatmulNN(next, prev, whh, B, H, H);
+      for (let i = 0; i < block; i++) next[i] = Math.tanh(next[i]);
+    }
+  });
+  const sw = wasmBuf(states), zw = wasmBuf(zin), ww = wasmBuf(whh);
+  wasmBench(group, "rnnForward", fwdFlop, 100, () => be.rnnForward(sw, zw, ww, T, B, H, 0));
+  const dzin = new Float32Array(T * block), dwhh = new Float32Array(H * H);
+  tsBench(group, "rnnBackward", bwdFlop, 3, () => {
+    const ds = dstates.slice();
+    dzin.fill(0);
+    for (let s = T - 1; s >= 0; s--) {
+      const y = states.subarray((s + 1) * block), dy = ds.subarray((s + 1) * block);
+      const dz = dzin.subarray(s * block, (s + 1) * block);
+      for (let i = 0; i < block; i++) dz[i] += (1 - y[i] * y[i]) * dy[i];
+      tsMatmulNT(ds.subarray(s * block, (s + 1) * block), dz, whh, B, H, H);
+    }
+    tsMatmulTN(dwhh, states, dzin, H, T * B, H);
+  });
+  const dzw = be.alloc(T * block), dww = be.alloc(H * H);
+  const dsw = wasmBuf(dstates), dsSaved = wasmBuf(dstates);
+  wasmBench(
+    group,
+    "rnnBackward",
+    bwdFlop,
+    100,
+    () => be.rnnBackward(dzw, dww, dsw, sw, ww, T, B, H, 0),
+    () => {
+      // dzin must be zero on entry; dstates is restored so values stay of the same size.
+      be.fill(dzw, 0);
+      be.copy(dsw, dsSaved);
+    },
+  );
+}
+
+// Softmax with cross-entropy over the output logits (about 5 FLOP per element, exp counted as 1).
+{
+  const group = `softmaxXentForward ${TB}x${V}`;
+  const logits = randomArray(TB * V, 5), probs = new Float32Array(TB * V);
+  const targets = Int32Array.from({ length: TB }, (_, i) => (i * 7919) % V);
+  const flop = 5 * TB * V;
+  tsBench(group, "softmaxXentForward", flop, 10, () => {
+    let loss = 0;
+    for (let i = 0; i < TB; i++) {
+      const o = i * V;
+      let max = -Infinity;
+      for (let j = 0; j < V; j++) max = Math.max(max, logits[o + j]);
+      let sum = 0;
+      for (let j = 0; j < V; j++) sum += probs[o + j] = Math.exp(logits[o + j] - max);
+      for (let j = 0; j < V; j++) probs[o + j] /= sum;
+      loss += Math.log(sum) + max - logits[o + targets[i]];
+    }
+    return loss;
+  });
+  const lw = wasmBuf(logits), pw = be.alloc(TB * V), tw = be.allocIndices(TB);
+  be.writeIndices(tw, targets);
+  wasmBench(group, "softmaxXentForward", flop, 200, () => {
+    be.softmaxXentForward(pw, lw, tw, TB, V);
+  });
+}
+
+globalThis.addEventListener("unload", () => {
+  const rows: string[] = [];
+  for (const [name, { flop, ms }] of timings) {
+    if (ms.length === 0) continue;
+    const sorted = ms.toSorted((x, y) => x - y);
+    const best = flop / sorted[0] / 1e6, median = flop / sorted[sorted.length >> 1] / 1e6;
+    rows.push(
+      `${name.padEnd(80)} best ${best.toFixed(1).padStart(6)}  median ${
+        median.toFixed(1).padStart(6)
+      }`,
+    );
+  }
+  if (rows.length > 0) console.log(`\nWASM GFLOP/s (single thread)\n${rows.join("\n")}`);
+});

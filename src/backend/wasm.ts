@@ -1,0 +1,287 @@
+/**
+ * The WebAssembly SIMD backend: the AssemblyScript kernels in `assembly/`, compiled to one module
+ * with no imports and inlined as bytes (`src/_wasm/kernels.ts`), so it needs no permissions.
+ *
+ * Each backend owns one instance and one linear memory. Buffers are float32 (indices int32)
+ * handles carved from a bump arena in that memory; every kernel method is one bound export call
+ * after O(1) argument checks.
+ *
+ * @module
+ */
+import { KERNELS_WASM } from "../_wasm/kernels.ts";
+import type { ActivationCode, Backend, Buf, IndexBuf } from "./types.ts";
+
+/** Buffers start on 64-byte boundaries (a cache line); memory grows in 64 KiB pages. */
+const ALIGN = 64;
+const PAGE = 65536;
+
+/** A buffer in one backend's linear memory: `length` elements from byte offset `ptr`. */
+class WasmBuf implements Buf, IndexBuf {
+  constructor(readonly ptr: number, readonly length: number, readonly owner: object) {}
+}
+
+type Fn = (...args: number[]) => number;
+
+let compiled: WebAssembly.Module | undefined;
+
+/** The kernel module, compiled on first use and shared by every backend. */
+function kernelsModule(): WebAssembly.Module {
+  compiled ??= new WebAssembly.Module(KERNELS_WASM as Uint8Array<ArrayBuffer>);
+  return compiled;
+}
+
+/**
+ * Creates a backend running the WebAssembly SIMD kernels, with its own instance and memory.
+ *
+ * Buffers are float32 (`read` returns a `Float32Array` copy) and live until the backend is
+ * garbage-collected; there is no `free`. Kernel arguments are checked in O(1): a buffer from
+ * another backend or one shorter than the sizes imply throws `TypeError`, a size that is not a
+ * non-negative 32-bit integer throws `RangeError`. Index values (gather rows, targets) are not
+ * checked and must lie in range.
+ *
+ * @returns A {@linkcode Backend} named `"wasm"`.
+ * @example Multiply two matrices
+ * ```ts
+ * import { createWasmBackend } from "./wasm.ts";
+ * const be = createWasmBackend();
+ * const a = be.alloc(2), b = be.alloc(2), c = be.alloc(1);
+ * be.write(a, [1, 2]);
+ * be.write(b, [3, 4]);
+ * be.matmulNN(c, a, b, 1, 2, 1);
+ * console.log(be.read(c)[0]); // 11
+ * ```
+ */
+export function createWasmBackend(): Backend {
+  return instantiate("");
+}
+
+/**
+ * Creates a backend like {@linkcode createWasmBackend} whose kernels are the scalar twins of the
+ * SIMD kernels (`matmulNNNaive`, `tanhForwardNaive`, ...): plain loops in the same module, for
+ * tests that check the fast kernels. Slow; not for training.
+ *
+ * @returns A {@linkcode Backend} named `"wasm"` running the scalar twins.
+ * @example Check a SIMD kernel against its twin
+ * ```ts
+ * import { createNaiveWasmBackend, createWasmBackend } from "./wasm.ts";
+ * const results = [createWasmBackend(), createNaiveWasmBackend()].map((be) => {
+ *   const x = be.alloc(5), y = be.alloc(5);
+ *   be.write(x, [-2, -1, 0, 1, 2]);
+ *   be.tanhForward(y, x, 5);
+ *   return be.read(y);
+ * });
+ * console.log(results[0][4].toFixed(5), results[1][4].toFixed(5)); // 0.96403 0.96403
+ * ```
+ */
+export function createNaiveWasmBackend(): Backend {
+  return instantiate("Naive");
+}
+
+/** A backend over a new instance, binding each kernel `name + suffix`. */
+function instantiate(suffix: "" | "Naive"): Backend {
+  const instance = new WebAssembly.Instance(kernelsModule(), {});
+  const ex = instance.exports as Record<string, unknown>;
+  const memory = ex.memory as WebAssembly.Memory;
+  const bind = (name: string): Fn => ex[name + suffix] as Fn;
+  const owner = {};
+
+  let f32 = new Float32Array(memory.buffer);
+  let i32 = new Int32Array(memory.buffer);
+  let top = Math.ceil((ex.heapBase as () => number)() / ALIGN) * ALIGN;
+
+  function allocBuf(n: number): WasmBuf {
+    count(n, "n");
+    const ptr = top;
+    const end = ptr + Math.ceil((n * 4) / ALIGN) * ALIGN;
+    if (end > memory.buffer.byteLength) {
+      // Grow by at least half again, so a run of small allocations grows memory rarely.
+      const need = Math.ceil((end - memory.buffer.byteLength) / PAGE);
+      const pages = Math.max(need, Math.ceil(memory.buffer.byteLength / PAGE / 2));
+      try {
+        memory.grow(pages);
+      } catch {
+        memory.grow(need);
+      }
+      // Growing detaches the old ArrayBuffer and every view on it.
+      f32 = new Float32Array(memory.buffer);
+      i32 = new Int32Array(memory.buffer);
+    }
+    top = end;
+    return new WasmBuf(ptr, n, owner);
+  }
+
+  /** The byte offset of `buf`, after checking it is ours and holds at least `n` elements. */
+  function ptr(buf: Buf | IndexBuf, n: number): number {
+    if (!(buf instanceof WasmBuf) || buf.owner !== owner) {
+      throw new TypeError("Expected a buffer allocated by this WASM backend");
+    }
+    if (buf.length < n) {
+      throw new TypeError(`Expected a buffer of at least ${n} elements, got ${buf.length}`);
+    }
+    return buf.ptr;
+  }
+
+  const mmNN = bind("matmulNN"), mmNT = bind("matmulNT"), mmTN = bind("matmulTN");
+  const biasF = bind("biasForward"), biasB = bind("biasBackward");
+  const tanhF = bind("tanhForward"), tanhB = bind("tanhBackward");
+  const reluF = bind("reluForward"), reluB = bind("reluBackward");
+  const gatherF = bind("gatherRowsForward"), gatherB = bind("gatherRowsBackward");
+  const xentF = bind("softmaxXentForward"), xentB = bind("softmaxXentBackward");
+  const rnnF = bind("rnnForward"), rnnB = bind("rnnBackward");
+  const sumSq = bind("sumSquares"), scal = bind("scale"), sgd = bind("sgdUpdate");
+
+  return {
+    name: "wasm",
+    alloc: (n) => allocBuf(n),
+    allocIndices: (n) => allocBuf(n),
+    view(buf, offset, length) {
+      count(offset, "offset");
+      count(length, "length");
+      const p = ptr(buf, offset + length);
+      return new WasmBuf(p + offset * 4, length, owner);
+    },
+    read(buf) {
+      const p = ptr(buf, 0) >> 2;
+      return f32.slice(p, p + buf.length);
+    },
+    write(buf, data, offset = 0) {
+      count(offset, "offset");
+      f32.set(data, (ptr(buf, offset + data.length) >> 2) + offset);
+    },
+    writeIndices(buf, data, offset = 0) {
+      count(offset, "offset");
+      i32.set(data, (ptr(buf, offset + data.length) >> 2) + offset);
+    },
+    fill(buf, value) {
+      const p = ptr(buf, 0) >> 2;
+      f32.fill(value, p, p + buf.length);
+    },
+    copy(dst, src) {
+      if (dst.length !== src.length) {
+        throw new TypeError(
+          `Expected buffers of equal length, got ${dst.length} and ${src.length}`,
+        );
+      }
+      const s = ptr(src, 0) >> 2;
+      f32.copyWithin(ptr(dst, 0) >> 2, s, s + src.length);
+    },
+
+    matmulNN(c, a, b, m, k, n) {
+      sizes3(m, k, n);
+      mmNN(ptr(c, m * n), ptr(a, m * k), ptr(b, k * n), m, k, n);
+    },
+    matmulNT(c, a, b, m, k, n) {
+      sizes3(m, k, n);
+      mmNT(ptr(c, m * n), ptr(a, m * k), ptr(b, n * k), m, k, n);
+    },
+    matmulTN(c, a, b, m, k, n) {
+      sizes3(m, k, n);
+      mmTN(ptr(c, m * n), ptr(a, k * m), ptr(b, k * n), m, k, n);
+    },
+
+    biasForward(y, bias, m, n) {
+      sizes2(m, n);
+      biasF(ptr(y, m * n), ptr(bias, n), m, n);
+    },
+    biasBackward(dbias, dy, m, n) {
+      sizes2(m, n);
+      biasB(ptr(dbias, n), ptr(dy, m * n), m, n);
+    },
+
+    tanhForward(y, x, n) {
+      count(n, "n");
+      tanhF(ptr(y, n), ptr(x, n), n);
+    },
+    tanhBackward(dx, y, dy, n) {
+      count(n, "n");
+      tanhB(ptr(dx, n), ptr(y, n), ptr(dy, n), n);
+    },
+    reluForward(y, x, n) {
+      count(n, "n");
+      reluF(ptr(y, n), ptr(x, n), n);
+    },
+    reluBackward(dx, y, dy, n) {
+      count(n, "n");
+      reluB(ptr(dx, n), ptr(y, n), ptr(dy, n), n);
+    },
+
+    gatherRowsForward(out, idx, w, n, h) {
+      sizes2(n, h);
+      gatherF(ptr(out, n * h), ptr(idx, n), ptr(w, h), n, h);
+    },
+    gatherRowsBackward(dw, idx, dout, n, h) {
+      sizes2(n, h);
+      gatherB(ptr(dw, h), ptr(idx, n), ptr(dout, n * h), n, h);
+    },
+
+    softmaxXentForward(probs, logits, targets, m, v) {
+      sizes2(m, v);
+      return xentF(ptr(probs, m * v), ptr(logits, m * v), ptr(targets, m), m, v);
+    },
+    softmaxXentBackward(dlogits, probs, targets, m, v, scale) {
+      sizes2(m, v);
+      xentB(ptr(dlogits, m * v), ptr(probs, m * v), ptr(targets, m), m, v, scale);
+    },
+
+    rnnForward(states, zin, whh, t, b, h, act: ActivationCode) {
+      sizes3(t, b, h);
+      activation(act);
+      const block = b * h;
+      rnnF(ptr(states, (t + 1) * block), ptr(zin, t * block), ptr(whh, h * h), t, b, h, act);
+    },
+    rnnBackward(dzin, dwhh, dstates, states, whh, t, b, h, act: ActivationCode) {
+      sizes3(t, b, h);
+      activation(act);
+      const block = b * h;
+      rnnB(
+        ptr(dzin, t * block),
+        ptr(dwhh, h * h),
+        ptr(dstates, (t + 1) * block),
+        ptr(states, (t + 1) * block),
+        ptr(whh, h * h),
+        t,
+        b,
+        h,
+        act,
+      );
+    },
+
+    sumSquares(x, n) {
+      count(n, "n");
+      return sumSq(ptr(x, n), n);
+    },
+    scale(x, n, s) {
+      count(n, "n");
+      scal(ptr(x, n), n, s);
+    },
+    sgdUpdate(params, grads, n, lr) {
+      count(n, "n");
+      sgd(ptr(params, n), ptr(grads, n), n, lr);
+    },
+  };
+}
+
+/** Throws unless `x` is an integer in [0, 2^31). */
+function count(x: number, name: string): void {
+  if ((x | 0) !== x || x < 0) {
+    throw new RangeError(`Expected ${name} to be a non-negative 32-bit integer, got ${x}`);
+  }
+}
+
+function sizes2(a: number, b: number): void {
+  if ((a | 0) !== a || (b | 0) !== b || a < 0 || b < 0) {
+    throw new RangeError(`Expected sizes to be non-negative 32-bit integers, got ${a}, ${b}`);
+  }
+}
+
+function sizes3(a: number, b: number, c: number): void {
+  if ((a | 0) !== a || (b | 0) !== b || (c | 0) !== c || a < 0 || b < 0 || c < 0) {
+    throw new RangeError(`Expected sizes to be non-negative 32-bit integers, got ${a}, ${b}, ${c}`);
+  }
+}
+
+function activation(act: number): void {
+  if (act !== 0 && act !== 1) {
+    throw new RangeError(`Expected act to be 0 (tanh) or 1 (relu), got ${act}`);
+  }
+}

@@ -1,0 +1,429 @@
+/**
+ * Parity of the WASM kernels with the float64 reference: every kernel of the SIMD build and every
+ * scalar twin (`<kernel>Naive`, bound by `createNaiveWasmBackend()`) runs on the same
+ * random float32 inputs as the reference, over random shapes that include 1, sizes that are not
+ * multiples of 4, and a few shapes past the blocking boundaries of the matrix kernels.
+ */
+import fc from "fast-check";
+import assert from "node:assert/strict";
+import { createReferenceBackend } from "../src/backend/reference.ts";
+import type { ActivationCode, Backend, Buf } from "../src/backend/types.ts";
+import { createNaiveWasmBackend, createWasmBackend } from "../src/backend/wasm.ts";
+
+const ref = createReferenceBackend();
+
+/** The two WASM builds under test; each run gets fresh instances so the arenas stay small. */
+const SUBJECTS: { label: string; make: () => Backend }[] = [
+  { label: "SIMD kernels", make: () => createWasmBackend() },
+  { label: "scalar twins", make: () => createNaiveWasmBackend() },
+];
+
+/** Deterministic float32 data from a seed (mulberry32). */
+function random(seed: number): (lo?: number, hi?: number) => number {
+  let s = seed >>> 0;
+  return (lo = -1, hi = 1) => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    const u = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return Math.fround(lo + (hi - lo) * u);
+  };
+}
+
+function fill(n: number, rnd: () => number): number[] {
+  return Array.from({ length: n }, () => rnd());
+}
+
+/** A buffer of `be` holding `data`. */
+function load(be: Backend, data: ArrayLike<number>): Buf {
+  const buf = be.alloc(data.length);
+  be.write(buf, data);
+  return buf;
+}
+
+/** Asserts |actual - expected| ≤ atol + rtol·|expected| elementwise, naming the first failure. */
+function assertClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  atol: number,
+  rtol: number,
+  what: string,
+): void {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  for (let i = 0; i < expected.length; i++) {
+    const a = actual[i], e = expected[i];
+    if (!(Math.abs(a - e) <= atol + rtol * Math.abs(e))) {
+      assert.fail(`${what}[${i}]: got ${a}, expected ${e} (atol ${atol}, rtol ${rtol})`);
+    }
+  }
+}
+
+const small = (max: number) => fc.integer({ min: 1, max });
+const seed = fc.integer({ min: 0, max: 2 ** 31 - 1 });
+const RUNS = { numRuns: 40 };
+
+type Form = "matmulNN" | "matmulNT" | "matmulTN";
+
+/** Runs one matmul form on both sides and compares C (which starts non-zero: it accumulates). */
+function checkMatmul(be: Backend, form: Form, m: number, k: number, n: number, s: number): void {
+  const rnd = random(s);
+  const a = fill(m * k, rnd), b = fill(k * n, rnd), c = fill(m * n, rnd);
+  const cr = load(ref, c);
+  ref[form](cr, load(ref, a), load(ref, b), m, k, n);
+  const cw = load(be, c);
+  be[form](cw, load(be, a), load(be, b), m, k, n);
+  // float32 accumulation over k terms of size ≤ 1.
+  assertClose(be.read(cw), ref.read(cr), 2e-6 * k + 1e-6, 1e-5, `${form} ${m}x${k}x${n}`);
+}
+
+// Shapes past the blocking of assembly/matmul.ts: k > 256 (two k blocks), m > 128 (two row
+// blocks), n > 2048 (two column blocks), and edge tiles in every direction.
+const BIG_SHAPES: [number, number, number][] = [
+  [130, 259, 70],
+  [67, 300, 9],
+  [5, 3, 2051],
+  [129, 1, 17],
+];
+
+for (const form of ["matmulNN", "matmulNT", "matmulTN"] as const) {
+  Deno.test(`${form}() matches the reference on random shapes`, async (t) => {
+    for (const { label, make } of SUBJECTS) {
+      await t.step(label, () => {
+        fc.assert(
+          fc.property(small(40), small(70), small(40), seed, (m, k, n, s) => {
+            checkMatmul(make(), form, m, k, n, s);
+          }),
+          RUNS,
+        );
+        const be = make();
+        for (const [m, k, n] of BIG_SHAPES) checkMatmul(be, form, m, k, n, m + k + n);
+      });
+    }
+  });
+}
+
+Deno.test("biasForward() and biasBackward() match the reference on random shapes", async (t) => {
+  for (const { label, make } of SUBJECTS) {
+    await t.step(label, () => {
+      fc.assert(
+        fc.property(small(20), small(70), seed, (m, n, s) => {
+          const be = make(), rnd = random(s);
+          const y = fill(m * n, rnd), bias = fill(n, rnd), db = fill(n, rnd);
+          const yr = load(ref, y), yw = load(be, y);
+          ref.biasForward(yr, load(ref, bias), m, n);
+          be.biasForward(yw, load(be, bias), m, n);
+          assertClose(be.read(yw), ref.read(yr), 1e-7, 1e-6, "biasForward");
+          const dr = load(ref, db), dw = load(be, db);
+          ref.biasBackward(dr, load(ref, y), m, n);
+          be.biasBackward(dw, load(be, y), m, n);
+          assertClose(be.read(dw), ref.read(dr), 1e-6 * m, 1e-6, "biasBackward");
+        }),
+        RUNS,
+      );
+    });
+  }
+});
+
+/** Inputs for the activations: mostly moderate values, some large, some tiny, some exactly 0. */
+function activationInputs(n: number, rnd: (lo?: number, hi?: number) => number): number[] {
+  return Array.from({ length: n }, (_, i) => {
+    switch (i % 7) {
+      case 0:
+        return rnd(-30, 30);
+      case 1:
+        return rnd(-1e-3, 1e-3);
+      case 2:
+        return 0;
+      default:
+        return rnd(-3, 3);
+    }
+  });
+}
+
+for (const act of ["tanh", "relu"] as const) {
+  const fwd = `${act}Forward` as const, bwd = `${act}Backward` as const;
+  Deno.test(`${fwd}() and ${bwd}() match the reference, in place too`, async (t) => {
+    for (const { label, make } of SUBJECTS) {
+      await t.step(label, () => {
+        fc.assert(
+          fc.property(small(70), seed, fc.boolean(), (n, s, inPlace) => {
+            const be = make(), rnd = random(s);
+            const x = activationInputs(n, rnd), dy = fill(n, rnd), dx = fill(n, rnd);
+            const xr = load(ref, x), yr = ref.alloc(n);
+            ref[fwd](yr, xr, n);
+            const xw = load(be, x), yw = inPlace ? xw : be.alloc(n);
+            be[fwd](yw, xw, n);
+            // Cephes tanhf: about 1e-7 absolute; the bound leaves room.
+            assertClose(be.read(yw), ref.read(yr), 1e-6, 0, fwd);
+            // Backward from the same (float32) saved output on both sides.
+            const y = be.read(yw);
+            const dxr = load(ref, dx), dxw = load(be, dx);
+            ref[bwd](dxr, load(ref, y), load(ref, dy), n);
+            be[bwd](dxw, load(be, y), load(be, dy), n);
+            assertClose(be.read(dxw), ref.read(dxr), 1e-6, 1e-6, bwd);
+          }),
+          RUNS,
+        );
+      });
+    }
+  });
+}
+
+Deno.test("tanhForward() is within 1e-6 of Math.tanh over a dense grid", () => {
+  const be = createWasmBackend();
+  const xs = Array.from({ length: 40001 }, (_, i) => Math.fround(-20 + i * 0.001));
+  const x = load(be, xs), y = be.alloc(xs.length);
+  be.tanhForward(y, x, xs.length);
+  assertClose(be.read(y), xs.map(Math.tanh), 1e-6, 0, "tanh");
+});
+
+Deno.test("gatherRowsForward() and gatherRowsBackward() match the reference", async (t) => {
+  for (const { label, make } of SUBJECTS) {
+    await t.step(label, () => {
+      fc.assert(
+        fc.property(small(20), small(40), small(10), seed, (n, h, v, s) => {
+          const be = make(), rnd = random(s);
+          const idx = Array.from({ length: n }, () => Math.floor(((rnd() + 1) / 2) * v) % v);
+          const w = fill(v * h, rnd), out = fill(n * h, rnd), dout = fill(n * h, rnd);
+          const ir = ref.allocIndices(n), iw = be.allocIndices(n);
+          ref.writeIndices(ir, idx);
+          be.writeIndices(iw, idx);
+          const or = load(ref, out), ow = load(be, out);
+          ref.gatherRowsForward(or, ir, load(ref, w), n, h);
+          be.gatherRowsForward(ow, iw, load(be, w), n, h);
+          assertClose(be.read(ow), ref.read(or), 1e-7, 1e-6, "gatherRowsForward");
+          const dwr = load(ref, w), dww = load(be, w);
+          ref.gatherRowsBackward(dwr, ir, load(ref, dout), n, h);
+          be.gatherRowsBackward(dww, iw, load(be, dout), n, h);
+          assertClose(be.read(dww), ref.read(dwr), 1e-6, 1e-6, "gatherRowsBackward");
+        }),
+        RUNS,
+      );
+    });
+  }
+});
+
+Deno.test("gatherRowsForward() equals the one-hot product and gatherRowsBackward() its transpose", () => {
+  fc.assert(
+    fc.property(small(20), small(40), small(10), seed, (n, h, v, s) => {
+      const be = createWasmBackend(), rnd = random(s);
+      const idx = Array.from({ length: n }, () => Math.floor(((rnd() + 1) / 2) * v) % v);
+      const onehot = new Array<number>(n * v).fill(0);
+      idx.forEach((r, i) => (onehot[i * v + r] = 1));
+      const ib = be.allocIndices(n);
+      be.writeIndices(ib, idx);
+      const w = fill(v * h, rnd), out = fill(n * h, rnd), dout = fill(n * h, rnd);
+      // Forward: out += onehot[n,V] · w[V,h]; the zero terms add nothing, so the two agree exactly.
+      const o1 = load(be, out), o2 = load(be, out);
+      be.gatherRowsForward(o1, ib, load(be, w), n, h);
+      be.matmulNN(o2, load(be, onehot), load(be, w), n, v, h);
+      assert.deepEqual(be.read(o1), be.read(o2));
+      // Backward: dw += onehot[n,V]ᵀ · dout[n,h]; repeated rows may add in another order.
+      const d1 = load(be, w), d2 = load(be, w);
+      be.gatherRowsBackward(d1, ib, load(be, dout), n, h);
+      be.matmulTN(d2, load(be, onehot), load(be, dout), v, n, h);
+      assertClose(be.read(d1), be.read(d2), 1e-6, 1e-6, "scatter-add vs onehotᵀ·dout");
+    }),
+    RUNS,
+  );
+});
+
+Deno.test("softmaxXentForward() and softmaxXentBackward() match the reference, aliased too", async (t) => {
+  for (const { label, make } of SUBJECTS) {
+    await t.step(label, () => {
+      fc.assert(
+        fc.property(small(12), small(70), seed, fc.boolean(), (m, v, s, alias) => {
+          const be = make(), rnd = random(s);
+          // Logits of both signs with an occasional large one, to exercise the max shift.
+          const z = Array.from(
+            { length: m * v },
+            (_, i) => (i % 11 === 3 ? rnd(-80, 80) : rnd(-6, 6)),
+          );
+          const tg = Array.from({ length: m }, () => Math.floor(((rnd() + 1) / 2) * v) % v);
+          const scale = Math.fround(1 / m);
+          const tr = ref.allocIndices(m), tw = be.allocIndices(m);
+          ref.writeIndices(tr, tg);
+          be.writeIndices(tw, tg);
+          const zr = load(ref, z), pr = ref.alloc(m * v);
+          const lossRef = ref.softmaxXentForward(pr, zr, tr, m, v);
+          const zw = load(be, z), pw = alias ? zw : be.alloc(m * v);
+          const loss = be.softmaxXentForward(pw, zw, tw, m, v);
+          assertClose([loss], [lossRef], 1e-5 * m, 1e-6, "loss");
+          assertClose(be.read(pw), ref.read(pr), 1e-7, 1e-5, "probs");
+          // Backward from the same float32 probabilities on both sides.
+          const p = be.read(pw);
+          const dr = ref.alloc(m * v);
+          ref.softmaxXentBackward(dr, load(ref, p), tr, m, v, scale);
+          const pw2 = load(be, p), dw = alias ? pw2 : be.alloc(m * v);
+          be.softmaxXentBackward(dw, pw2, tw, m, v, scale);
+          assertClose(be.read(dw), ref.read(dr), 1e-8, 1e-6, "dlogits");
+        }),
+        RUNS,
+      );
+    });
+  }
+});
+
+/** RNN inputs: H_0, zin and W_hh scaled by 1/sqrt(h) so states stay of order 1. */
+function rnnInputs(t: number, b: number, h: number, s: number) {
+  const rnd = random(s);
+  const block = b * h;
+  const states = new Array<number>((t + 1) * block).fill(0);
+  for (let i = 0; i < block; i++) states[i] = rnd();
+  const zin = fill(t * block, rnd);
+  const whh = fill(h * h, () => Math.fround(rnd() / Math.sqrt(h)));
+  return { states, zin, whh, rnd };
+}
+
+function checkRnnForward(
+  be: Backend,
+  t: number,
+  b: number,
+  h: number,
+  act: ActivationCode,
+  s: number,
+) {
+  const { states, zin, whh } = rnnInputs(t, b, h, s);
+  const sr = load(ref, states), sw = load(be, states);
+  ref.rnnForward(sr, load(ref, zin), load(ref, whh), t, b, h, act);
+  be.rnnForward(sw, load(be, zin), load(be, whh), t, b, h, act);
+  assertClose(be.read(sw), ref.read(sr), 1e-5 * t + 2e-6 * h, 1e-5, `rnnForward t${t} b${b} h${h}`);
+}
+
+function checkRnnBackward(
+  be: Backend,
+  t: number,
+  b: number,
+  h: number,
+  act: ActivationCode,
+  s: number,
+) {
+  const { states, zin, whh, rnd } = rnnInputs(t, b, h, s);
+  // The forward pass in float64, rounded to float32: both sides start from the same states.
+  const fwd = load(ref, states);
+  ref.rnnForward(fwd, load(ref, zin), load(ref, whh), t, b, h, act);
+  const saved = Array.from(ref.read(fwd), Math.fround);
+  const block = b * h;
+  const dstates = fill((t + 1) * block, rnd), dwhh = fill(h * h, rnd);
+  const r = {
+    dzin: ref.alloc(t * block),
+    dwhh: load(ref, dwhh),
+    dstates: load(ref, dstates),
+  };
+  const w = {
+    dzin: be.alloc(t * block),
+    dwhh: load(be, dwhh),
+    dstates: load(be, dstates),
+  };
+  ref.rnnBackward(r.dzin, r.dwhh, r.dstates, load(ref, saved), load(ref, whh), t, b, h, act);
+  be.rnnBackward(w.dzin, w.dwhh, w.dstates, load(be, saved), load(be, whh), t, b, h, act);
+  const what = `rnnBackward t${t} b${b} h${h} act${act}`;
+  const tol = 1e-5 * t + 2e-6 * h;
+  assertClose(be.read(w.dzin), ref.read(r.dzin), tol, 1e-5, `${what} dzin`);
+  assertClose(be.read(w.dstates), ref.read(r.dstates), tol, 1e-5, `${what} dstates`);
+  assertClose(be.read(w.dwhh), ref.read(r.dwhh), tol * b, 1e-5, `${what} dwhh`);
+}
+
+// h = 260 crosses the k blocking; h = 725 is too large to pack W_hh once and takes the
+// per-step path.
+const RNN_BIG: [number, number, number][] = [[3, 5, 70], [2, 3, 260], [2, 1, 725]];
+
+Deno.test("rnnForward() matches the reference for tanh and relu", async (t) => {
+  for (const { label, make } of SUBJECTS) {
+    await t.step(label, () => {
+      fc.assert(
+        fc.property(
+          small(4),
+          small(6),
+          small(40),
+          fc.constantFrom<ActivationCode>(0, 1),
+          seed,
+          (tt, b, h, act, s) => {
+            checkRnnForward(make(), tt, b, h, act, s);
+          },
+        ),
+        RUNS,
+      );
+      const be = make();
+      for (const [tt, b, h] of RNN_BIG) {
+        for (const act of [0, 1] as const) checkRnnForward(be, tt, b, h, act, h);
+      }
+    });
+  }
+});
+
+Deno.test("rnnBackward() matches the reference for tanh and relu", async (t) => {
+  for (const { label, make } of SUBJECTS) {
+    await t.step(label, () => {
+      fc.assert(
+        fc.property(
+          small(4),
+          small(6),
+          small(40),
+          fc.constantFrom<ActivationCode>(0, 1),
+          seed,
+          (tt, b, h, act, s) => {
+            checkRnnBackward(make(), tt, b, h, act, s);
+          },
+        ),
+        RUNS,
+      );
+      const be = make();
+      for (const [tt, b, h] of RNN_BIG) {
+        for (const act of [0, 1] as const) checkRnnBackward(be, tt, b, h, act, h);
+      }
+    });
+  }
+});
+
+Deno.test("sumSquares(), scale() and sgdUpdate() match the reference", async (t) => {
+  for (const { label, make } of SUBJECTS) {
+    await t.step(label, () => {
+      fc.assert(
+        fc.property(fc.integer({ min: 0, max: 200 }), seed, (n, s) => {
+          const be = make(), rnd = random(s);
+          const x = fill(n, () => rnd(-10, 10)), g = fill(n, rnd);
+          const k = rnd(-2, 2), lr = Math.fround(Math.abs(rnd()) / 10);
+          // Products of float32 values are exact in float64: only the summation order differs.
+          assertClose(
+            [be.sumSquares(load(be, x), n)],
+            [ref.sumSquares(load(ref, x), n)],
+            0,
+            1e-12,
+            "sumSquares",
+          );
+          const xr = load(ref, x), xw = load(be, x);
+          ref.scale(xr, n, k);
+          be.scale(xw, n, k);
+          assertClose(be.read(xw), ref.read(xr), 0, 1e-7, "scale");
+          const pr = load(ref, x), pw = load(be, x);
+          ref.sgdUpdate(pr, load(ref, g), n, lr);
+          be.sgdUpdate(pw, load(be, g), n, lr);
+          assertClose(be.read(pw), ref.read(pr), 1e-6, 1e-6, "sgdUpdate");
+        }),
+        RUNS,
+      );
+    });
+  }
+});
+
+Deno.test("the WASM backend checks buffers and sizes, and its views share storage", () => {
+  const be = createWasmBackend(), other = createWasmBackend();
+  const a = be.alloc(6), c = be.alloc(4);
+  assert.throws(() => be.matmulNN(c, a, be.alloc(5), 2, 3, 2), TypeError);
+  assert.throws(() => be.matmulNN(c, other.alloc(6), be.alloc(6), 2, 3, 2), TypeError);
+  assert.throws(() => be.tanhForward(a, a, -1), RangeError);
+  assert.throws(() => be.tanhForward(a, a, 1.5), RangeError);
+  assert.throws(() => be.view(a, 4, 3), TypeError);
+  assert.throws(() => be.copy(a, c), TypeError);
+  be.write(a, [1, 2, 3, 4, 5, 6]);
+  const v = be.view(a, 2, 3);
+  be.fill(v, 9);
+  assert.deepEqual(Array.from(be.read(a)), [1, 2, 9, 9, 9, 6]);
+  // Growing memory must keep earlier buffers readable (the views are rebuilt).
+  const big = be.alloc(1 << 22);
+  be.fill(big, 1);
+  assert.deepEqual(Array.from(be.read(a)), [1, 2, 9, 9, 9, 6]);
+  assert.equal(be.sumSquares(big, 1 << 22), 1 << 22);
+});

@@ -1,0 +1,48 @@
+/**
+ * The generated kernel module: it needs no imports (so it loads anywhere with no permissions),
+ * exports every Backend kernel with its scalar twin, and is fresh: rebuilding `assembly/` gives
+ * the committed bytes.
+ */
+import assert from "node:assert/strict";
+import { KERNELS_WASM } from "../src/_wasm/kernels.ts";
+import { compileKernels } from "../scripts/build_wasm.ts";
+
+const KERNELS = [
+  "matmulNN",
+  "matmulNT",
+  "matmulTN",
+  "biasForward",
+  "biasBackward",
+  "tanhForward",
+  "tanhBackward",
+  "reluForward",
+  "reluBackward",
+  "gatherRowsForward",
+  "gatherRowsBackward",
+  "softmaxXentForward",
+  "softmaxXentBackward",
+  "rnnForward",
+  "rnnBackward",
+  "sumSquares",
+  "scale",
+  "sgdUpdate",
+];
+
+const module = new WebAssembly.Module(KERNELS_WASM as Uint8Array<ArrayBuffer>);
+
+Deno.test("the kernel module has no imports", () => {
+  assert.deepEqual(WebAssembly.Module.imports(module), []);
+});
+
+Deno.test("the kernel module exports every kernel, its scalar twin, heapBase and memory", () => {
+  const names = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
+  for (const name of [...KERNELS, ...KERNELS.map((k) => `${k}Naive`), "heapBase", "memory"]) {
+    assert.ok(names.has(name), `missing export ${name}`);
+  }
+});
+
+Deno.test("src/_wasm/kernels.ts is fresh: rebuilding assembly/ gives the same bytes", async () => {
+  const bytes = await compileKernels();
+  const same = bytes.length === KERNELS_WASM.length && bytes.every((b, i) => b === KERNELS_WASM[i]);
+  assert.ok(same, "src/_wasm/kernels.ts is stale; run `deno task build:wasm`");
+});
