@@ -1,0 +1,245 @@
+/**
+ * Checkpoints: a model, its vocabulary and the settings it was trained with, as a safetensors
+ * file. Tensors `W_xh` [V,H], `W_hh` [H,H], `b_h` [H], `W_hq` [H,V], `b_q` [V] are float32,
+ * row-major, in the book's orientation; `__metadata__` holds `format` (`"rnn-wasm"`),
+ * `format_version` (`"1"`), `cell` (`"rnn"`), and JSON strings `config`, `vocab` and
+ * `hyperparameters`.
+ *
+ * @module
+ */
+import type { Backend } from "./backend/types.ts";
+import { writeFileAtomic } from "./atomic_write.ts";
+import {
+  createModel,
+  getWeights,
+  type ModelConfig,
+  PARAM_NAMES,
+  paramShapes,
+  type RnnModel,
+  setWeights,
+} from "./model.ts";
+import { decodeSafetensors, encodeSafetensors } from "./safetensors.ts";
+import { Vocab } from "./vocab.ts";
+
+/** A loaded checkpoint. */
+export interface Checkpoint {
+  /** The model, on the backend asked for. */
+  model: RnnModel;
+  /** The vocabulary the model was trained with. */
+  vocab: Vocab;
+  /** The training settings recorded at save time. */
+  hyperparameters: Record<string, unknown>;
+}
+
+/** Options of {@linkcode decodeCheckpoint} and {@linkcode loadCheckpoint}. */
+export interface LoadCheckpointOptions {
+  /** Backend of the loaded model; default a new WebAssembly backend. */
+  backend?: Backend;
+}
+
+/**
+ * Serialises a model, its vocabulary and hyperparameters to safetensors bytes.
+ *
+ * @param model The model.
+ * @param vocab Its vocabulary (size must match the model).
+ * @param hyperparameters Settings to record (JSON-serialisable).
+ * @returns The file's bytes.
+ * @throws {RangeError} When a weight is NaN or infinite: such a model is never saved.
+ * @example Encode and decode
+ * ```ts
+ * import { createModel } from "./model.ts";
+ * import { Vocab } from "./vocab.ts";
+ * import { decodeCheckpoint, encodeCheckpoint } from "./checkpoint.ts";
+ * const vocab = new Vocab(["a", "b"]);
+ * const model = createModel({ vocabSize: 2, hidden: 3, activation: "tanh" });
+ * const back = decodeCheckpoint(encodeCheckpoint(model, vocab, { lr: 1 }));
+ * console.log(back.vocab.tokens); // ["a", "b"]
+ * ```
+ */
+export function encodeCheckpoint(
+  model: RnnModel,
+  vocab: Vocab,
+  hyperparameters: Record<string, unknown> = {},
+): Uint8Array {
+  if (vocab.size !== model.config.vocabSize) {
+    throw new RangeError(
+      `the vocabulary has ${vocab.size} tokens, the model ${model.config.vocabSize}`,
+    );
+  }
+  if (!Number.isFinite(model.backend.sumSquares(model.params, model.numParams))) {
+    throw new RangeError("the model has NaN or infinite weights; it was not saved");
+  }
+  const weights = getWeights(model);
+  const shapes = paramShapes(model.config);
+  return encodeSafetensors({
+    tensors: PARAM_NAMES.map((name) => ({
+      name,
+      shape: shapes[name],
+      data: weights[name] instanceof Float32Array
+        ? weights[name] as Float32Array
+        : Float32Array.from(weights[name]),
+    })),
+    metadata: {
+      format: "rnn-wasm",
+      format_version: "1",
+      cell: "rnn",
+      config: JSON.stringify(model.config),
+      vocab: JSON.stringify(vocab.toJSON()),
+      hyperparameters: JSON.stringify(hyperparameters),
+    },
+  });
+}
+
+function parseJson(metadata: Record<string, string>, key: string): unknown {
+  const text = metadata[key];
+  if (text === undefined) {
+    throw new SyntaxError(`the checkpoint's metadata has no "${key}" entry`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new SyntaxError(`the checkpoint's metadata "${key}" is not valid JSON`);
+  }
+}
+
+/**
+ * Reads a checkpoint from bytes, checking its header, metadata, shapes and sizes.
+ *
+ * @param bytes The file's bytes.
+ * @param options Backend for the model.
+ * @returns The model, vocabulary and hyperparameters.
+ * @throws {SyntaxError} When the bytes are not a valid checkpoint; the message says what is wrong.
+ * @example Reject garbage
+ * ```ts
+ * import { decodeCheckpoint } from "./checkpoint.ts";
+ * try {
+ *   decodeCheckpoint(new Uint8Array(4));
+ * } catch (e) {
+ *   console.log(e instanceof SyntaxError); // true
+ * }
+ * ```
+ */
+export function decodeCheckpoint(
+  bytes: Uint8Array,
+  options: LoadCheckpointOptions = {},
+): Checkpoint {
+  const file = decodeSafetensors(bytes);
+  const meta = file.metadata;
+  if (meta.format !== "rnn-wasm") {
+    throw new SyntaxError(
+      `not an @rnn/wasm checkpoint: metadata "format" is ${JSON.stringify(meta.format)}`,
+    );
+  }
+  if (meta.cell !== "rnn") {
+    throw new SyntaxError(
+      `the checkpoint holds a ${JSON.stringify(meta.cell)} cell; this version reads "rnn"`,
+    );
+  }
+  const config = parseJson(meta, "config") as ModelConfig;
+  let vocab: Vocab;
+  try {
+    vocab = Vocab.fromJSON(parseJson(meta, "vocab"));
+  } catch (e) {
+    throw new SyntaxError(`the checkpoint's vocabulary is invalid: ${(e as Error).message}`);
+  }
+  if (
+    typeof config !== "object" || config === null || !Number.isInteger(config.hidden) ||
+    config.hidden < 1 || config.vocabSize !== vocab.size ||
+    (config.activation !== "tanh" && config.activation !== "relu")
+  ) {
+    throw new SyntaxError(
+      `the checkpoint's config ${meta.config} does not fit its vocabulary of ${vocab.size}`,
+    );
+  }
+  const expected = paramShapes(config);
+  const byName = new Map(file.tensors.map((t) => [t.name, t]));
+  for (const name of PARAM_NAMES) {
+    const tensor = byName.get(name);
+    const want = JSON.stringify(expected[name]);
+    if (!tensor) throw new SyntaxError(`the checkpoint has no tensor "${name}" (expected ${want})`);
+    if (JSON.stringify(tensor.shape) !== want) {
+      throw new SyntaxError(
+        `tensor "${name}" has shape ${JSON.stringify(tensor.shape)}, expected ${want}`,
+      );
+    }
+  }
+  const extra = file.tensors.filter((t) => !(PARAM_NAMES as readonly string[]).includes(t.name));
+  if (extra.length > 0) {
+    throw new SyntaxError(
+      `the checkpoint has unexpected tensors: ${extra.map((t) => t.name).join(", ")}`,
+    );
+  }
+  const model = createModel(
+    { vocabSize: config.vocabSize, hidden: config.hidden, activation: config.activation },
+    { backend: options.backend, initScale: 0 },
+  );
+  const values = Object.fromEntries(PARAM_NAMES.map((n) => [n, byName.get(n)!.data]));
+  setWeights(model, values as Record<(typeof PARAM_NAMES)[number], Float32Array>);
+  const hyperparameters = parseJson(meta, "hyperparameters");
+  return {
+    model,
+    vocab,
+    hyperparameters: typeof hyperparameters === "object" && hyperparameters !== null
+      ? hyperparameters as Record<string, unknown>
+      : {},
+  };
+}
+
+/**
+ * Writes a checkpoint atomically (temporary file, then rename): an interrupted save never leaves
+ * a broken file.
+ *
+ * @param path Destination, conventionally `*.safetensors`.
+ * @param model The model.
+ * @param vocab Its vocabulary.
+ * @param hyperparameters Settings to record.
+ * @example Save a model
+ * ```ts ignore
+ * import { saveCheckpoint } from "./checkpoint.ts";
+ * await saveCheckpoint("jaychou.safetensors", model, vocab, { epochs: 250 });
+ * ```
+ */
+export async function saveCheckpoint(
+  path: string,
+  model: RnnModel,
+  vocab: Vocab,
+  hyperparameters: Record<string, unknown> = {},
+): Promise<void> {
+  await writeFileAtomic(path, encodeCheckpoint(model, vocab, hyperparameters));
+}
+
+/**
+ * Reads a checkpoint file.
+ *
+ * @param path The file.
+ * @param options Backend for the model.
+ * @returns The model, vocabulary and hyperparameters.
+ * @throws {SyntaxError} When the file is not a valid checkpoint (the message names the file).
+ * @example Load and generate
+ * ```ts ignore
+ * import { loadCheckpoint } from "./checkpoint.ts";
+ * import { generate } from "./generate.ts";
+ * const { model, vocab } = await loadCheckpoint("jaychou.safetensors");
+ * console.log(generate(model, vocab, "分开"));
+ * ```
+ */
+export async function loadCheckpoint(
+  path: string,
+  options: LoadCheckpointOptions = {},
+): Promise<Checkpoint> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new Deno.errors.NotFound(`no checkpoint at ${path}`);
+    }
+    throw e;
+  }
+  try {
+    return decodeCheckpoint(bytes, options);
+  } catch (e) {
+    if (e instanceof SyntaxError) throw new SyntaxError(`${path}: ${e.message}`);
+    throw e;
+  }
+}

@@ -1,0 +1,267 @@
+/**
+ * The training loop of the book's `train_and_predict_rnn`: mean cross-entropy over each
+ * minibatch, backpropagation through time, clipping of the global gradient norm to `theta`, SGD,
+ * perplexity per epoch and periodic greedy generation for a few prefixes.
+ *
+ * @module
+ */
+import { batches, countBatches, type SamplingKind } from "./batches.ts";
+import { clipGradNorm } from "./clip.ts";
+import type { Corpus } from "./corpus.ts";
+import { generate } from "./generate.ts";
+import {
+  type Activation,
+  backward,
+  carryState,
+  createModel,
+  forwardLoss,
+  resetState,
+  type RnnModel,
+  sharedWorkspace,
+  writeTokens,
+} from "./model.ts";
+import type { Backend } from "./backend/types.ts";
+import { Rng } from "./rng.ts";
+
+/** Settings of {@linkcode train}; the defaults reproduce the book's Jay Chou run. */
+export interface TrainOptions {
+  /** A model to continue training; default: a new one built from `hidden` and `activation`. */
+  model?: RnnModel;
+  /** Backend of a new model; default WebAssembly. */
+  backend?: Backend;
+  /** Hidden units of a new model; default 256. */
+  hidden?: number;
+  /** Activation of a new model; default `"tanh"`. */
+  activation?: Activation;
+  /** Passes over the corpus; default 250. */
+  epochs?: number;
+  /** Sequences per minibatch; default 32. */
+  batchSize?: number;
+  /** Time steps per sequence; default 35. */
+  numSteps?: number;
+  /** SGD learning rate; default 100 (with the default clipping each step moves by at most 1). */
+  lr?: number;
+  /** Clip the global gradient norm to this value; 0 turns clipping off; default 0.01. */
+  clip?: number;
+  /** `"random"` (the default, state reset per minibatch) or `"sequential"` (state carried). */
+  sampling?: SamplingKind;
+  /** Seed of the initial weights and the sampler; default 0. */
+  seed?: number;
+  /** Prefixes to continue every `predEvery` epochs; default `["分开", "不分开"]`. */
+  prefixes?: string[];
+  /** Generate every this many epochs (and after the last); 0 turns it off; default 50. */
+  predEvery?: number;
+  /** Characters generated after each prefix; default 50. */
+  predLen?: number;
+  /** Stops training after the current minibatch. */
+  signal?: AbortSignal;
+  /** Called after every minibatch. */
+  onProgress?: (progress: TrainProgress) => void;
+  /** Called after every epoch. */
+  onEpoch?: (report: EpochReport) => void;
+}
+
+/** Progress within an epoch, reported after each minibatch. */
+export interface TrainProgress {
+  /** Epoch, counted from 1. */
+  epoch: number;
+  /** Total epochs of the run. */
+  epochs: number;
+  /** Minibatch within the epoch, counted from 1. */
+  step: number;
+  /** Minibatches per epoch. */
+  steps: number;
+  /** Mean cross-entropy of this minibatch. */
+  loss: number;
+  /** Perplexity of the epoch so far. */
+  perplexity: number;
+  /** Training throughput of the epoch so far (predicted characters per second). */
+  charsPerSecond: number;
+  /** Estimated seconds left in the run. */
+  etaSeconds: number;
+}
+
+/** The result of one epoch. */
+export interface EpochReport {
+  /** Epoch, counted from 1. */
+  epoch: number;
+  /** `exp` of the mean cross-entropy over the epoch. */
+  perplexity: number;
+  /** Seconds of training in this epoch (generation excluded). */
+  seconds: number;
+  /** Generated text per prefix, on generation epochs only. */
+  samples?: Record<string, string>;
+}
+
+/** What {@linkcode train} returns. */
+export interface TrainResult {
+  /** The trained model. */
+  model: RnnModel;
+  /** Epochs completed. */
+  epochs: number;
+  /** Perplexity of the last completed epoch (`NaN` when none completed). */
+  perplexity: number;
+  /** Whether the signal stopped the run early. */
+  aborted: boolean;
+  /** One report per completed epoch. */
+  history: EpochReport[];
+}
+
+/** Thrown when the loss or the gradient norm stops being finite; the weights stay finite. */
+export class TrainingDivergedError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param message What happened and what to change.
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "TrainingDivergedError";
+  }
+}
+
+function positiveInteger(name: string, v: number): number {
+  if (!Number.isInteger(v) || v < 1) {
+    throw new RangeError(`${name} must be a positive integer, got ${v}`);
+  }
+  return v;
+}
+
+function nonNegative(name: string, v: number): number {
+  if (!(Number.isFinite(v) && v >= 0)) {
+    throw new RangeError(`${name} must be a finite number >= 0, got ${v}`);
+  }
+  return v;
+}
+
+/**
+ * Trains a character-level RNN on a corpus, as in the book's `train_and_predict_rnn`.
+ * Async: it yields to the event loop between minibatches so a page or worker stays responsive.
+ *
+ * @param corpus The encoded corpus (see `loadCorpus`).
+ * @param options Settings; the defaults are the book's.
+ * @returns The model, the epochs completed and the per-epoch reports.
+ * @throws {TrainingDivergedError} When the loss or gradient norm becomes NaN or infinite.
+ * @example Train a small model for a few epochs
+ * ```ts
+ * import { buildCorpus } from "./corpus.ts";
+ * import { train } from "./train.ts";
+ * const corpus = buildCorpus(Array.from("the time machine ".repeat(40)));
+ * const result = await train(corpus, {
+ *   hidden: 32, epochs: 5, batchSize: 4, numSteps: 8, lr: 1, clip: 1, predEvery: 0,
+ * });
+ * console.log(result.perplexity < corpus.vocab.size);
+ * ```
+ */
+export async function train(corpus: Corpus, options: TrainOptions = {}): Promise<TrainResult> {
+  const epochs = positiveInteger("epochs", options.epochs ?? 250);
+  const batchSize = positiveInteger("batch size", options.batchSize ?? 32);
+  const numSteps = positiveInteger("steps", options.numSteps ?? 35);
+  const lr = nonNegative("learning rate", options.lr ?? 100);
+  const clip = nonNegative("clip", options.clip ?? 0.01);
+  const sampling = options.sampling ?? "random";
+  const seed = options.seed ?? 0;
+  const prefixes = options.prefixes ?? ["分开", "不分开"];
+  const predEvery = options.predEvery ?? 50;
+  const predLen = options.predLen ?? 50;
+  if (sampling !== "random" && sampling !== "sequential") {
+    throw new RangeError(`sampling must be "random" or "sequential", got ${String(sampling)}`);
+  }
+  const steps = countBatches(sampling, corpus.indices.length, batchSize, numSteps);
+  if (steps < 1) {
+    throw new RangeError(
+      `the corpus has ${corpus.indices.length} tokens, too few for one minibatch of ` +
+        `${batchSize}x${numSteps}; use a smaller batch or fewer steps`,
+    );
+  }
+  const vocabSize = corpus.vocab.size;
+  const model = options.model ?? createModel(
+    { vocabSize, hidden: options.hidden ?? 256, activation: options.activation ?? "tanh" },
+    { backend: options.backend, seed },
+  );
+  if (model.config.vocabSize !== vocabSize) {
+    throw new RangeError(
+      `the model has a vocabulary of ${model.config.vocabSize}, the corpus ${vocabSize}`,
+    );
+  }
+  for (const prefix of prefixes) corpus.vocab.encode(Array.from(prefix));
+
+  const be = model.backend;
+  const ws = sharedWorkspace(model, numSteps, batchSize);
+  const rng = new Rng(seed ^ 0x5bd1e995);
+  const n = numSteps * batchSize;
+  const history: EpochReport[] = [];
+  let lastYield = performance.now();
+  let trainingSeconds = 0;
+
+  for (let epoch = 1; epoch <= epochs; epoch++) {
+    const start = performance.now();
+    let lossSum = 0, count = 0, step = 0;
+    resetState(model, ws);
+    for (const batch of batches(sampling, corpus.indices, batchSize, numSteps, rng)) {
+      step++;
+      if (sampling === "random") resetState(model, ws);
+      writeTokens(model, ws, batch.inputs, numSteps, "inputs");
+      writeTokens(model, ws, batch.targets, numSteps, "targets");
+      be.fill(model.grads, 0);
+      const loss = forwardLoss(model, ws, numSteps);
+      backward(model, ws, numSteps);
+      const norm = clipGradNorm(be, model.grads, model.numParams, clip);
+      if (!Number.isFinite(loss) || !Number.isFinite(norm)) {
+        throw new TrainingDivergedError(
+          `training diverged at epoch ${epoch}, minibatch ${step}: the ` +
+            `${Number.isFinite(loss) ? "gradient norm" : "loss"} is ${
+              Number.isFinite(loss) ? norm : loss
+            }. Lower the learning rate (now ${lr})` +
+            (clip > 0 ? ` or the clipping threshold (now ${clip})` : " or turn clipping on"),
+        );
+      }
+      be.sgdUpdate(model.params, model.grads, model.numParams, lr);
+      if (sampling === "sequential") carryState(model, ws, numSteps);
+      lossSum += loss;
+      count += n;
+
+      const now = performance.now();
+      const seconds = (now - start) / 1000;
+      const doneSteps = (epoch - 1) * steps + step;
+      const perStep = (trainingSeconds + seconds) / doneSteps;
+      options.onProgress?.({
+        epoch,
+        epochs,
+        step,
+        steps,
+        loss: loss / n,
+        perplexity: Math.exp(lossSum / count),
+        charsPerSecond: count / Math.max(seconds, 1e-9),
+        etaSeconds: perStep * (epochs * steps - doneSteps),
+      });
+      if (options.signal?.aborted) break;
+      // Yield now and then so timers, I/O and the abort signal get a turn.
+      if (now - lastYield > 50) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        lastYield = performance.now();
+      }
+    }
+    if (options.signal?.aborted) {
+      return {
+        model,
+        epochs: epoch - 1,
+        perplexity: history.at(-1)?.perplexity ?? NaN,
+        aborted: true,
+        history,
+      };
+    }
+    const seconds = (performance.now() - start) / 1000;
+    trainingSeconds += seconds;
+    const report: EpochReport = { epoch, perplexity: Math.exp(lossSum / count), seconds };
+    if (predEvery > 0 && (epoch % predEvery === 0 || epoch === epochs) && prefixes.length > 0) {
+      report.samples = {};
+      for (const prefix of prefixes) {
+        report.samples[prefix] = generate(model, corpus.vocab, prefix, { length: predLen });
+      }
+    }
+    history.push(report);
+    options.onEpoch?.(report);
+  }
+  return { model, epochs, perplexity: history.at(-1)!.perplexity, aborted: false, history };
+}
