@@ -1,0 +1,83 @@
+/**
+ * @rnn/wasm: recurrent language models whose numeric core is AssemblyScript compiled to
+ * WebAssembly SIMD. It reproduces the character-level RNN of *Dive into Deep Learning*
+ * (chapter 8) on any CPU, with no Python and no GPU: load a corpus, train, generate.
+ *
+ * The library needs no permissions: the kernels are inlined as bytes. Only the file helpers
+ * (`loadText`, `loadCorpus`, `saveCheckpoint`, `loadCheckpoint`) touch the file system or network.
+ *
+ * @example Train on a tiny text and continue a prefix
+ * ```ts
+ * import { buildCorpus, generate, train } from "./mod.ts";
+ *
+ * const corpus = buildCorpus(Array.from("分开 不分开 ".repeat(50)));
+ * const { model, perplexity } = await train(corpus, {
+ *   hidden: 32, epochs: 20, batchSize: 4, numSteps: 8, lr: 1, clip: 1, predEvery: 0,
+ * });
+ * console.log(perplexity.toFixed(2), generate(model, corpus.vocab, "分开", { length: 10 }));
+ * ```
+ *
+ * From the command line: `deno run -A mod.ts train` (see `deno run -A mod.ts help`).
+ *
+ * @module
+ */
+export { Rng } from "./src/rng.ts";
+export { Vocab } from "./src/vocab.ts";
+export {
+  buildCorpus,
+  CORPORA,
+  type Corpus,
+  type CorpusSource,
+  loadCorpus,
+  loadText,
+  type LoadTextOptions,
+  preprocess,
+  type PreprocessOptions,
+} from "./src/corpus.ts";
+export {
+  batches,
+  countBatches,
+  type Minibatch,
+  randomBatches,
+  type SamplingKind,
+  sequentialBatches,
+} from "./src/batches.ts";
+export type { ActivationCode, Backend, Buf, IndexBuf } from "./src/backend/types.ts";
+export { createReferenceBackend } from "./src/backend/reference.ts";
+export { createWasmBackend } from "./src/backend/wasm.ts";
+export {
+  type Activation,
+  createModel,
+  type CreateModelOptions,
+  getWeights,
+  type ModelConfig,
+  PARAM_NAMES,
+  type ParamName,
+  paramShapes,
+  type RnnModel,
+  setWeights,
+} from "./src/model.ts";
+export {
+  type EpochReport,
+  train,
+  TrainingDivergedError,
+  type TrainOptions,
+  type TrainProgress,
+  type TrainResult,
+} from "./src/train.ts";
+export { generate, type GenerateOptions } from "./src/generate.ts";
+export { evaluate, type EvaluateOptions, type EvaluateResult } from "./src/evaluate.ts";
+export {
+  type Checkpoint,
+  decodeCheckpoint,
+  encodeCheckpoint,
+  loadCheckpoint,
+  type LoadCheckpointOptions,
+  saveCheckpoint,
+} from "./src/checkpoint.ts";
+export { main } from "./src/cli.ts";
+
+if (import.meta.main) {
+  const { main } = await import("./src/cli.ts");
+  Deno.exit(await main(Deno.args));
+}

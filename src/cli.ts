@@ -1,0 +1,336 @@
+/**
+ * The command line: `train`, `generate` and `eval`. Usage errors print one line and exit with
+ * code 2; no stack traces.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { buildCorpus, loadText, preprocess } from "./corpus.ts";
+import { evaluate } from "./evaluate.ts";
+import { generate } from "./generate.ts";
+import { type EpochReport, train, TrainingDivergedError, type TrainProgress } from "./train.ts";
+
+const HELP = `@rnn/wasm — character-level RNN language models on WebAssembly SIMD
+
+Usage:
+  deno run -A mod.ts train    [options]   train a model (defaults: the book's Jay Chou run)
+  deno run -A mod.ts generate --model FILE [--prefix TEXT] [--len N]
+  deno run -A mod.ts eval     --model FILE [--corpus NAME|PATH] [--max-chars N]
+  deno run -A mod.ts help
+
+train options (defaults in brackets):
+  --corpus NAME|PATH   jaychou, timemachine, or a .txt/.zip file             [jaychou]
+  --max-chars N        keep the first N characters; 0 keeps all              [10000]
+  --hidden N           hidden units                                          [256]
+  --activation A       tanh or relu                                          [tanh]
+  --steps N            time steps per sequence                               [35]
+  --batch N            sequences per minibatch                               [32]
+  --lr X               SGD learning rate                                     [100]
+  --clip X             clip the global gradient norm to X; 0 turns it off    [0.01]
+  --epochs N           passes over the corpus                                [250]
+  --sampling S         random (state reset per minibatch) or sequential      [random]
+  --seed N             seed of the weights and the sampler                   [0]
+  --prefixes A,B       prefixes to continue, comma-separated                 [分开,不分开]
+  --pred-every N       generate every N epochs (0: never); also sets which
+                       epochs are reported                                   [50]
+  --pred-len N         characters to generate per prefix                     [50]
+  --init FILE          start from a checkpoint's weights and vocabulary
+  --save FILE          write a checkpoint (safetensors) at the end, or on Ctrl-C
+  --json               one JSON object per reported epoch, then a summary
+
+generate options:
+  --model FILE         checkpoint to load (required)
+  --prefix TEXT        text to continue                                      [分开]
+  --len N              characters to generate                                [50]
+
+eval options:
+  --model FILE         checkpoint to load (required)
+  --corpus NAME|PATH   text to score, read once in order, batch 1           [jaychou]
+  --max-chars N        keep the first N characters; 0 keeps all              [10000]
+
+Corpora named jaychou or timemachine are looked up in ./data, then $RNN_DATA_DIR, then the
+user cache folder, and otherwise downloaded from their public sources and checked by SHA-1.
+`;
+
+/** A mistake in how the command was called: reported in one line with exit code 2. */
+class UsageError extends Error {}
+
+function int(name: string, text: string | undefined, fallback: number, min = 1): number {
+  if (text === undefined) return fallback;
+  const v = Number(text);
+  if (!Number.isInteger(v) || v < min) {
+    throw new UsageError(`--${name} must be an integer >= ${min}, got "${text}"`);
+  }
+  return v;
+}
+
+function num(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const v = Number(text);
+  if (text.trim() === "" || !Number.isFinite(v) || v < 0) {
+    throw new UsageError(`--${name} must be a number >= 0, got "${text}"`);
+  }
+  return v;
+}
+
+function oneOf<T extends string>(name: string, text: string | undefined, options: T[]): T {
+  if (text === undefined) return options[0];
+  if (!(options as string[]).includes(text)) {
+    throw new UsageError(`--${name} must be one of ${options.join(", ")}, got "${text}"`);
+  }
+  return text as T;
+}
+
+function parse(args: string[], options: Record<string, "string" | "boolean">) {
+  try {
+    return parseArgs({
+      args,
+      options: Object.fromEntries(
+        Object.entries(options).map(([k, type]) => [k, { type }]),
+      ) as Record<string, { type: "string" | "boolean" }>,
+      strict: true,
+      allowPositionals: false,
+    }).values as Record<string, string | boolean | undefined>;
+  } catch (e) {
+    throw new UsageError((e as Error).message.split("\n")[0]);
+  }
+}
+
+async function loadChars(corpus: string, maxCharsText: string | undefined): Promise<string[]> {
+  const maxChars = int("max-chars", maxCharsText, 10000, 0);
+  const text = await loadText(corpus, {
+    onMessage: (line) => console.error(line),
+  });
+  return preprocess(text, { maxChars });
+}
+
+function formatSeconds(s: number): string {
+  if (!Number.isFinite(s)) return "?";
+  const m = Math.floor(s / 60);
+  return m > 0 ? `${m}m${String(Math.round(s % 60)).padStart(2, "0")}s` : `${s.toFixed(0)}s`;
+}
+
+function progressLine(p: TrainProgress): string {
+  const width = 20;
+  const filled = Math.round((p.step / p.steps) * width);
+  return `epoch ${p.epoch}/${p.epochs} [${"#".repeat(filled)}${".".repeat(width - filled)}] ` +
+    `${p.step}/${p.steps} perplexity ${p.perplexity.toFixed(2)} ` +
+    `${(p.charsPerSecond / 1000).toFixed(1)}k chars/s ETA ${formatSeconds(p.etaSeconds)}`;
+}
+
+async function runTrain(args: string[]): Promise<number> {
+  const v = parse(args, {
+    corpus: "string",
+    "max-chars": "string",
+    hidden: "string",
+    activation: "string",
+    steps: "string",
+    batch: "string",
+    lr: "string",
+    clip: "string",
+    epochs: "string",
+    sampling: "string",
+    seed: "string",
+    prefixes: "string",
+    "pred-every": "string",
+    "pred-len": "string",
+    init: "string",
+    save: "string",
+    json: "boolean",
+  });
+  const s = (k: string) => v[k] as string | undefined;
+  const json = v.json === true;
+  const epochs = int("epochs", s("epochs"), 250);
+  const predEvery = int("pred-every", s("pred-every"), 50, 0);
+  const prefixes = (s("prefixes") ?? "分开,不分开").split(",").filter((p) => p.length > 0);
+  const activation = oneOf("activation", s("activation"), ["tanh", "relu"]);
+  const hidden = int("hidden", s("hidden"), 256);
+  const settings = {
+    epochs,
+    batchSize: int("batch", s("batch"), 32),
+    numSteps: int("steps", s("steps"), 35),
+    lr: num("lr", s("lr"), 100),
+    clip: num("clip", s("clip"), 0.01),
+    sampling: oneOf("sampling", s("sampling"), ["random", "sequential"]),
+    seed: int("seed", s("seed"), 0, 0),
+    prefixes,
+    predEvery,
+    predLen: int("pred-len", s("pred-len"), 50, 0),
+  };
+  const init = s("init") ? await loadCheckpoint(s("init")!) : undefined;
+  if (init && s("hidden") !== undefined && init.model.config.hidden !== hidden) {
+    throw new UsageError(
+      `--hidden ${hidden} differs from the checkpoint's ${init.model.config.hidden}; drop --hidden`,
+    );
+  }
+  const corpusName = s("corpus") ?? "jaychou";
+  const chars = await loadChars(corpusName, s("max-chars"));
+  const corpus = buildCorpus(chars, init?.vocab);
+
+  const controller = new AbortController();
+  const onSigint = () => controller.abort();
+  const canListen = Deno.build.os !== "windows";
+  if (canListen) Deno.addSignalListener("SIGINT", onSigint);
+  const showBar = !json && Deno.stderr.isTerminal();
+  const encoder = new TextEncoder();
+  const clearBar = () => showBar && Deno.stderr.writeSync(encoder.encode("\r\x1b[K"));
+  let lastBar = 0;
+  const started = performance.now();
+  const isReported = (r: EpochReport) =>
+    predEvery === 0 || r.epoch % predEvery === 0 || r.epoch === epochs;
+  if (!json) {
+    console.log(
+      `training on ${corpusName}: ${corpus.indices.length} characters, vocabulary ` +
+        `${corpus.vocab.size}, hidden ${init?.model.config.hidden ?? hidden}, ` +
+        `${settings.sampling} sampling`,
+    );
+  }
+  let result;
+  try {
+    result = await train(corpus, {
+      ...settings,
+      model: init?.model,
+      hidden,
+      activation,
+      signal: controller.signal,
+      onProgress: (p) => {
+        const now = performance.now();
+        if (showBar && now - lastBar > 100) {
+          lastBar = now;
+          Deno.stderr.writeSync(encoder.encode(`\r\x1b[K${progressLine(p)}`));
+        }
+      },
+      onEpoch: (r) => {
+        if (!isReported(r)) return;
+        clearBar();
+        if (json) {
+          console.log(JSON.stringify({
+            epoch: r.epoch,
+            perplexity: r.perplexity,
+            seconds: r.seconds,
+            ...(r.samples ? { samples: r.samples } : {}),
+          }));
+        } else {
+          console.log(
+            `epoch ${r.epoch}, perplexity ${r.perplexity.toFixed(6)}, time ${
+              r.seconds.toFixed(2)
+            } sec`,
+          );
+          for (const text of Object.values(r.samples ?? {})) console.log(` - ${text}`);
+        }
+      },
+    });
+  } finally {
+    clearBar();
+    if (canListen) Deno.removeSignalListener("SIGINT", onSigint);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const save = s("save");
+  if (save) {
+    await saveCheckpoint(save, result.model, corpus.vocab, {
+      ...settings,
+      corpus: corpusName,
+      maxChars: int("max-chars", s("max-chars"), 10000, 0),
+      epochsCompleted: (Number((init?.hyperparameters.epochsCompleted as number) ?? 0) || 0) +
+        result.epochs,
+    });
+  }
+  if (json) {
+    console.log(JSON.stringify({
+      done: !result.aborted,
+      epochs: result.epochs,
+      perplexity: result.perplexity,
+      seconds,
+      saved: save ?? null,
+    }));
+  } else {
+    console.log(
+      `${result.aborted ? "stopped after" : "trained"} ${result.epochs} epochs in ${
+        seconds.toFixed(1)
+      } s, final perplexity ${result.perplexity.toFixed(3)}${save ? `; saved ${save}` : ""}`,
+    );
+  }
+  return result.aborted ? 130 : 0;
+}
+
+async function runGenerate(args: string[]): Promise<number> {
+  const v = parse(args, { model: "string", prefix: "string", len: "string" });
+  if (typeof v.model !== "string") throw new UsageError("generate needs --model FILE");
+  const length = int("len", v.len as string | undefined, 50, 0);
+  const { model, vocab } = await loadCheckpoint(v.model);
+  console.log(generate(model, vocab, (v.prefix as string | undefined) ?? "分开", { length }));
+  return 0;
+}
+
+async function runEval(args: string[]): Promise<number> {
+  const v = parse(args, { model: "string", corpus: "string", "max-chars": "string" });
+  if (typeof v.model !== "string") throw new UsageError("eval needs --model FILE");
+  const { model, vocab } = await loadCheckpoint(v.model);
+  const chars = await loadChars(
+    (v.corpus as string | undefined) ?? "jaychou",
+    v["max-chars"] as string | undefined,
+  );
+  const missing = vocab.missing(chars);
+  if (missing.length > 0) {
+    throw new UsageError(
+      `the text holds ${missing.length} characters the model's vocabulary lacks (first: ${
+        missing.slice(0, 10).map((c) => JSON.stringify(c)).join(", ")
+      }); evaluate on text like the training corpus`,
+    );
+  }
+  const result = evaluate(model, vocab.encode(chars));
+  console.log(
+    `perplexity ${result.perplexity.toFixed(4)} over ${result.predictions} predictions ` +
+      `(loss ${result.loss.toFixed(4)} nats)`,
+  );
+  return 0;
+}
+
+/**
+ * Runs the command line with the given arguments.
+ *
+ * @param args Arguments after the script name, e.g. `["train", "--epochs", "5"]`.
+ * @returns The exit code: 0 success, 1 failure, 2 usage error, 130 interrupted.
+ * @example Print the help
+ * ```ts
+ * import { main } from "./cli.ts";
+ * const code = await main(["help"]);
+ * console.log(code); // 0
+ * ```
+ */
+export async function main(args: string[]): Promise<number> {
+  const [command, ...rest] = args;
+  if (rest.includes("--help") || rest.includes("-h")) {
+    console.log(HELP);
+    return 0;
+  }
+  try {
+    switch (command) {
+      case "train":
+        return await runTrain(rest);
+      case "generate":
+        return await runGenerate(rest);
+      case "eval":
+        return await runEval(rest);
+      case undefined:
+      case "help":
+      case "--help":
+      case "-h":
+        console.log(HELP);
+        return 0;
+      default:
+        throw new UsageError(`unknown command "${command}"; use train, generate or eval`);
+    }
+  } catch (e) {
+    const usage = e instanceof UsageError || e instanceof RangeError || e instanceof TypeError ||
+      e instanceof SyntaxError || e instanceof Deno.errors.NotFound;
+    const message = e instanceof Error ? e.message : String(e);
+    if (e instanceof TrainingDivergedError) {
+      console.error(`error: ${message}`);
+      return 1;
+    }
+    console.error(`error: ${message}${usage ? " (see --help)" : ""}`);
+    return usage ? 2 : 1;
+  }
+}

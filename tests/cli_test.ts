@@ -1,0 +1,157 @@
+// The command line, run as a user would: a subprocess, its output and its exit code.
+import assert from "node:assert/strict";
+
+const MOD = new URL("../mod.ts", import.meta.url).pathname;
+const TEXT = "分开就分开 不分开的是我对你的想念 窗外的麻雀在电线杆上多嘴 ".repeat(10);
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MOD, ...args],
+    stdin: "null",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** A usage error: exit code 2, one line on stderr that says what was wrong, no stack trace. */
+function assertUsageError(r: { code: number; stderr: string }, pattern: RegExp) {
+  assert.equal(r.code, 2, r.stderr);
+  const lines = r.stderr.trim().split("\n");
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0], /^error: /);
+  assert.match(lines[0], pattern);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+}
+
+Deno.test("train, generate and eval work together from the command line", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const corpus = `${dir}/lyrics.txt`, model = `${dir}/m.safetensors`;
+    await Deno.writeTextFile(corpus, TEXT);
+    const t = await cli(
+      "train",
+      "--corpus",
+      corpus,
+      "--max-chars",
+      "0",
+      "--hidden",
+      "16",
+      "--epochs",
+      "4",
+      "--batch",
+      "4",
+      "--steps",
+      "8",
+      "--lr",
+      "1",
+      "--clip",
+      "1",
+      "--pred-every",
+      "2",
+      "--prefixes",
+      "分开,不分开",
+      "--pred-len",
+      "5",
+      "--json",
+      "--save",
+      model,
+    );
+    assert.equal(t.code, 0, t.stderr);
+    const lines = t.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    assert.deepEqual(lines.slice(0, 2).map((l) => l.epoch), [2, 4]);
+    for (const l of lines.slice(0, 2)) {
+      assert.ok(l.perplexity > 1 && l.seconds >= 0);
+      assert.equal(Array.from(l.samples["不分开"] as string).length, 3 + 5);
+    }
+    assert.equal(lines[2].done, true);
+    assert.equal(lines[2].saved, model);
+
+    const g = await cli("generate", "--model", model, "--prefix", "分开", "--len", "6");
+    assert.equal(g.code, 0, g.stderr);
+    assert.equal(Array.from(g.stdout.trim()).length, 8);
+    assert.ok(g.stdout.startsWith("分开"));
+
+    const e = await cli("eval", "--model", model, "--corpus", corpus, "--max-chars", "0");
+    assert.equal(e.code, 0, e.stderr);
+    assert.match(e.stdout, /^perplexity \d+\.\d+ over \d+ predictions/);
+
+    const h = await cli(
+      "train",
+      "--corpus",
+      corpus,
+      "--max-chars",
+      "0",
+      "--epochs",
+      "2",
+      "--hidden",
+      "16",
+      "--batch",
+      "4",
+      "--steps",
+      "8",
+      "--pred-every",
+      "1",
+      "--pred-len",
+      "3",
+      "--prefixes",
+      "分开",
+      "--init",
+      model,
+    );
+    assert.equal(h.code, 0, h.stderr);
+    assert.match(h.stdout, /^epoch 1, perplexity \d+\.\d+, time \d+\.\d+ sec\n - 分开/m);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("usage errors exit with code 2 and one line that says what was wrong", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const bad = `${dir}/bad.safetensors`;
+    await Deno.writeFile(bad, new Uint8Array([1, 2, 3]));
+    assertUsageError(await cli("train", "--epochs", "ten"), /--epochs must be an integer/);
+    assertUsageError(await cli("train", "--sampling", "shuffled"), /--sampling must be one of/);
+    assertUsageError(await cli("train", "--bogus"), /bogus/);
+    assertUsageError(await cli("fly"), /unknown command "fly"/);
+    assertUsageError(await cli("generate"), /--model/);
+    assertUsageError(await cli("generate", "--model", `${dir}/none`), /no checkpoint at/);
+    assertUsageError(await cli("generate", "--model", bad), /bad\.safetensors/);
+    assertUsageError(
+      await cli("train", "--corpus", `${dir}/missing.txt`, "--epochs", "1"),
+      /missing\.txt/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("help lists every train flag", async () => {
+  const r = await cli("train", "--help");
+  assert.equal(r.code, 0);
+  for (
+    const flag of [
+      "--corpus",
+      "--max-chars",
+      "--hidden",
+      "--steps",
+      "--batch",
+      "--lr",
+      "--clip",
+      "--epochs",
+      "--sampling",
+      "--activation",
+      "--seed",
+      "--prefixes",
+      "--pred-every",
+      "--pred-len",
+      "--init",
+      "--save",
+      "--json",
+      "--model",
+      "--prefix",
+      "--len",
+    ]
+  ) assert.ok(r.stdout.includes(flag), flag);
+});
