@@ -39,6 +39,7 @@ export {
   countBatches,
   type Minibatch,
   randomBatches,
+  type SamplerOptions,
   type SamplingKind,
   sequentialBatches,
 } from "./src/batches.ts";

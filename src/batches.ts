@@ -3,11 +3,14 @@
  * Deep Learning (2nd ed.), "Language Models": `seq_data_iter_random` and
  * `seq_data_iter_sequential`.
  *
- * Each call to a sampler is one epoch. The epoch starts at a random offset in [0, T) drawn from the
- * generator, so different epochs cut the corpus at different places. The number of minibatches
- * per epoch is the same for every offset ({@linkcode countBatches}): it is the book's count at the
- * worst offset, T − 1, so an epoch never ends one minibatch early. For the book's setting (10000
- * characters, B = 32, T = 35) that is 8 minibatches under both samplers, as in the book.
+ * Each call to a sampler is one epoch. By default the corpus is cut at fixed places, starting at
+ * element 0, as in the book's Jay Chou experiment (Chinese edition, `data_iter_random` and
+ * `data_iter_consecutive`), whose perplexities this reproduces. With `randomOffset: true` each
+ * epoch starts at a random offset in [0, T) drawn from the generator, as in the 2nd edition, so
+ * different epochs cut the corpus at different places: the model memorises the training text less
+ * and its training perplexity falls more slowly. The number of minibatches per epoch is the same
+ * for every offset ({@linkcode countBatches}). For the book's setting (10000 characters, B = 32,
+ * T = 35) that is 8 minibatches under both samplers, with or without the offset.
  *
  * Shapes: `inputs` and `targets` are row-major `[B, T]` (`B` batch size, `T` steps), and
  * `targets[r, t]` is the corpus element right after `inputs[r, t]`.
@@ -62,6 +65,25 @@ export interface Minibatch {
  */
 export type SamplingKind = "random" | "sequential";
 
+/**
+ * Options shared by the samplers.
+ *
+ * @example The 2nd edition's samplers
+ * ```ts
+ * import { batches, type SamplerOptions } from "./batches.ts";
+ * import { Rng } from "./rng.ts";
+ * const options: SamplerOptions = { randomOffset: true };
+ * console.log([...batches("random", new Int32Array(10000), 32, 35, new Rng(0), options)].length); // 8
+ * ```
+ */
+export interface SamplerOptions {
+  /**
+   * Start each epoch at a random offset in [0, T) instead of at element 0; default `false` (the
+   * book's Jay Chou experiment).
+   */
+  randomOffset?: boolean;
+}
+
 function checkSize(name: string, value: number, min: number): void {
   if (typeof value !== "number") {
     throw new TypeError(`${name} must be a number, got ${typeof value}`);
@@ -82,17 +104,18 @@ function checkKind(kind: SamplingKind): void {
 /**
  * The number of minibatches one epoch yields, the same for every starting offset.
  *
- * Both samplers need the corpus minus the worst offset (T − 1) minus the one element targets read
- * past the inputs, L − T elements: random sampling cuts them into ⌊(L − T) / T⌋ subsequences and
- * makes ⌊that / B⌋ minibatches; sequential sampling splits them into B streams of
- * ⌊(L − T) / B⌋ and makes ⌊that / T⌋ minibatches. Both are at least 1 exactly when
- * L ≥ (B + 1) · T.
+ * Both samplers use the corpus minus the largest offset `o` (0, or T − 1 with `randomOffset`)
+ * minus the one element targets read past the inputs, `U = L − 1 − o` elements: random sampling
+ * cuts them into ⌊U / T⌋ subsequences and makes ⌊that / B⌋ minibatches; sequential sampling
+ * splits them into B streams of ⌊U / B⌋ and makes ⌊that / T⌋ minibatches. Without the offset
+ * these are the book's counts.
  *
  * @param kind `"random"` or `"sequential"`.
  * @param corpusLength `L`, the number of corpus elements.
  * @param batchSize `B`, rows per minibatch (≥ 1).
  * @param numSteps `T`, steps per row (≥ 1).
- * @returns The number of minibatches per epoch; `0` when the corpus is shorter than (B + 1) · T.
+ * @param options Whether epochs start at a random offset.
+ * @returns The number of minibatches per epoch; `0` when the corpus is too short for one.
  * @example The book's setting
  * ```ts
  * import { countBatches } from "./batches.ts";
@@ -104,12 +127,13 @@ export function countBatches(
   corpusLength: number,
   batchSize: number,
   numSteps: number,
+  options: SamplerOptions = {},
 ): number {
   checkKind(kind);
   checkSize("corpusLength", corpusLength, 0);
   checkSize("batchSize", batchSize, 1);
   checkSize("numSteps", numSteps, 1);
-  const usable = corpusLength - numSteps;
+  const usable = corpusLength - 1 - (options.randomOffset ? numSteps - 1 : 0);
   if (usable <= 0) return 0;
   return kind === "random"
     ? Math.floor(Math.floor(usable / numSteps) / batchSize)
@@ -123,6 +147,7 @@ function prepare(
   batchSize: number,
   numSteps: number,
   rng: Rng,
+  options: SamplerOptions,
 ): number {
   if (!(corpus instanceof Int32Array)) {
     throw new TypeError("the corpus must be an Int32Array of token indices (Corpus.indices)");
@@ -130,12 +155,13 @@ function prepare(
   if (rng == null || typeof rng.nextInt !== "function") {
     throw new TypeError("rng must be an Rng (new Rng(seed))");
   }
-  const count = countBatches(kind, corpus.length, batchSize, numSteps);
+  const count = countBatches(kind, corpus.length, batchSize, numSteps, options);
   if (count === 0) {
+    const needed = batchSize * numSteps + 1 + (options.randomOffset ? numSteps - 1 : 0);
     throw new RangeError(
       `the corpus has ${corpus.length} elements, too few for one minibatch of batchSize ` +
-        `${batchSize} × numSteps ${numSteps}: it needs at least (batchSize + 1) × numSteps = ` +
-        `${(batchSize + 1) * numSteps}; use a longer corpus or smaller batchSize/numSteps`,
+        `${batchSize} × numSteps ${numSteps}: it needs at least ${needed}; use a longer ` +
+        `corpus or smaller batchSize/numSteps`,
     );
   }
   return count;
@@ -143,7 +169,7 @@ function prepare(
 
 /**
  * Random sampling: one epoch of minibatches of non-overlapping subsequences at shuffled positions
- * (d2l `seq_data_iter_random`). After a random offset `o` in [0, T), the corpus is cut into
+ * (d2l `seq_data_iter_random`). After the offset `o` (0, or random in [0, T)), the corpus is cut into
  * subsequences starting at `o, o + T, o + 2T, …`; their order is shuffled and each minibatch takes
  * the next B of them. Adjacent minibatches are not adjacent in the corpus, so the hidden state is
  * reset before each one.
@@ -155,6 +181,7 @@ function prepare(
  * @param batchSize `B`, subsequences per minibatch.
  * @param numSteps `T`, length of each subsequence.
  * @param rng The generator for the offset and the shuffle.
+ * @param options Whether the epoch starts at a random offset (default: at element 0).
  * @returns A generator of {@linkcode countBatches}`("random", …)` minibatches; a `RangeError` when
  * the corpus is shorter than (B + 1) · T.
  * @example Count the minibatches of an epoch
@@ -170,9 +197,10 @@ export function randomBatches(
   batchSize: number,
   numSteps: number,
   rng: Rng,
+  options: SamplerOptions = {},
 ): Generator<Minibatch> {
-  const count = prepare("random", corpus, batchSize, numSteps, rng);
-  return randomEpoch(corpus, batchSize, numSteps, rng, count);
+  const count = prepare("random", corpus, batchSize, numSteps, rng, options);
+  return randomEpoch(corpus, batchSize, numSteps, rng, count, options.randomOffset === true);
 }
 
 function* randomEpoch(
@@ -181,8 +209,9 @@ function* randomEpoch(
   numSteps: number,
   rng: Rng,
   count: number,
+  randomOffset: boolean,
 ): Generator<Minibatch> {
-  const offset = rng.nextInt(numSteps);
+  const offset = randomOffset ? rng.nextInt(numSteps) : 0;
   // As in the book: every subsequence that fits after the offset is shuffled, the first
   // count · B are used.
   const numSubseqs = Math.floor((corpus.length - 1 - offset) / numSteps);
@@ -203,7 +232,7 @@ function* randomEpoch(
 
 /**
  * Sequential partitioning: one epoch of minibatches whose rows continue each other
- * (d2l `seq_data_iter_sequential`). After a random offset `o` in [0, T), the corpus is trimmed to
+ * (d2l `seq_data_iter_sequential`). After the offset `o` (0, or random in [0, T)), the corpus is trimmed to
  * a multiple of B (keeping one element for the last target) and split into B parallel streams of
  * `n = ⌊(L − 1 − o) / B⌋` elements; minibatch i takes columns [i·T, (i+1)·T) of every stream, so
  * row r of minibatch i + 1 starts where row r of minibatch i ended and the hidden state can be
@@ -215,6 +244,7 @@ function* randomEpoch(
  * @param batchSize `B`, parallel streams.
  * @param numSteps `T`, steps per minibatch.
  * @param rng The generator for the offset.
+ * @param options Whether the epoch starts at a random offset (default: at element 0).
  * @returns A generator of {@linkcode countBatches}`("sequential", …)` minibatches; a `RangeError`
  * when the corpus is shorter than (B + 1) · T.
  * @example Rows continue across minibatches
@@ -231,9 +261,10 @@ export function sequentialBatches(
   batchSize: number,
   numSteps: number,
   rng: Rng,
+  options: SamplerOptions = {},
 ): Generator<Minibatch> {
-  const count = prepare("sequential", corpus, batchSize, numSteps, rng);
-  return sequentialEpoch(corpus, batchSize, numSteps, rng, count);
+  const count = prepare("sequential", corpus, batchSize, numSteps, rng, options);
+  return sequentialEpoch(corpus, batchSize, numSteps, rng, count, options.randomOffset === true);
 }
 
 function* sequentialEpoch(
@@ -242,8 +273,9 @@ function* sequentialEpoch(
   numSteps: number,
   rng: Rng,
   count: number,
+  randomOffset: boolean,
 ): Generator<Minibatch> {
-  const offset = rng.nextInt(numSteps);
+  const offset = randomOffset ? rng.nextInt(numSteps) : 0;
   const streamLength = Math.floor((corpus.length - 1 - offset) / batchSize);
   for (let i = 0; i < count; i++) {
     const inputs = new Int32Array(batchSize * numSteps);
@@ -266,6 +298,7 @@ function* sequentialEpoch(
  * @param batchSize `B`, rows per minibatch.
  * @param numSteps `T`, steps per row.
  * @param rng The generator for the offset (and, for random sampling, the shuffle).
+ * @param options Whether the epoch starts at a random offset (default: at element 0).
  * @returns A generator of {@linkcode countBatches}`(kind, …)` minibatches.
  * @example Two epochs with one generator
  * ```ts
@@ -284,9 +317,10 @@ export function batches(
   batchSize: number,
   numSteps: number,
   rng: Rng,
+  options: SamplerOptions = {},
 ): Generator<Minibatch> {
   checkKind(kind);
   return kind === "random"
-    ? randomBatches(corpus, batchSize, numSteps, rng)
-    : sequentialBatches(corpus, batchSize, numSteps, rng);
+    ? randomBatches(corpus, batchSize, numSteps, rng, options)
+    : sequentialBatches(corpus, batchSize, numSteps, rng, options);
 }

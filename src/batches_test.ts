@@ -5,12 +5,18 @@ import {
   countBatches,
   type Minibatch,
   randomBatches,
+  type SamplerOptions,
   type SamplingKind,
   sequentialBatches,
 } from "./batches.ts";
 import { Rng } from "./rng.ts";
 
 const KINDS: SamplingKind[] = ["random", "sequential"];
+const OFFSET: SamplerOptions = { randomOffset: true };
+
+/** The shortest corpus that gives one minibatch. */
+const needed = (B: number, T: number, o: SamplerOptions) =>
+  B * T + 1 + (o.randomOffset ? T - 1 : 0);
 
 /** corpus[i] = i, so every input and target is its own corpus position. */
 const positions = (length: number): Int32Array => Int32Array.from({ length }, (_, i) => i);
@@ -37,8 +43,15 @@ const row = (b: Minibatch, which: "inputs" | "targets", r: number): number[] =>
   Array.from(b[which].subarray(r * b.numSteps, (r + 1) * b.numSteps));
 
 /** Checks one epoch over a positions corpus; returns the offset it started at. */
-function checkEpoch(kind: SamplingKind, epoch: Minibatch[], L: number, B: number, T: number) {
-  assert.equal(epoch.length, countBatches(kind, L, B, T));
+function checkEpoch(
+  kind: SamplingKind,
+  epoch: Minibatch[],
+  L: number,
+  B: number,
+  T: number,
+  options: SamplerOptions = OFFSET,
+) {
+  assert.equal(epoch.length, countBatches(kind, L, B, T, options));
   const starts = epoch.map((b) => Array.from({ length: B }, (_, r) => b.inputs[r * T]));
   for (const b of epoch) {
     assert.equal(b.batchSize, B);
@@ -55,6 +68,8 @@ function checkEpoch(kind: SamplingKind, epoch: Minibatch[], L: number, B: number
     }
   }
   const offset = starts[0][0] % T;
+  // Without the random offset the corpus is cut from element 0, as in the Jay Chou chapter.
+  if (!options.randomOffset) assert.equal(offset, 0);
   if (kind === "random") {
     // Subsequences start on the epoch's grid o + kT and never overlap.
     const all = starts.flat();
@@ -76,13 +91,17 @@ Deno.test("batches(): the book's setting (10000, B = 32, T = 35) gives 8 minibat
   const corpus = positions(10000);
   for (const kind of KINDS) {
     assert.equal(countBatches(kind, 10000, 32, 35), 8);
+    assert.equal(countBatches(kind, 10000, 32, 35, OFFSET), 8);
+    checkEpoch(kind, [...batches(kind, corpus, 32, 35, new Rng(0))], 10000, 32, 35, {});
     for (let offset = 0; offset < 35; offset++) {
-      const epoch = [...batches(kind, corpus, 32, 35, fixedOffset(offset))];
+      const epoch = [...batches(kind, corpus, 32, 35, fixedOffset(offset), OFFSET)];
       assert.equal(epoch.length, 8, `${kind}, offset ${offset}`);
       assert.equal(checkEpoch(kind, epoch, 10000, 32, 35), offset);
     }
     const rng = new Rng(0);
-    for (let e = 0; e < 5; e++) assert.equal([...batches(kind, corpus, 32, 35, rng)].length, 8);
+    for (let e = 0; e < 5; e++) {
+      assert.equal([...batches(kind, corpus, 32, 35, rng, OFFSET)].length, 8);
+    }
   }
 });
 
@@ -92,22 +111,23 @@ const shape = fc.record({
   T: fc.integer({ min: 1, max: 13 }),
   seed: fc.integer(),
   kind: fc.constantFrom(...KINDS),
+  options: fc.constantFrom<SamplerOptions>({}, OFFSET),
 });
 
 Deno.test("batches(): targets are inputs shifted by one, in bounds, counted by countBatches() (property)", () => {
   fc.assert(
-    fc.property(shape, ({ L, B, T, seed, kind }) => {
+    fc.property(shape, ({ L, B, T, seed, kind, options }) => {
       const corpus = positions(L);
-      if (L < (B + 1) * T) {
-        assert.equal(countBatches(kind, L, B, T), 0);
-        assert.throws(() => batches(kind, corpus, B, T, new Rng(seed)), {
+      if (L < needed(B, T, options)) {
+        assert.equal(countBatches(kind, L, B, T, options), 0);
+        assert.throws(() => batches(kind, corpus, B, T, new Rng(seed), options), {
           name: "RangeError",
-          message: new RegExp(`at least \\(batchSize \\+ 1\\) × numSteps = ${(B + 1) * T}`),
+          message: new RegExp(`it needs at least ${needed(B, T, options)};`),
         });
         return;
       }
-      assert.ok(countBatches(kind, L, B, T) >= 1);
-      checkEpoch(kind, [...batches(kind, corpus, B, T, new Rng(seed))], L, B, T);
+      assert.ok(countBatches(kind, L, B, T, options) >= 1);
+      checkEpoch(kind, [...batches(kind, corpus, B, T, new Rng(seed), options)], L, B, T, options);
     }),
     { numRuns: 300 },
   );
@@ -116,9 +136,9 @@ Deno.test("batches(): targets are inputs shifted by one, in bounds, counted by c
 Deno.test("batches(): the count is the same for every offset (property)", () => {
   fc.assert(
     fc.property(shape, fc.nat(), ({ L, B, T, seed, kind }, o) => {
-      fc.pre(L >= (B + 1) * T);
+      fc.pre(L >= needed(B, T, OFFSET));
       const offset = o % T;
-      const epoch = [...batches(kind, positions(L), B, T, fixedOffset(offset, seed))];
+      const epoch = [...batches(kind, positions(L), B, T, fixedOffset(offset, seed), OFFSET)];
       assert.equal(checkEpoch(kind, epoch, L, B, T), offset);
     }),
     { numRuns: 300 },
@@ -127,11 +147,11 @@ Deno.test("batches(): the count is the same for every offset (property)", () => 
 
 Deno.test("batches(): minibatches hold the corpus values at their positions (property)", () => {
   fc.assert(
-    fc.property(shape, ({ L, B, T, seed, kind }) => {
-      fc.pre(L >= (B + 1) * T);
+    fc.property(shape, ({ L, B, T, seed, kind, options }) => {
+      fc.pre(L >= needed(B, T, options));
       const corpus = Int32Array.from({ length: L }, (_, i) => Math.imul(i + 1, 2654435761) % 1000);
-      const where = [...batches(kind, positions(L), B, T, new Rng(seed))];
-      const what = [...batches(kind, corpus, B, T, new Rng(seed))];
+      const where = [...batches(kind, positions(L), B, T, new Rng(seed), options)];
+      const what = [...batches(kind, corpus, B, T, new Rng(seed), options)];
       assert.equal(what.length, where.length);
       what.forEach((b, i) => {
         assert.deepEqual(b.inputs, where[i].inputs.map((p) => corpus[p]));
@@ -144,11 +164,11 @@ Deno.test("batches(): minibatches hold the corpus values at their positions (pro
 
 Deno.test("batches(): the same seed gives the same batches; epochs of one Rng differ", () => {
   fc.assert(
-    fc.property(shape, ({ L, B, T, seed, kind }) => {
-      fc.pre(L >= (B + 1) * T);
+    fc.property(shape, ({ L, B, T, seed, kind, options }) => {
+      fc.pre(L >= needed(B, T, options));
       const corpus = positions(L);
-      const a = [...batches(kind, corpus, B, T, new Rng(seed))];
-      const b = [...batches(kind, corpus, B, T, new Rng(seed))];
+      const a = [...batches(kind, corpus, B, T, new Rng(seed), options)];
+      const b = [...batches(kind, corpus, B, T, new Rng(seed), options)];
       assert.deepEqual(a, b);
     }),
     { numRuns: 150 },
@@ -156,7 +176,9 @@ Deno.test("batches(): the same seed gives the same batches; epochs of one Rng di
   for (const kind of KINDS) {
     const rng = new Rng(1), corpus = positions(10000);
     const firsts = new Set<number>();
-    for (let e = 0; e < 20; e++) firsts.add([...batches(kind, corpus, 32, 35, rng)][0].inputs[0]);
+    for (let e = 0; e < 20; e++) {
+      firsts.add([...batches(kind, corpus, 32, 35, rng, OFFSET)][0].inputs[0]);
+    }
     assert.ok(firsts.size > 1, `${kind}: 20 epochs all started at the same place`);
   }
 });
@@ -173,13 +195,29 @@ Deno.test("randomBatches() and sequentialBatches() are the two kinds of batches(
 
 Deno.test("sequentialBatches() matches the book's reshape into B streams", () => {
   // d2l seq_data_iter_sequential with offset 2 on 0..34, B = 2, T = 5: Xs = 2..33 as 2 × 16.
-  const epoch = [...sequentialBatches(positions(35), 2, 5, fixedOffset(2))];
+  const epoch = [...sequentialBatches(positions(35), 2, 5, fixedOffset(2), OFFSET)];
   assert.deepEqual(epoch.map((b) => Array.from(b.inputs)), [
     [2, 3, 4, 5, 6, 18, 19, 20, 21, 22],
     [7, 8, 9, 10, 11, 23, 24, 25, 26, 27],
     [12, 13, 14, 15, 16, 28, 29, 30, 31, 32],
   ]);
-  assert.equal(countBatches("sequential", 35, 2, 5), 3);
+  assert.equal(countBatches("sequential", 35, 2, 5, OFFSET), 3);
+  // Without the offset: the book's data_iter_consecutive on 0..34 (streams 0..16 and 17..33).
+  const book = [...sequentialBatches(positions(35), 2, 5, new Rng(0))];
+  assert.deepEqual(book.map((b) => Array.from(b.inputs)), [
+    [0, 1, 2, 3, 4, 17, 18, 19, 20, 21],
+    [5, 6, 7, 8, 9, 22, 23, 24, 25, 26],
+    [10, 11, 12, 13, 14, 27, 28, 29, 30, 31],
+  ]);
+});
+
+Deno.test("randomBatches() without the offset uses the book's fixed grid of subsequences", () => {
+  // data_iter_random: (L - 1) // T subsequences at 0, T, 2T, …, shuffled; ⌊that / B⌋ minibatches.
+  const epoch = [...randomBatches(positions(10000), 32, 35, new Rng(4))];
+  assert.equal(epoch.length, 8);
+  const starts = epoch.flatMap((b) => Array.from({ length: 32 }, (_, r) => b.inputs[r * 35]));
+  for (const s of starts) assert.ok(s % 35 === 0 && s / 35 < 285, String(s));
+  assert.equal(new Set(starts).size, 256);
 });
 
 Deno.test("batches() rejects bad arguments eagerly, saying what was wrong", () => {
@@ -200,10 +238,13 @@ Deno.test("batches() rejects bad arguments eagerly, saying what was wrong", () =
   assert.throws(() => sequentialBatches(corpus, 2, 5, undefined as unknown as Rng), TypeError);
   assert.throws(() => sequentialBatches(positions(10), 2, 5, rng), {
     name: "RangeError",
-    message: /the corpus has 10 elements.*at least \(batchSize \+ 1\) × numSteps = 15/,
+    message: /the corpus has 10 elements.*it needs at least 11;/,
   });
   assert.throws(() => countBatches("random", -1, 2, 5), RangeError);
   assert.equal(countBatches("random", 0, 2, 5), 0);
-  assert.equal(countBatches("random", 15, 2, 5), 1);
-  assert.equal(countBatches("sequential", 15, 2, 5), 1);
+  assert.equal(countBatches("random", 11, 2, 5), 1);
+  assert.equal(countBatches("sequential", 11, 2, 5), 1);
+  assert.equal(countBatches("random", 14, 2, 5, OFFSET), 0);
+  assert.equal(countBatches("random", 15, 2, 5, OFFSET), 1);
+  assert.equal(countBatches("sequential", 15, 2, 5, OFFSET), 1);
 });

@@ -30,6 +30,8 @@ train options (defaults in brackets):
   --clip X             clip the global gradient norm to X; 0 turns it off    [0.01]
   --epochs N           passes over the corpus                                [250]
   --sampling S         random (state reset per minibatch) or sequential      [random]
+  --random-offset      start each epoch at a random offset (2nd edition) instead
+                       of cutting the text at fixed places (the book's run)
   --seed N             seed of the weights and the sampler                   [0]
   --prefixes A,B       prefixes to continue, comma-separated                 [分开,不分开]
   --pred-every N       generate every N epochs (0: never); also sets which
@@ -132,6 +134,7 @@ async function runTrain(args: string[]): Promise<number> {
     epochs: "string",
     sampling: "string",
     seed: "string",
+    "random-offset": "boolean",
     prefixes: "string",
     "pred-every": "string",
     "pred-len": "string",
@@ -154,6 +157,7 @@ async function runTrain(args: string[]): Promise<number> {
     clip: num("clip", s("clip"), 0.01),
     sampling: oneOf("sampling", s("sampling"), ["random", "sequential"]),
     seed: int("seed", s("seed"), 0, 0),
+    randomOffset: v["random-offset"] === true,
     prefixes,
     predEvery,
     predLen: int("pred-len", s("pred-len"), 50, 0),

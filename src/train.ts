@@ -45,6 +45,11 @@ export interface TrainOptions {
   clip?: number;
   /** `"random"` (the default, state reset per minibatch) or `"sequential"` (state carried). */
   sampling?: SamplingKind;
+  /**
+   * Start each epoch at a random offset in [0, numSteps) (the 2nd edition's samplers) instead of
+   * cutting the corpus at fixed places from its start (the book's Jay Chou run); default false.
+   */
+  randomOffset?: boolean;
   /** Seed of the initial weights and the sampler; default 0. */
   seed?: number;
   /** Prefixes to continue every `predEvery` epochs; default `["分开", "不分开"]`. */
@@ -167,7 +172,8 @@ export async function train(corpus: Corpus, options: TrainOptions = {}): Promise
   if (sampling !== "random" && sampling !== "sequential") {
     throw new RangeError(`sampling must be "random" or "sequential", got ${String(sampling)}`);
   }
-  const steps = countBatches(sampling, corpus.indices.length, batchSize, numSteps);
+  const sampler = { randomOffset: options.randomOffset ?? false };
+  const steps = countBatches(sampling, corpus.indices.length, batchSize, numSteps, sampler);
   if (steps < 1) {
     throw new RangeError(
       `the corpus has ${corpus.indices.length} tokens, too few for one minibatch of ` +
@@ -198,7 +204,7 @@ export async function train(corpus: Corpus, options: TrainOptions = {}): Promise
     const start = performance.now();
     let lossSum = 0, count = 0, step = 0;
     resetState(model, ws);
-    for (const batch of batches(sampling, corpus.indices, batchSize, numSteps, rng)) {
+    for (const batch of batches(sampling, corpus.indices, batchSize, numSteps, rng, sampler)) {
       step++;
       if (sampling === "random") resetState(model, ws);
       writeTokens(model, ws, batch.inputs, numSteps, "inputs");

@@ -143,6 +143,7 @@ Deno.test("help lists every train flag", async () => {
       "--sampling",
       "--activation",
       "--seed",
+      "--random-offset",
       "--prefixes",
       "--pred-every",
       "--pred-len",
@@ -154,4 +155,57 @@ Deno.test("help lists every train flag", async () => {
       "--len",
     ]
   ) assert.ok(r.stdout.includes(flag), flag);
+});
+
+Deno.test("Ctrl-C during training saves the checkpoint and exits with 130", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const corpus = `${dir}/lyrics.txt`, model = `${dir}/m.safetensors`;
+    await Deno.writeTextFile(corpus, TEXT);
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        MOD,
+        "train",
+        "--corpus",
+        corpus,
+        "--max-chars",
+        "0",
+        "--hidden",
+        "16",
+        "--epochs",
+        "100000",
+        "--batch",
+        "4",
+        "--steps",
+        "8",
+        "--pred-every",
+        "0",
+        "--json",
+        "--save",
+        model,
+      ],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    // Wait for the first reported epoch, so training is under way, then interrupt.
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let seen = "";
+    while (!seen.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += value;
+    }
+    child.kill("SIGINT");
+    while (!(await reader.read()).done) { /* drain */ }
+    const status = await child.status;
+    await child.stderr.cancel();
+    assert.equal(status.code, 130);
+    const g = await cli("generate", "--model", model, "--prefix", "分开", "--len", "3");
+    assert.equal(g.code, 0, g.stderr);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -28,6 +28,17 @@ Deno.test("the RNN's gradients match central finite differences (float64 referen
       const { grads, dh0 } = lossAndGradients(model, ws, size.T);
       const n = size.T * size.B;
       const lossAt = () => forwardLoss(model, ws, size.T) / n;
+      // Which units are active (relu): a central difference whose two ends differ here straddles
+      // a kink, where the loss has no derivative, so that coordinate is not compared.
+      const pattern = () => Array.from(be.read(ws.states), (y) => (y > 0 ? 1 : 0)).join("");
+      let compared = 0, straddled = 0;
+      const check = (what: string, analytic: number, up: number, down: number, same: boolean) => {
+        if (!same) return void straddled++;
+        compared++;
+        const numeric = (up - down) / (2 * EPS);
+        const err = relativeError(analytic, numeric, TINY);
+        assert.ok(err < TOLERANCE, `${what}: analytic ${analytic}, numeric ${numeric}`);
+      };
 
       // Every parameter when there are few, otherwise a spread of 40 of them.
       const count = Math.min(model.numParams, 40);
@@ -35,26 +46,25 @@ Deno.test("the RNN's gradients match central finite differences (float64 referen
         const i = Math.floor((c * model.numParams) / count);
         const p = problem.params[i];
         be.write(model.params, [p + EPS], i);
-        const up = lossAt();
+        const up = lossAt(), upPattern = pattern();
         be.write(model.params, [p - EPS], i);
-        const down = lossAt();
+        const down = lossAt(), same = upPattern === pattern();
         be.write(model.params, [p], i);
-        const numeric = (up - down) / (2 * EPS);
-        const err = relativeError(grads[i], numeric, TINY);
-        assert.ok(err < TOLERANCE, `parameter ${i}: analytic ${grads[i]}, numeric ${numeric}`);
+        check(`parameter ${i}`, grads[i], up, down, same);
       }
       // The gradient with respect to the initial state (what BPTT would pass further back).
       for (let i = 0; i < problem.h0.length; i++) {
         const h = problem.h0[i];
         be.write(ws.states, [h + EPS], i);
-        const up = lossAt();
+        const up = lossAt(), upPattern = pattern();
         be.write(ws.states, [h - EPS], i);
-        const down = lossAt();
+        const down = lossAt(), same = upPattern === pattern();
         be.write(ws.states, [h], i);
-        const numeric = (up - down) / (2 * EPS);
-        const err = relativeError(dh0[i], numeric, TINY);
-        assert.ok(err < TOLERANCE, `H0[${i}]: analytic ${dh0[i]}, numeric ${numeric}`);
+        check(`H0[${i}]`, dh0[i], up, down, same);
       }
+      // Kinks within EPS of a drawn point are rare; a check that skipped most coordinates
+      // would be no check.
+      assert.ok(straddled <= compared / 4, `${straddled} of ${compared + straddled} straddled`);
     }),
     { numRuns: 60 },
   );
