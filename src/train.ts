@@ -190,7 +190,18 @@ export async function train(corpus: Corpus, options: TrainOptions = {}): Promise
       `the model has a vocabulary of ${model.config.vocabSize}, the corpus ${vocabSize}`,
     );
   }
-  for (const prefix of prefixes) corpus.vocab.encode(Array.from(prefix));
+  if (predEvery > 0) {
+    for (const prefix of prefixes) {
+      const missing = corpus.vocab.missing(Array.from(prefix));
+      if (missing.length > 0) {
+        throw new RangeError(
+          `the prefix "${prefix}" holds characters the corpus lacks (${
+            missing.map((c) => JSON.stringify(c)).join(", ")
+          }); choose prefixes from the corpus (option prefixes, --prefixes)`,
+        );
+      }
+    }
+  }
 
   const be = model.backend;
   const ws = sharedWorkspace(model, numSteps, batchSize);

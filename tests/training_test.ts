@@ -100,6 +100,16 @@ Deno.test("divergence stops training with advice and leaves finite weights", asy
   assert.ok(Number.isFinite(model.backend.sumSquares(model.params, model.numParams)));
 });
 
+Deno.test("prefixes are checked against the corpus only when generation is on", async () => {
+  const corpus = buildCorpus(Array.from("the time machine ".repeat(30)));
+  const opts = { hidden: 8, epochs: 1, batchSize: 4, numSteps: 8, lr: 1 };
+  await train(corpus, { ...opts, predEvery: 0 });
+  await assert.rejects(
+    train(corpus, opts),
+    (e: unknown) => e instanceof RangeError && /"分开".*"分", "开".*--prefixes/.test(e.message),
+  );
+});
+
 Deno.test("generation names the characters the vocabulary lacks", () => {
   const corpus = small();
   const model = createModel({ vocabSize: corpus.vocab.size, hidden: 8, activation: "tanh" });
