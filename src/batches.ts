@@ -140,6 +140,23 @@ export function countBatches(
     : Math.floor(Math.floor(usable / batchSize) / numSteps);
 }
 
+/** Row r of the minibatch is the corpus from start(r) on, T long; targets are one further on. */
+function minibatch(
+  corpus: Int32Array,
+  batchSize: number,
+  numSteps: number,
+  start: (row: number) => number,
+): Minibatch {
+  const inputs = new Int32Array(batchSize * numSteps);
+  const targets = new Int32Array(batchSize * numSteps);
+  for (let r = 0; r < batchSize; r++) {
+    const s = start(r);
+    inputs.set(corpus.subarray(s, s + numSteps), r * numSteps);
+    targets.set(corpus.subarray(s + 1, s + 1 + numSteps), r * numSteps);
+  }
+  return { inputs, targets, batchSize, numSteps };
+}
+
 /** Validates the arguments of a sampler eagerly and returns its minibatch count. */
 function prepare(
   kind: SamplingKind,
@@ -219,14 +236,7 @@ function* randomEpoch(
   for (let k = 0; k < numSubseqs; k++) starts[k] = offset + k * numSteps;
   rng.shuffle(starts);
   for (let i = 0; i < count; i++) {
-    const inputs = new Int32Array(batchSize * numSteps);
-    const targets = new Int32Array(batchSize * numSteps);
-    for (let r = 0; r < batchSize; r++) {
-      const start = starts[i * batchSize + r];
-      inputs.set(corpus.subarray(start, start + numSteps), r * numSteps);
-      targets.set(corpus.subarray(start + 1, start + 1 + numSteps), r * numSteps);
-    }
-    yield { inputs, targets, batchSize, numSteps };
+    yield minibatch(corpus, batchSize, numSteps, (r) => starts[i * batchSize + r]);
   }
 }
 
@@ -278,14 +288,7 @@ function* sequentialEpoch(
   const offset = randomOffset ? rng.nextInt(numSteps) : 0;
   const streamLength = Math.floor((corpus.length - 1 - offset) / batchSize);
   for (let i = 0; i < count; i++) {
-    const inputs = new Int32Array(batchSize * numSteps);
-    const targets = new Int32Array(batchSize * numSteps);
-    for (let r = 0; r < batchSize; r++) {
-      const start = offset + r * streamLength + i * numSteps;
-      inputs.set(corpus.subarray(start, start + numSteps), r * numSteps);
-      targets.set(corpus.subarray(start + 1, start + 1 + numSteps), r * numSteps);
-    }
-    yield { inputs, targets, batchSize, numSteps };
+    yield minibatch(corpus, batchSize, numSteps, (r) => offset + r * streamLength + i * numSteps);
   }
 }
 

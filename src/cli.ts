@@ -163,10 +163,18 @@ async function runTrain(args: string[]): Promise<number> {
     predLen: int("pred-len", s("pred-len"), 50, 0),
   };
   const init = s("init") ? await loadCheckpoint(s("init")!) : undefined;
-  if (init && s("hidden") !== undefined && init.model.config.hidden !== hidden) {
-    throw new UsageError(
-      `--hidden ${hidden} differs from the checkpoint's ${init.model.config.hidden}; drop --hidden`,
-    );
+  // A checkpoint fixes the model's shape: flags that contradict it are mistakes, not overrides.
+  for (
+    const [flag, given, saved] of [
+      ["hidden", hidden, init?.model.config.hidden],
+      ["activation", activation, init?.model.config.activation],
+    ] as const
+  ) {
+    if (init && s(flag) !== undefined && given !== saved) {
+      throw new UsageError(
+        `--${flag} ${given} differs from the checkpoint's ${saved}; drop --${flag}`,
+      );
+    }
   }
   const corpusName = s("corpus") ?? "jaychou";
   const chars = await loadChars(corpusName, s("max-chars"));
@@ -236,8 +244,7 @@ async function runTrain(args: string[]): Promise<number> {
       ...settings,
       corpus: corpusName,
       maxChars: int("max-chars", s("max-chars"), 10000, 0),
-      epochsCompleted: (Number((init?.hyperparameters.epochsCompleted as number) ?? 0) || 0) +
-        result.epochs,
+      epochsCompleted: Number(init?.hyperparameters.epochsCompleted ?? 0) + result.epochs,
     });
   }
   if (json) {

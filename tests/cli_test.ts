@@ -101,6 +101,11 @@ Deno.test("train, generate and eval work together from the command line", async 
     );
     assert.equal(h.code, 0, h.stderr);
     assert.match(h.stdout, /^epoch 1, perplexity \d+\.\d+, time \d+\.\d+ sec\n - 分开/m);
+
+    assertUsageError(
+      await cli("train", "--corpus", corpus, "--init", model, "--activation", "relu"),
+      /--activation relu differs from the checkpoint's tanh/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
