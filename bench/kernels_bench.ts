@@ -234,5 +234,6 @@ globalThis.addEventListener("unload", () => {
       }`,
     );
   }
-  if (rows.length > 0) console.log(`\nWASM GFLOP/s (single thread)\n${rows.join("\n")}`);
+  // stderr, so `deno bench --json` output on stdout stays valid JSON.
+  if (rows.length > 0) console.error(`\nWASM GFLOP/s (single thread)\n${rows.join("\n")}`);
 });
