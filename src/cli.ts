@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { int, num, oneOf, parse, UsageError } from "./_cli_args.ts";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { buildCorpus, loadText, preprocess } from "./corpus.ts";
 import { evaluate } from "./evaluate.ts";
@@ -54,50 +54,6 @@ eval options:
 Corpora named jaychou or timemachine are looked up in ./data, then $RNN_DATA_DIR, then the
 user cache folder, and otherwise downloaded from their public sources and checked by SHA-1.
 `;
-
-/** A mistake in how the command was called: reported in one line with exit code 2. */
-class UsageError extends Error {}
-
-function int(name: string, text: string | undefined, fallback: number, min = 1): number {
-  if (text === undefined) return fallback;
-  const v = Number(text);
-  if (!Number.isInteger(v) || v < min) {
-    throw new UsageError(`--${name} must be an integer >= ${min}, got "${text}"`);
-  }
-  return v;
-}
-
-function num(name: string, text: string | undefined, fallback: number): number {
-  if (text === undefined) return fallback;
-  const v = Number(text);
-  if (text.trim() === "" || !Number.isFinite(v) || v < 0) {
-    throw new UsageError(`--${name} must be a number >= 0, got "${text}"`);
-  }
-  return v;
-}
-
-function oneOf<T extends string>(name: string, text: string | undefined, options: T[]): T {
-  if (text === undefined) return options[0];
-  if (!(options as string[]).includes(text)) {
-    throw new UsageError(`--${name} must be one of ${options.join(", ")}, got "${text}"`);
-  }
-  return text as T;
-}
-
-function parse(args: string[], options: Record<string, "string" | "boolean">) {
-  try {
-    return parseArgs({
-      args,
-      options: Object.fromEntries(
-        Object.entries(options).map(([k, type]) => [k, { type }]),
-      ) as Record<string, { type: "string" | "boolean" }>,
-      strict: true,
-      allowPositionals: false,
-    }).values as Record<string, string | boolean | undefined>;
-  } catch (e) {
-    throw new UsageError((e as Error).message.split("\n")[0]);
-  }
-}
 
 async function loadChars(corpus: string, maxCharsText: string | undefined): Promise<string[]> {
   const maxChars = int("max-chars", maxCharsText, 10000, 0);
