@@ -1,6 +1,11 @@
 /**
  * The vocabulary: a bijection between tokens and the indices 0 … size − 1.
  *
+ * Two ways to build one from text: {@linkcode Vocab.fromTokens} (the distinct tokens by
+ * frequency; every token must be known when encoding, as the character models need) and
+ * {@linkcode Vocab.build} (the book's `Vocab`: `<unk>` at index 0 and reserved tokens first, rare
+ * tokens optionally left out and mapped to `<unk>`).
+ *
  * For the character-level models a token is one Unicode code point, never a UTF-16 code unit:
  * split text with `Array.from(text)` (or `preprocess()` in `corpus.ts`), not with
  * `text.split("")`, so that characters outside the Basic Multilingual Plane stay whole.
@@ -14,6 +19,26 @@
  *
  * @module
  */
+
+/** The book's unknown token: index 0 of every vocabulary made by {@linkcode Vocab.build}. */
+const UNK = "<unk>";
+
+/**
+ * Options of {@linkcode Vocab.build}, the book's `Vocab(tokens, min_freq, reserved_tokens)`.
+ *
+ * @example Keep tokens seen at least twice, reserve a padding token
+ * ```ts
+ * import { Vocab, type VocabOptions } from "./vocab.ts";
+ * const options: VocabOptions = { minFreq: 2, reserved: ["<pad>"] };
+ * console.log(Vocab.build(["a", "b", "a"], options).tokens); // ["<unk>", "<pad>", "a"]
+ * ```
+ */
+export interface VocabOptions {
+  /** Leave out tokens seen fewer times than this (they map to `<unk>`); default 0 keeps all. */
+  minFreq?: number;
+  /** Tokens placed right after `<unk>`, in this order, whether or not they occur; default none. */
+  reserved?: string[];
+}
 
 /** Quotes a token for an error message (JSON escapes make spaces and control characters visible). */
 function quote(token: string): string {
@@ -35,6 +60,8 @@ export class Vocab {
   /** The tokens in index order (frozen). */
   readonly tokens: readonly string[];
   readonly #index: Map<string, number>;
+  // Set only by the builders that count tokens; the JSON form keeps just the tokens.
+  #tokenFreqs: readonly (readonly [string, number])[] | undefined;
 
   /**
    * Creates a vocabulary whose index order is the order of `tokens`.
@@ -103,8 +130,113 @@ export class Vocab {
       counts.set(token, (counts.get(token) ?? 0) + 1);
       i++;
     }
-    const ordered = [...counts.entries()].sort((x, y) => y[1] - x[1]).map(([token]) => token);
-    return new Vocab(ordered);
+    const freqs = sortedFreqs(counts);
+    const vocab = new Vocab(freqs.map(([token]) => token));
+    vocab.#tokenFreqs = freqs;
+    return vocab;
+  }
+
+  /**
+   * The book's `Vocab(tokens, min_freq, reserved_tokens)` (Dive into Deep Learning, "Text
+   * Preprocessing", 2nd edition): `<unk>` at index 0, then the reserved tokens, then every token
+   * seen at least `minFreq` times, most frequent first, ties in order of first appearance (the
+   * order of Python's stable sort of a `Counter`). A token already placed (a reserved one, or
+   * `<unk>` itself in the text) is not repeated. Tokens left out map to `<unk>` in
+   * {@linkcode Vocab.toIndices}.
+   *
+   * (The book's later revision sorts the tokens alphabetically instead; this is the
+   * frequency order of the edition the figures here come from.)
+   *
+   * @param tokens A token stream, or lines of tokens (each element a string token or an iterable
+   * of string tokens; lines are concatenated, as the book flattens a 2-D list).
+   * @param options `minFreq` (default 0) and `reserved` (default none); `reserved` must not hold
+   * `<unk>` or duplicates (a `TypeError`), `minFreq` must be a non-negative integer (a
+   * `RangeError`).
+   * @returns The vocabulary, with {@linkcode Vocab.tokenFreqs} set and {@linkcode Vocab.unk} 0.
+   * @example Words of two lines, rare ones dropped
+   * ```ts
+   * import { Vocab } from "./vocab.ts";
+   * const vocab = Vocab.build([["the", "time"], ["the", "machine"]], { minFreq: 2 });
+   * console.log(vocab.tokens); // ["<unk>", "the"]
+   * console.log(vocab.toIndices(["the", "machine"])); // Int32Array [1, 0]
+   * ```
+   */
+  static build(
+    tokens: Iterable<string> | Iterable<Iterable<string>>,
+    options: VocabOptions = {},
+  ): Vocab {
+    if (tokens == null || typeof (tokens as Iterable<unknown>)[Symbol.iterator] !== "function") {
+      throw new TypeError(
+        `Vocab.build() needs an iterable of tokens or of token lines, got ${describe(tokens)}`,
+      );
+    }
+    const minFreq = options.minFreq ?? 0;
+    if (typeof minFreq !== "number" || !Number.isSafeInteger(minFreq) || minFreq < 0) {
+      throw new RangeError(
+        `Vocab.build(): minFreq must be a non-negative integer, got ${String(minFreq)}; ` +
+          "use 0 (the default) to keep every token",
+      );
+    }
+    const reserved = options.reserved ?? [];
+    if (!Array.isArray(reserved)) {
+      throw new TypeError(
+        `Vocab.build(): reserved must be an array of strings, got ${describe(reserved)}`,
+      );
+    }
+    reserved.forEach((token, i) => {
+      if (typeof token !== "string") {
+        throw new TypeError(
+          `Vocab.build(): reserved token ${i} must be a string, got ${describe(token)}`,
+        );
+      }
+      if (token === UNK) {
+        throw new TypeError(
+          `Vocab.build(): reserved token ${i} is "<unk>", which is always index 0; remove it`,
+        );
+      }
+      const first = reserved.indexOf(token);
+      if (first !== i) {
+        // Indices as in the vocabulary, where <unk> comes first.
+        const at = `index ${first + 1} and ${i + 1}`;
+        throw new TypeError(
+          `Vocab.build(): reserved tokens must be unique: ${quote(token)} is at ${at}; ` +
+            "remove the duplicate",
+        );
+      }
+    });
+    const counts = new Map<string, number>();
+    // The position goes in only when a token is wrong, so counting builds no strings.
+    const count = (token: unknown, i: number, line?: number): void => {
+      if (typeof token !== "string") {
+        const where = line === undefined ? `element ${i}` : `token ${i} of line ${line}`;
+        throw new TypeError(
+          `Vocab.build(): ${where} must be a string token, got ${describe(token)}`,
+        );
+      }
+      counts.set(token, (counts.get(token) ?? 0) + 1);
+    };
+    let i = 0;
+    for (const item of tokens as Iterable<unknown>) {
+      if (
+        item != null && typeof item !== "string" &&
+        typeof (item as Iterable<unknown>)[Symbol.iterator] === "function"
+      ) {
+        let j = 0;
+        for (const token of item as Iterable<unknown>) count(token, j++, i);
+      } else {
+        count(item, i);
+      }
+      i++;
+    }
+    const freqs = sortedFreqs(counts);
+    // Placed tokens go in a Set so that a reserved token met again in the text is not repeated.
+    const placed = new Set([UNK, ...reserved]);
+    for (const [token, freq] of freqs) {
+      if (freq >= minFreq) placed.add(token);
+    }
+    const vocab = new Vocab([...placed]);
+    vocab.#tokenFreqs = freqs;
+    return vocab;
   }
 
   /**
@@ -140,6 +272,39 @@ export class Vocab {
    */
   get size(): number {
     return this.tokens.length;
+  }
+
+  /**
+   * The index of the unknown token: 0 when the first token is `"<unk>"` (every vocabulary made
+   * by {@linkcode Vocab.build}, also after a round trip through JSON), else `undefined`.
+   *
+   * @returns 0 or `undefined`.
+   * @example Built vocabularies have one, counted ones do not
+   * ```ts
+   * import { Vocab } from "./vocab.ts";
+   * console.log(Vocab.build(["a"]).unk, Vocab.fromTokens(["a"]).unk); // 0 undefined
+   * ```
+   */
+  get unk(): number | undefined {
+    return this.tokens[0] === UNK ? 0 : undefined;
+  }
+
+  /**
+   * The `[token, count]` pairs the vocabulary was counted from, most frequent first, ties in
+   * order of first appearance: the book's `token_freqs`. It lists every distinct token of the
+   * input, including those `minFreq` left out. Only {@linkcode Vocab.build} and
+   * {@linkcode Vocab.fromTokens} count tokens; otherwise (the constructor, `fromJSON`) it is
+   * `undefined`.
+   *
+   * @returns The frozen pairs, or `undefined`.
+   * @example The most frequent token
+   * ```ts
+   * import { Vocab } from "./vocab.ts";
+   * console.log(Vocab.build(Array.from("banana")).tokenFreqs?.[0]); // ["a", 3]
+   * ```
+   */
+  get tokenFreqs(): readonly (readonly [string, number])[] | undefined {
+    return this.#tokenFreqs;
   }
 
   /**
@@ -226,6 +391,57 @@ export class Vocab {
   }
 
   /**
+   * Maps tokens to their indices, unknown tokens to {@linkcode Vocab.unk}: the book's
+   * `vocab[tokens]`. Use {@linkcode Vocab.encode} where an unknown token is a mistake.
+   *
+   * @param tokens The tokens to look up.
+   * @returns Their indices; a `RangeError` naming every unknown token when some are unknown and
+   * the vocabulary has no `<unk>`.
+   * @example Unknown words become <unk>
+   * ```ts
+   * import { Vocab } from "./vocab.ts";
+   * const vocab = Vocab.build(["the", "time", "the"]);
+   * console.log(vocab.toIndices(["the", "machine"])); // Int32Array [1, 0]
+   * ```
+   */
+  toIndices(tokens: Iterable<string>): Int32Array {
+    const list = Array.isArray(tokens) ? tokens as readonly string[] : Array.from(tokens);
+    const unk = this.unk;
+    if (unk === undefined) {
+      const unknown = this.missing(list);
+      if (unknown.length > 0) {
+        throw new RangeError(
+          `not in the vocabulary, which has no "<unk>": ${unknown.map(quote).join(", ")}; ` +
+            "build it with Vocab.build() to map unknown tokens to <unk>, or remove these tokens",
+        );
+      }
+    }
+    // Without <unk> every token is known by now, so the fallback is never used.
+    const fallback = unk ?? -1;
+    const out = new Int32Array(list.length);
+    for (let i = 0; i < list.length; i++) out[i] = this.#index.get(list[i]) ?? fallback;
+    return out;
+  }
+
+  /**
+   * Maps indices back to tokens: the book's `to_tokens`.
+   *
+   * @param indices Token indices, each an integer in [0, size).
+   * @returns The tokens; a `RangeError` when an index is out of range.
+   * @example Indices to words
+   * ```ts
+   * import { Vocab } from "./vocab.ts";
+   * const vocab = Vocab.build(["the", "time", "the"]);
+   * console.log(vocab.toTokens([1, 2, 0])); // ["the", "time", "<unk>"]
+   * ```
+   */
+  toTokens(indices: ArrayLike<number>): string[] {
+    const out: string[] = new Array(indices.length);
+    for (let i = 0; i < indices.length; i++) out[i] = this.tokenAt(indices[i]);
+    return out;
+  }
+
+  /**
    * Maps indices back to tokens and joins them with `""`.
    *
    * @param indices Token indices, each an integer in [0, size).
@@ -255,6 +471,15 @@ export class Vocab {
   toJSON(): string[] {
     return [...this.tokens];
   }
+}
+
+/**
+ * The counts as `[token, count]` pairs, most frequent first. A Map iterates in insertion order,
+ * i.e. first appearance, and Array.prototype.sort is stable, so ties keep that order.
+ */
+function sortedFreqs(counts: Map<string, number>): readonly (readonly [string, number])[] {
+  const pairs = [...counts.entries()].sort((x, y) => y[1] - x[1]);
+  return Object.freeze(pairs.map((pair) => Object.freeze(pair)));
 }
 
 /** Names the kind of a value for a TypeError message. */
