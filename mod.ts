@@ -22,7 +22,18 @@
  * @module
  */
 export { Rng } from "./src/rng.ts";
-export { Vocab } from "./src/vocab.ts";
+export { Vocab, type VocabOptions } from "./src/vocab.ts";
+export { flatten, normalizeLetters, tokenize, type TokenKind } from "./src/tokenize.ts";
+export { countNgrams, fitZipf, type ZipfFit, type ZipfFitOptions } from "./src/ngrams.ts";
+export {
+  CHAR_TEXT,
+  joinTokens,
+  textCorpus,
+  type TextCorpusOptions,
+  type TextSettings,
+  textTokens,
+} from "./src/text.ts";
+export { type Preset, PRESETS, type PresetSettings } from "./src/presets.ts";
 export {
   buildCorpus,
   CORPORA,
@@ -66,7 +77,7 @@ export {
   type TrainProgress,
   type TrainResult,
 } from "./src/train.ts";
-export { generate, type GenerateOptions } from "./src/generate.ts";
+export { generate, type GenerateOptions, prefixTokens } from "./src/generate.ts";
 export { evaluate, type EvaluateOptions, type EvaluateResult } from "./src/evaluate.ts";
 export {
   type Checkpoint,

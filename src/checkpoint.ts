@@ -2,8 +2,8 @@
  * Checkpoints: a model, its vocabulary and the settings it was trained with, as a safetensors
  * file. Tensors `W_xh` [V,H], `W_hh` [H,H], `b_h` [H], `W_hq` [H,V], `b_q` [V] are float32,
  * row-major, in the book's orientation; `__metadata__` holds `format` (`"rnn-wasm"`),
- * `format_version` (`"1"`), `cell` (`"rnn"`), and JSON strings `config`, `vocab` and
- * `hyperparameters`.
+ * `format_version` (`"1"`), `cell` (`"rnn"`), and JSON strings `config`, `vocab`,
+ * `hyperparameters` and `text` (`{"tokens": "char"|"word", "normalize": "none"|"letters"}`).
  *
  * @module
  */
@@ -19,6 +19,7 @@ import {
   setWeights,
 } from "./model.ts";
 import { decodeSafetensors, encodeSafetensors } from "./safetensors.ts";
+import { CHAR_TEXT, type TextSettings } from "./text.ts";
 import { Vocab } from "./vocab.ts";
 
 /** A loaded checkpoint. */
@@ -29,6 +30,8 @@ export interface Checkpoint {
   vocab: Vocab;
   /** The training settings recorded at save time. */
   hyperparameters: Record<string, unknown>;
+  /** How the training text was tokenised. */
+  text: TextSettings;
 }
 
 /** Options of {@linkcode decodeCheckpoint} and {@linkcode loadCheckpoint}. */
@@ -43,6 +46,7 @@ export interface LoadCheckpointOptions {
  * @param model The model.
  * @param vocab Its vocabulary (size must match the model).
  * @param hyperparameters Settings to record (JSON-serialisable).
+ * @param text How the training text was tokenised; default characters.
  * @returns The file's bytes.
  * @throws {RangeError} When a weight is NaN or infinite: such a model is never saved.
  * @example Encode and decode
@@ -60,6 +64,7 @@ export function encodeCheckpoint(
   model: RnnModel,
   vocab: Vocab,
   hyperparameters: Record<string, unknown> = {},
+  text: TextSettings = CHAR_TEXT,
 ): Uint8Array {
   if (vocab.size !== model.config.vocabSize) {
     throw new RangeError(
@@ -86,6 +91,7 @@ export function encodeCheckpoint(
       config: JSON.stringify(model.config),
       vocab: JSON.stringify(vocab.toJSON()),
       hyperparameters: JSON.stringify(hyperparameters),
+      text: JSON.stringify({ tokens: text.tokens, normalize: text.normalize }),
     },
   });
 }
@@ -176,7 +182,16 @@ export function decodeCheckpoint(
   const values = Object.fromEntries(PARAM_NAMES.map((n) => [n, byName.get(n)!.data]));
   setWeights(model, values as Record<(typeof PARAM_NAMES)[number], Float32Array>);
   const hyperparameters = parseJson(meta, "hyperparameters");
+  // Checkpoints written before word tokens existed hold characters.
+  const text = meta.text === undefined ? CHAR_TEXT : parseJson(meta, "text") as TextSettings;
+  if (
+    (text.tokens !== "char" && text.tokens !== "word") ||
+    (text.normalize !== "none" && text.normalize !== "letters")
+  ) {
+    throw new SyntaxError(`the checkpoint's text settings ${meta.text} are not understood`);
+  }
   return {
+    text: { tokens: text.tokens, normalize: text.normalize },
     model,
     vocab,
     hyperparameters: typeof hyperparameters === "object" && hyperparameters !== null
@@ -193,6 +208,7 @@ export function decodeCheckpoint(
  * @param model The model.
  * @param vocab Its vocabulary.
  * @param hyperparameters Settings to record.
+ * @param text How the training text was tokenised; default characters.
  * @example Save a model
  * ```ts ignore
  * import { saveCheckpoint } from "./checkpoint.ts";
@@ -204,8 +220,9 @@ export async function saveCheckpoint(
   model: RnnModel,
   vocab: Vocab,
   hyperparameters: Record<string, unknown> = {},
+  text: TextSettings = CHAR_TEXT,
 ): Promise<void> {
-  await writeFileAtomic(path, encodeCheckpoint(model, vocab, hyperparameters));
+  await writeFileAtomic(path, encodeCheckpoint(model, vocab, hyperparameters, text));
 }
 
 /**

@@ -25,6 +25,9 @@ Deno.test("a checkpoint round-trips weights, vocabulary, config and hyperparamet
   assert.deepEqual(back.vocab.tokens, vocab.tokens);
   assert.deepEqual(back.model.config, m.config);
   assert.deepEqual(back.hyperparameters, { lr: 100, epochs: 250 });
+  assert.deepEqual(back.text, { tokens: "char", normalize: "none" });
+  const words = { tokens: "word", normalize: "letters" } as const;
+  assert.deepEqual(decodeCheckpoint(encodeCheckpoint(m, vocab, {}, words)).text, words);
   assert.deepEqual(getWeights(back.model), getWeights(m));
 
   const dir = await Deno.makeTempDir();
@@ -58,6 +61,7 @@ Deno.test("malformed checkpoints are rejected with a message that says what is w
     [tampered((f) => f.metadata.vocab = '["a","b"]'), /does not fit its vocabulary of 2/],
     [tampered((f) => f.metadata.vocab = "[1,"), /"vocab" is not valid JSON/],
     [tampered((f) => delete f.metadata.config), /no "config" entry/],
+    [tampered((f) => f.metadata.text = '{"tokens":"byte"}'), /text settings .* not understood/],
     [
       tampered((f) => f.tensors.push({ name: "extra", shape: [1], data: new Float32Array(1) })),
       /unexpected tensors: extra/,

@@ -6,22 +6,34 @@
  */
 import { int, num, oneOf, parse, UsageError } from "./_cli_args.ts";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
-import { buildCorpus, loadText, preprocess } from "./corpus.ts";
+import { loadText } from "./corpus.ts";
 import { evaluate } from "./evaluate.ts";
 import { generate } from "./generate.ts";
+import { PRESETS, type PresetSettings } from "./presets.ts";
+import { textCorpus, type TextSettings, textTokens } from "./text.ts";
 import { type EpochReport, train, TrainingDivergedError, type TrainProgress } from "./train.ts";
 
-const HELP = `@rnn/wasm — character-level RNN language models on WebAssembly SIMD
+const HELP = `@rnn/wasm — recurrent language models on WebAssembly SIMD
 
 Usage:
   deno run -A mod.ts train    [options]   train a model (defaults: the book's Jay Chou run)
   deno run -A mod.ts generate --model FILE [--prefix TEXT] [--len N]
-  deno run -A mod.ts eval     --model FILE [--corpus NAME|PATH] [--max-chars N]
+  deno run -A mod.ts eval     --model FILE [--corpus NAME|PATH] [--max-tokens N]
+  deno run -A mod.ts stats    [--corpus NAME|PATH] [--tokens word|char] [--top N] [--out DIR] [--json]
   deno run -A mod.ts help
 
 train options (defaults in brackets):
+  --preset NAME        the book's settings for a run, as defaults for the flags below;
+                       timemachine: the English edition's Time Machine run (hidden 512,
+                       lr 1, clipping 1, 500 epochs, sequential sampling, letters only)
   --corpus NAME|PATH   jaychou, timemachine, or a .txt/.zip file             [jaychou]
-  --max-chars N        keep the first N characters; 0 keeps all              [10000]
+  --tokens T           char, or word (words separated by whitespace)         [char]
+  --normalize N        none (keep every character, newlines as spaces), or
+                       letters (lower-case letters and spaces, as the English
+                       edition; lines joined)                                [none]
+  --min-freq N         words seen fewer than N times become <unk>            [0]
+  --max-tokens N       keep the first N tokens; 0 keeps all (--max-chars is
+                       the same setting)                                     [10000]
   --hidden N           hidden units                                          [256]
   --activation A       tanh or relu                                          [tanh]
   --steps N            time steps per sequence                               [35]
@@ -44,23 +56,37 @@ train options (defaults in brackets):
 generate options:
   --model FILE         checkpoint to load (required)
   --prefix TEXT        text to continue                                      [分开]
-  --len N              characters to generate                                [50]
+  --len N              tokens (characters or words) to generate              [50]
 
 eval options:
   --model FILE         checkpoint to load (required)
-  --corpus NAME|PATH   text to score, read once in order, batch 1           [jaychou]
-  --max-chars N        keep the first N characters; 0 keeps all              [10000]
+  --corpus NAME|PATH   text to score, read once in order, batch 1, tokenised
+                       as the model's training text was                      [jaychou]
+  --max-tokens N       keep the first N tokens; 0 keeps all (or --max-chars) [10000]
+
+stats options (the book's text statistics; text reduced to lowercase letters a-z):
+  --corpus NAME|PATH   jaychou, timemachine, or a .txt/.zip file             [timemachine]
+  --tokens KIND        word or char: the tokens of the n-gram tables         [word]
+  --top N              rows per unigram/bigram/trigram table; 0: none        [10]
+  --out DIR            also write DIR/zipf.svg: frequency by rank, log-log
+  --json               one JSON object instead of the tables
 
 Corpora named jaychou or timemachine are looked up in ./data, then $RNN_DATA_DIR, then the
 user cache folder, and otherwise downloaded from their public sources and checked by SHA-1.
 `;
 
-async function loadChars(corpus: string, maxCharsText: string | undefined): Promise<string[]> {
-  const maxChars = int("max-chars", maxCharsText, 10000, 0);
-  const text = await loadText(corpus, {
-    onMessage: (line) => console.error(line),
-  });
-  return preprocess(text, { maxChars });
+/** `--max-tokens`, or its older name `--max-chars`; the fallback when neither is given. */
+function maxTokens(v: Record<string, string | boolean | undefined>, fallback: number): number {
+  const tokens = v["max-tokens"] as string | undefined,
+    chars = v["max-chars"] as string | undefined;
+  if (tokens !== undefined && chars !== undefined) {
+    throw new UsageError("give --max-tokens or --max-chars (the same setting), not both");
+  }
+  return int(tokens !== undefined ? "max-tokens" : "max-chars", tokens ?? chars, fallback, 0);
+}
+
+function readText(corpus: string): Promise<string> {
+  return loadText(corpus, { onMessage: (line) => console.error(line) });
 }
 
 function formatSeconds(s: number): string {
@@ -79,7 +105,12 @@ function progressLine(p: TrainProgress): string {
 
 async function runTrain(args: string[]): Promise<number> {
   const v = parse(args, {
+    preset: "string",
     corpus: "string",
+    tokens: "string",
+    normalize: "string",
+    "min-freq": "string",
+    "max-tokens": "string",
     "max-chars": "string",
     hidden: "string",
     activation: "string",
@@ -100,30 +131,46 @@ async function runTrain(args: string[]): Promise<number> {
   });
   const s = (k: string) => v[k] as string | undefined;
   const json = v.json === true;
-  const epochs = int("epochs", s("epochs"), 250);
+  const presetName = s("preset");
+  if (presetName !== undefined && !Object.hasOwn(PRESETS, presetName)) {
+    throw new UsageError(
+      `unknown preset "${presetName}"; presets: ${Object.keys(PRESETS).join(", ")}`,
+    );
+  }
+  // A preset supplies defaults; every flag given on the command line wins over it.
+  const p: PresetSettings = presetName ? PRESETS[presetName].settings : {};
+  const epochs = int("epochs", s("epochs"), p.epochs ?? 250);
   const predEvery = int("pred-every", s("pred-every"), 50, 0);
-  const prefixes = (s("prefixes") ?? "分开,不分开").split(",").filter((p) => p.length > 0);
+  const prefixes = s("prefixes") !== undefined
+    ? s("prefixes")!.split(",").filter((x) => x.length > 0)
+    : p.prefixes ?? ["分开", "不分开"];
   const activation = oneOf("activation", s("activation"), ["tanh", "relu"]);
-  const hidden = int("hidden", s("hidden"), 256);
+  const hidden = int("hidden", s("hidden"), p.hidden ?? 256);
   const settings = {
     epochs,
-    batchSize: int("batch", s("batch"), 32),
-    numSteps: int("steps", s("steps"), 35),
-    lr: num("lr", s("lr"), 100),
-    clip: num("clip", s("clip"), 0.01),
-    sampling: oneOf("sampling", s("sampling"), ["random", "sequential"]),
+    batchSize: int("batch", s("batch"), p.batch ?? 32),
+    numSteps: int("steps", s("steps"), p.steps ?? 35),
+    lr: num("lr", s("lr"), p.lr ?? 100),
+    clip: num("clip", s("clip"), p.clip ?? 0.01),
+    sampling: oneOf("sampling", s("sampling") ?? p.sampling, ["random", "sequential"]),
     seed: int("seed", s("seed"), 0, 0),
-    randomOffset: v["random-offset"] === true,
+    randomOffset: v["random-offset"] === true || (p.randomOffset ?? false),
     prefixes,
     predEvery,
     predLen: int("pred-len", s("pred-len"), 50, 0),
   };
   const init = s("init") ? await loadCheckpoint(s("init")!) : undefined;
-  // A checkpoint fixes the model's shape: flags that contradict it are mistakes, not overrides.
+  const text: TextSettings = init?.text ?? {
+    tokens: oneOf("tokens", s("tokens") ?? p.tokens, ["char", "word"]),
+    normalize: oneOf("normalize", s("normalize") ?? p.normalize, ["none", "letters"]),
+  };
+  // A checkpoint fixes the model's shape and text: flags that contradict it are mistakes.
   for (
     const [flag, given, saved] of [
       ["hidden", hidden, init?.model.config.hidden],
       ["activation", activation, init?.model.config.activation],
+      ["tokens", s("tokens"), init?.text.tokens],
+      ["normalize", s("normalize"), init?.text.normalize],
     ] as const
   ) {
     if (init && s(flag) !== undefined && given !== saved) {
@@ -132,9 +179,17 @@ async function runTrain(args: string[]): Promise<number> {
       );
     }
   }
-  const corpusName = s("corpus") ?? "jaychou";
-  const chars = await loadChars(corpusName, s("max-chars"));
-  const corpus = buildCorpus(chars, init?.vocab);
+  const minFreq = int("min-freq", s("min-freq"), 0, 0);
+  if (minFreq > 0 && text.tokens !== "word") {
+    throw new UsageError("--min-freq applies to word tokens; add --tokens word");
+  }
+  const corpusName = s("corpus") ?? p.corpus ?? "jaychou";
+  const limit = maxTokens(v, p.maxTokens ?? 10000);
+  const corpus = textCorpus(await readText(corpusName), text, {
+    maxTokens: limit,
+    minFreq,
+    vocab: init?.vocab,
+  });
 
   const controller = new AbortController();
   const onSigint = () => controller.abort();
@@ -149,7 +204,9 @@ async function runTrain(args: string[]): Promise<number> {
     predEvery === 0 || r.epoch % predEvery === 0 || r.epoch === epochs;
   if (!json) {
     console.log(
-      `training on ${corpusName}: ${corpus.indices.length} characters, vocabulary ` +
+      `training on ${corpusName}: ${corpus.indices.length} ${
+        text.tokens === "word" ? "words" : "characters"
+      }, vocabulary ` +
         `${corpus.vocab.size}, hidden ${init?.model.config.hidden ?? hidden}, ` +
         `${settings.sampling} sampling`,
     );
@@ -159,6 +216,7 @@ async function runTrain(args: string[]): Promise<number> {
     result = await train(corpus, {
       ...settings,
       model: init?.model,
+      text,
       hidden,
       activation,
       signal: controller.signal,
@@ -198,10 +256,12 @@ async function runTrain(args: string[]): Promise<number> {
   if (save) {
     await saveCheckpoint(save, result.model, corpus.vocab, {
       ...settings,
+      ...(presetName ? { preset: presetName } : {}),
       corpus: corpusName,
-      maxChars: int("max-chars", s("max-chars"), 10000, 0),
+      maxTokens: limit,
+      minFreq,
       epochsCompleted: Number(init?.hyperparameters.epochsCompleted ?? 0) + result.epochs,
-    });
+    }, text);
   }
   if (json) {
     console.log(JSON.stringify({
@@ -225,28 +285,37 @@ async function runGenerate(args: string[]): Promise<number> {
   const v = parse(args, { model: "string", prefix: "string", len: "string" });
   if (typeof v.model !== "string") throw new UsageError("generate needs --model FILE");
   const length = int("len", v.len as string | undefined, 50, 0);
-  const { model, vocab } = await loadCheckpoint(v.model);
-  console.log(generate(model, vocab, (v.prefix as string | undefined) ?? "分开", { length }));
+  const { model, vocab, text } = await loadCheckpoint(v.model);
+  console.log(
+    generate(model, vocab, (v.prefix as string | undefined) ?? "分开", { length, text }),
+  );
   return 0;
 }
 
 async function runEval(args: string[]): Promise<number> {
-  const v = parse(args, { model: "string", corpus: "string", "max-chars": "string" });
+  const v = parse(args, {
+    model: "string",
+    corpus: "string",
+    "max-tokens": "string",
+    "max-chars": "string",
+  });
   if (typeof v.model !== "string") throw new UsageError("eval needs --model FILE");
-  const { model, vocab } = await loadCheckpoint(v.model);
-  const chars = await loadChars(
-    (v.corpus as string | undefined) ?? "jaychou",
-    v["max-chars"] as string | undefined,
-  );
-  const missing = vocab.missing(chars);
+  const { model, vocab, text } = await loadCheckpoint(v.model);
+  const raw = await readText((v.corpus as string | undefined) ?? "jaychou");
+  const limit = maxTokens(v, 10000);
+  const all = textTokens(raw, text);
+  const tokens = limit > 0 ? all.slice(0, limit) : all;
+  // Without <unk> (the Chinese edition's vocabulary) an unseen character cannot be scored.
+  const missing = vocab.unk === undefined ? vocab.missing(tokens) : [];
   if (missing.length > 0) {
     throw new UsageError(
-      `the text holds ${missing.length} characters the model's vocabulary lacks (first: ${
+      `the text holds ${missing.length} tokens the model's vocabulary lacks (first: ${
         missing.slice(0, 10).map((c) => JSON.stringify(c)).join(", ")
       }); evaluate on text like the training corpus`,
     );
   }
-  const result = evaluate(model, vocab.encode(chars));
+  const indices = vocab.unk === undefined ? vocab.encode(tokens) : vocab.toIndices(tokens);
+  const result = evaluate(model, indices);
   console.log(
     `perplexity ${result.perplexity.toFixed(4)} over ${result.predictions} predictions ` +
       `(loss ${result.loss.toFixed(4)} nats)`,
@@ -280,6 +349,9 @@ export async function main(args: string[]): Promise<number> {
         return await runGenerate(rest);
       case "eval":
         return await runEval(rest);
+      case "stats":
+        // Loaded on demand: the plotting library is needed by this command alone.
+        return await (await import("./commands/stats.ts")).runStats(rest);
       case undefined:
       case "help":
       case "--help":
@@ -287,7 +359,7 @@ export async function main(args: string[]): Promise<number> {
         console.log(HELP);
         return 0;
       default:
-        throw new UsageError(`unknown command "${command}"; use train, generate or eval`);
+        throw new UsageError(`unknown command "${command}"; use train, generate, eval or stats`);
     }
   } catch (e) {
     const usage = e instanceof UsageError || e instanceof RangeError || e instanceof TypeError ||

@@ -13,12 +13,49 @@ import {
   sharedWorkspace,
   writeTokens,
 } from "./model.ts";
+import { CHAR_TEXT, joinTokens, type TextSettings, textTokens } from "./text.ts";
 import type { Vocab } from "./vocab.ts";
 
 /** Settings of {@linkcode generate}. */
 export interface GenerateOptions {
-  /** Characters to generate after the prefix; default 50. */
+  /** Tokens (characters, or words) to generate after the prefix; default 50. */
   length?: number;
+  /** How the model's text was tokenised (a checkpoint's `text`); default characters. */
+  text?: TextSettings;
+}
+
+/**
+ * Splits a prefix into tokens as the training text was split (words normalised like the corpus;
+ * characters as typed) and checks that the vocabulary holds every one.
+ *
+ * @param prefix Text to continue.
+ * @param vocab The model's vocabulary.
+ * @param text How the training text was tokenised; default characters.
+ * @returns The prefix's tokens.
+ * @throws {RangeError} When the prefix is empty or holds tokens the vocabulary lacks (named).
+ * @example Words of a prefix
+ * ```ts
+ * import { prefixTokens } from "./generate.ts";
+ * import { Vocab } from "./vocab.ts";
+ * const vocab = Vocab.build(["the", "time", "traveller"]);
+ * console.log(prefixTokens("The Time", vocab, { tokens: "word", normalize: "letters" })); // ["the", "time"]
+ * ```
+ */
+export function prefixTokens(
+  prefix: string,
+  vocab: Vocab,
+  text: TextSettings = CHAR_TEXT,
+): string[] {
+  const given = text.tokens === "word" ? textTokens(prefix, text) : Array.from(prefix);
+  if (given.length === 0) throw new RangeError("the prefix is empty; give at least one token");
+  const missing = vocab.missing(given);
+  if (missing.length > 0) {
+    throw new RangeError(
+      `the prefix "${prefix}" holds ${text.tokens === "word" ? "words" : "characters"} the ` +
+        `vocabulary lacks: ${missing.map((c) => JSON.stringify(c)).join(", ")}`,
+    );
+  }
+  return given;
 }
 
 /**
@@ -29,7 +66,7 @@ export interface GenerateOptions {
  * @param vocab The vocabulary the model was trained with.
  * @param prefix Text to continue; every character must be in the vocabulary.
  * @param options Number of characters.
- * @returns The prefix followed by the generated characters.
+ * @returns The prefix followed by the generated tokens (words joined with spaces).
  * @throws {RangeError} When the prefix is empty or holds characters the vocabulary lacks.
  * @example Continue a prefix
  * ```ts
@@ -51,18 +88,10 @@ export function generate(
   if (!Number.isInteger(length) || length < 0) {
     throw new RangeError(`length must be an integer >= 0, got ${length}`);
   }
-  const chars = Array.from(prefix);
-  if (chars.length === 0) throw new RangeError("the prefix is empty; give at least one character");
-  const missing = vocab.missing(chars);
-  if (missing.length > 0) {
-    throw new RangeError(
-      `the prefix holds characters the model's vocabulary lacks: ${
-        missing.map((c) => JSON.stringify(c)).join(", ")
-      }`,
-    );
-  }
+  const text = options.text ?? CHAR_TEXT;
+  const given = prefixTokens(prefix, vocab, text);
   const be = model.backend;
-  const tokens = Array.from(vocab.encode(chars));
+  const tokens = Array.from(vocab.encode(given));
   const ws = sharedWorkspace(model, Math.max(1, tokens.length - 1), 1);
   resetState(model, ws);
   if (tokens.length > 1) {
@@ -82,5 +111,5 @@ export function generate(
     out.push(best);
     input[0] = best;
   }
-  return prefix + vocab.decode(out);
+  return joinTokens([...given, ...Array.from(out, (i) => vocab.tokenAt(i))], text);
 }

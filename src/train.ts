@@ -8,7 +8,7 @@
 import { batches, countBatches, type SamplingKind } from "./batches.ts";
 import { clipGradNorm } from "./clip.ts";
 import type { Corpus } from "./corpus.ts";
-import { generate } from "./generate.ts";
+import { generate, prefixTokens } from "./generate.ts";
 import {
   type Activation,
   backward,
@@ -22,6 +22,7 @@ import {
 } from "./model.ts";
 import type { Backend } from "./backend/types.ts";
 import { Rng } from "./rng.ts";
+import { CHAR_TEXT, type TextSettings } from "./text.ts";
 
 /** Settings of {@linkcode train}; the defaults reproduce the book's Jay Chou run. */
 export interface TrainOptions {
@@ -56,8 +57,10 @@ export interface TrainOptions {
   prefixes?: string[];
   /** Generate every this many epochs (and after the last); 0 turns it off; default 50. */
   predEvery?: number;
-  /** Characters generated after each prefix; default 50. */
+  /** Tokens generated after each prefix; default 50. */
   predLen?: number;
+  /** How the corpus was tokenised (for the prefixes and the samples); default characters. */
+  text?: TextSettings;
   /** Stops training after the current minibatch. */
   signal?: AbortSignal;
   /** Called after every minibatch. */
@@ -169,6 +172,7 @@ export async function train(corpus: Corpus, options: TrainOptions = {}): Promise
   const prefixes = options.prefixes ?? ["分开", "不分开"];
   const predEvery = options.predEvery ?? 50;
   const predLen = options.predLen ?? 50;
+  const text = options.text ?? CHAR_TEXT;
   if (sampling !== "random" && sampling !== "sequential") {
     throw new RangeError(`sampling must be "random" or "sequential", got ${String(sampling)}`);
   }
@@ -192,12 +196,11 @@ export async function train(corpus: Corpus, options: TrainOptions = {}): Promise
   }
   if (predEvery > 0) {
     for (const prefix of prefixes) {
-      const missing = corpus.vocab.missing(Array.from(prefix));
-      if (missing.length > 0) {
+      try {
+        prefixTokens(prefix, corpus.vocab, text);
+      } catch (e) {
         throw new RangeError(
-          `the prefix "${prefix}" holds characters the corpus lacks (${
-            missing.map((c) => JSON.stringify(c)).join(", ")
-          }); choose prefixes from the corpus (option prefixes, --prefixes)`,
+          `${(e as Error).message}; choose prefixes from the corpus (option prefixes, --prefixes)`,
         );
       }
     }
@@ -274,7 +277,7 @@ export async function train(corpus: Corpus, options: TrainOptions = {}): Promise
     if (predEvery > 0 && (epoch % predEvery === 0 || epoch === epochs) && prefixes.length > 0) {
       report.samples = {};
       for (const prefix of prefixes) {
-        report.samples[prefix] = generate(model, corpus.vocab, prefix, { length: predLen });
+        report.samples[prefix] = generate(model, corpus.vocab, prefix, { length: predLen, text });
       }
     }
     history.push(report);

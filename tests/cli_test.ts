@@ -111,6 +111,72 @@ Deno.test("train, generate and eval work together from the command line", async 
   }
 });
 
+Deno.test("word-level models train, generate words and score text with <unk>", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const corpus = `${dir}/tm.txt`, model = `${dir}/w.safetensors`;
+    await Deno.writeTextFile(
+      corpus,
+      "The Time Traveller (for so it will be convenient to speak of him)\n".repeat(20) +
+        "was expounding a recondite matter to us.\n",
+    );
+    const t = await cli(
+      "train",
+      "--corpus",
+      corpus,
+      "--tokens",
+      "word",
+      "--normalize",
+      "letters",
+      "--min-freq",
+      "2",
+      "--max-tokens",
+      "0",
+      "--hidden",
+      "16",
+      "--epochs",
+      "3",
+      "--batch",
+      "2",
+      "--steps",
+      "5",
+      "--lr",
+      "1",
+      "--clip",
+      "1",
+      "--pred-every",
+      "3",
+      "--prefixes",
+      "time traveller",
+      "--pred-len",
+      "4",
+      "--json",
+      "--save",
+      model,
+    );
+    assert.equal(t.code, 0, t.stderr);
+    const first = JSON.parse(t.stdout.split("\n")[0]);
+    assert.equal(first.samples["time traveller"].split(" ").length, 2 + 4);
+
+    const g = await cli("generate", "--model", model, "--prefix", "The TIME", "--len", "3");
+    assert.equal(g.code, 0, g.stderr);
+    assert.match(g.stdout.trim(), /^the time( [a-z<>]+){3}$/);
+
+    // "recondite" was seen once (below --min-freq 2): it is scored as <unk>, not refused.
+    const e = await cli("eval", "--model", model, "--corpus", corpus, "--max-tokens", "0");
+    assert.equal(e.code, 0, e.stderr);
+    assert.match(e.stdout, /^perplexity \d+\.\d+ over 266 predictions/);
+
+    assertUsageError(await cli("generate", "--model", model, "--prefix", "zebra"), /"zebra"/);
+    assertUsageError(
+      await cli("train", "--corpus", corpus, "--init", model, "--tokens", "char"),
+      /--tokens char differs from the checkpoint's word/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("usage errors exit with code 2 and one line that says what was wrong", async () => {
   const dir = await Deno.makeTempDir();
   try {
@@ -120,6 +186,12 @@ Deno.test("usage errors exit with code 2 and one line that says what was wrong",
     assertUsageError(await cli("train", "--sampling", "shuffled"), /--sampling must be one of/);
     assertUsageError(await cli("train", "--bogus"), /bogus/);
     assertUsageError(await cli("fly"), /unknown command "fly"/);
+    assertUsageError(await cli("train", "--preset", "nope"), /unknown preset "nope"; presets: /);
+    assertUsageError(await cli("train", "--min-freq", "2"), /--min-freq applies to word tokens/);
+    assertUsageError(
+      await cli("train", "--max-chars", "5", "--max-tokens", "5"),
+      /--max-tokens or --max-chars/,
+    );
     assertUsageError(await cli("generate"), /--model/);
     assertUsageError(await cli("generate", "--model", `${dir}/none`), /no checkpoint at/);
     assertUsageError(await cli("generate", "--model", bad), /bad\.safetensors/);
@@ -137,7 +209,12 @@ Deno.test("help lists every train flag", async () => {
   assert.equal(r.code, 0);
   for (
     const flag of [
+      "--preset",
       "--corpus",
+      "--tokens",
+      "--normalize",
+      "--min-freq",
+      "--max-tokens",
       "--max-chars",
       "--hidden",
       "--steps",

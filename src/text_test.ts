@@ -1,0 +1,58 @@
+import assert from "node:assert/strict";
+import { loadText } from "./corpus.ts";
+import { CHAR_TEXT, joinTokens, textCorpus, textTokens } from "./text.ts";
+
+const LETTERS_CHAR = { tokens: "char", normalize: "letters" } as const;
+const LETTERS_WORD = { tokens: "word", normalize: "letters" } as const;
+
+Deno.test("textTokens() follows the Chinese edition for characters: newlines become spaces", () => {
+  assert.deepEqual(textTokens("分开\r\n不", CHAR_TEXT), ["分", "开", " ", " ", "不"]);
+  assert.deepEqual(textTokens("a  b\nc", { tokens: "word", normalize: "none" }), ["a", "b", "c"]);
+});
+
+Deno.test("textTokens() follows the English edition: letters, lower case, lines joined", () => {
+  const text = "The Time Machine, by H. G. Wells [1898]\n\nI\n";
+  // read_time_machine strips each line; characters of the lines are joined with no separator.
+  assert.equal(textTokens(text, LETTERS_CHAR).join(""), "the time machine by h g wellsi");
+  assert.deepEqual(textTokens(text, LETTERS_WORD), [
+    "the",
+    "time",
+    "machine",
+    "by",
+    "h",
+    "g",
+    "wells",
+    "i",
+  ]);
+});
+
+Deno.test("textCorpus() gives the English edition <unk> and min-freq, the Chinese none", () => {
+  const words = textCorpus("a b a c a b", LETTERS_WORD, { minFreq: 2 });
+  assert.deepEqual(words.vocab.tokens, ["<unk>", "a", "b"]);
+  assert.deepEqual(Array.from(words.indices), [1, 2, 1, 0, 1, 2]);
+  const chars = textCorpus("abca", CHAR_TEXT);
+  assert.deepEqual(chars.vocab.tokens, ["a", "b", "c"]);
+  assert.throws(() => textCorpus("abd", CHAR_TEXT, { vocab: chars.vocab }), /"d"/);
+  assert.equal(textCorpus("abcabc", CHAR_TEXT, { maxTokens: 4 }).indices.length, 4);
+  assert.throws(() => textCorpus("x", CHAR_TEXT, { maxTokens: -1 }), RangeError);
+  assert.throws(() => textTokens("x", { tokens: "byte", normalize: "none" } as never), RangeError);
+});
+
+Deno.test("joinTokens() joins words with spaces and characters as they are", () => {
+  assert.equal(joinTokens(["time", "traveller"], LETTERS_WORD), "time traveller");
+  assert.equal(joinTokens(["分", "开"], CHAR_TEXT), "分开");
+});
+
+Deno.test({
+  name: "the English edition's Time Machine: 28 character tokens with <unk>, 170580 in the corpus",
+  ignore: !Deno.env.get("RNN_DATA_DIR"),
+  fn: async () => {
+    const text = await loadText("timemachine", { download: false });
+    const chars = textCorpus(text, LETTERS_CHAR, { maxTokens: 0 });
+    assert.equal(chars.vocab.size, 28);
+    assert.equal(chars.vocab.tokens[0], "<unk>");
+    assert.equal(chars.indices.length, 170580);
+    assert.equal(textCorpus(text, LETTERS_CHAR).indices.length, 10000);
+    assert.equal(textCorpus(text, LETTERS_WORD, { maxTokens: 0 }).vocab.size, 4580);
+  },
+});
