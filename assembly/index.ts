@@ -37,4 +37,4 @@ export {
 } from "./softmax_xent";
 export { rnnBackward, rnnBackwardNaive, rnnForward, rnnForwardNaive } from "./rnn_cell";
 export { scale, scaleNaive, sumSquares, sumSquaresNaive } from "./clip";
-export { sgdUpdate, sgdUpdateNaive } from "./optim";
+export { adamUpdate, adamUpdateNaive, sgdUpdate, sgdUpdateNaive } from "./optim";

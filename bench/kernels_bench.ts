@@ -222,6 +222,30 @@ gemmGroup("dW_hh += Hsᵀ · dZ", "matmulTN", H, TB, H);
   });
 }
 
+// Adam over every parameter of the default model (about 12 FLOP per element, the square root
+// and divisions counted as 1 each).
+{
+  const n = V * H + H * H + H + H * V + V;
+  const group = `adamUpdate n=${n}`;
+  const flop = 12 * n;
+  const p = randomArray(n), g = randomArray(n), m = new Float32Array(n), v = new Float32Array(n);
+  let step = 0;
+  tsBench(group, "adamUpdate", flop, 20, () => {
+    step++;
+    const bc1 = 1 - 0.9 ** step, sqrtBc2 = Math.sqrt(1 - 0.999 ** step);
+    for (let i = 0; i < n; i++) {
+      m[i] = 0.9 * m[i] + 0.1 * g[i];
+      v[i] = 0.999 * v[i] + 0.001 * g[i] * g[i];
+      p[i] -= (0.01 / bc1) * (m[i] / (Math.sqrt(v[i]) / sqrtBc2 + 1e-8));
+    }
+  });
+  const pw = wasmBuf(p), gw = wasmBuf(g), mw = be.alloc(n), vw = be.alloc(n);
+  let wasmStep = 0;
+  wasmBench(group, "adamUpdate", flop, 200, () => {
+    be.adamUpdate(pw, gw, mw, vw, n, 0.01, 0.9, 0.999, 1e-8, ++wasmStep);
+  });
+}
+
 globalThis.addEventListener("unload", () => {
   const rows: string[] = [];
   for (const [name, { flop, ms }] of timings) {

@@ -408,6 +408,69 @@ Deno.test("sumSquares(), scale() and sgdUpdate() match the reference", async (t)
   }
 });
 
+Deno.test("adamUpdate() matches the reference over consecutive steps", async (t) => {
+  const simd = createWasmBackend(), twin = createNaiveWasmBackend();
+  for (const { label, make } of SUBJECTS) {
+    await t.step(label, () => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 0, max: 200 }),
+          seed,
+          fc.integer({ min: 1, max: 1000 }),
+          fc.boolean(),
+          (n, s, first, defaults) => {
+            const be = make(), rnd = random(s);
+            // The book's settings half the time, otherwise any betas in [0, 0.999] and eps up
+            // to 1e-3; learning rates up to 0.1.
+            const lr = Math.fround((rnd() + 1) / 20 + 1e-4);
+            const beta1 = defaults ? 0.9 : Math.fround((rnd() + 1) * 0.4995);
+            const beta2 = defaults ? 0.999 : Math.fround((rnd() + 1) * 0.4995);
+            const eps = defaults ? 1e-8 : Math.fround((rnd() + 1) * 5e-4 + 1e-8);
+            const p = fill(n, rnd);
+            // Moments as a run in progress would hold them (v >= 0); zero at step 1.
+            const m = first === 1 ? new Array<number>(n).fill(0) : fill(n, rnd);
+            const v = first === 1 ? new Array<number>(n).fill(0) : fill(n, () => rnd(0, 1));
+            const r = { p: load(ref, p), m: load(ref, m), v: load(ref, v) };
+            const w = { p: load(be, p), m: load(be, m), v: load(be, v) };
+            for (let step = first; step < first + 3; step++) {
+              const g = fill(n, rnd);
+              ref.adamUpdate(r.p, load(ref, g), r.m, r.v, n, lr, beta1, beta2, eps, step);
+              be.adamUpdate(w.p, load(be, g), w.m, w.v, n, lr, beta1, beta2, eps, step);
+              // Both sides go on from the float32 state, so errors do not compound.
+              for (const k of ["p", "m", "v"] as const) {
+                const got = be.read(w[k]);
+                assertClose(got, ref.read(r[k]), 1e-6, 1e-5, `adamUpdate ${k} step ${step}`);
+                ref.write(r[k], got);
+              }
+            }
+          },
+        ),
+        RUNS,
+      );
+    });
+  }
+  await t.step("SIMD and scalar twin agree bit for bit", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 200 }), seed, (n, s) => {
+        const rnd = random(s);
+        const p = fill(n, rnd), g = fill(n, rnd), m = fill(n, rnd), v = fill(n, () => rnd(0, 1));
+        const out = [simd, twin].map((be) => {
+          const bufs = [p, m, v].map((a) => load(be, a));
+          be.adamUpdate(bufs[0], load(be, g), bufs[1], bufs[2], n, 0.01, 0.9, 0.999, 1e-8, 7);
+          return bufs.map((b) => Array.from(be.read(b)));
+        });
+        assert.deepEqual(out[0], out[1]);
+      }),
+      RUNS,
+    );
+  });
+  for (const be of [ref, simd]) {
+    const x = be.alloc(4);
+    assert.throws(() => be.adamUpdate(x, x, x, x, 4, 0.1, 0.9, 0.999, 1e-8, 0), RangeError);
+    assert.throws(() => be.adamUpdate(x, x, x, x, 4, 0.1, 0.9, 0.999, 1e-8, 1.5), RangeError);
+  }
+});
+
 Deno.test("the WASM backend checks buffers and sizes, and its views share storage", () => {
   const be = createWasmBackend(), other = createWasmBackend();
   const a = be.alloc(6), c = be.alloc(4);

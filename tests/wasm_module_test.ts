@@ -26,6 +26,7 @@ const KERNELS = [
   "sumSquares",
   "scale",
   "sgdUpdate",
+  "adamUpdate",
 ];
 
 const module = new WebAssembly.Module(KERNELS_WASM as Uint8Array<ArrayBuffer>);

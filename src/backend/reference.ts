@@ -176,5 +176,24 @@ export function createReferenceBackend(): Backend {
       const P = f(params), G = f(grads);
       for (let i = 0; i < n; i++) P[i] -= lr * G[i];
     },
+    adamUpdate(params, grads, m, v, n, lr, beta1, beta2, eps, step) {
+      adamStep(step);
+      const P = f(params), G = f(grads), M = f(m), V = f(v);
+      // Adam: Kingma & Ba 2015, Algorithm 1, with the bias corrections of torch.optim.Adam.
+      const bc1 = 1 - beta1 ** step, bc2 = 1 - beta2 ** step;
+      for (let i = 0; i < n; i++) {
+        const g = G[i];
+        M[i] = beta1 * M[i] + (1 - beta1) * g;
+        V[i] = beta2 * V[i] + (1 - beta2) * g * g;
+        P[i] -= (lr * (M[i] / bc1)) / (Math.sqrt(V[i] / bc2) + eps);
+      }
+    },
   };
+}
+
+/** Throws unless the Adam step count is an integer >= 1 (the bias corrections divide by 0 at 0). */
+function adamStep(step: number): void {
+  if (!Number.isInteger(step) || step < 1 || step > 0x7fffffff) {
+    throw new RangeError(`Expected step to be an integer in [1, 2^31), got ${step}`);
+  }
 }

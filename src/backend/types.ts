@@ -136,4 +136,23 @@ export interface Backend {
   scale(x: Buf, n: number, s: number): void;
   /** `params -= lr · grads` over `n` elements. */
   sgdUpdate(params: Buf, grads: Buf, n: number, lr: number): void;
+  /**
+   * One Adam step over `n` elements (Kingma & Ba 2015, as in `torch.optim.Adam`), `step`
+   * counted from 1, updating the moment buffers `m` and `v` in place:
+   * `m = β1·m + (1-β1)·g`, `v = β2·v + (1-β2)·g²`,
+   * `params -= lr · (m / (1-β1^step)) / (sqrt(v / (1-β2^step)) + eps)`.
+   * Throws `RangeError` unless `step` is an integer >= 1.
+   */
+  adamUpdate(
+    params: Buf,
+    grads: Buf,
+    m: Buf,
+    v: Buf,
+    n: number,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    step: number,
+  ): void;
 }

@@ -129,6 +129,7 @@ function instantiate(suffix: "" | "Naive"): Backend {
   const xentF = bind("softmaxXentForward"), xentB = bind("softmaxXentBackward");
   const rnnF = bind("rnnForward"), rnnB = bind("rnnBackward");
   const sumSq = bind("sumSquares"), scal = bind("scale"), sgd = bind("sgdUpdate");
+  const adam = bind("adamUpdate");
 
   return {
     name: "wasm",
@@ -258,6 +259,11 @@ function instantiate(suffix: "" | "Naive"): Backend {
       count(n, "n");
       sgd(ptr(params, n), ptr(grads, n), n, lr);
     },
+    adamUpdate(params, grads, m, v, n, lr, beta1, beta2, eps, step) {
+      count(n, "n");
+      adamStep(step);
+      adam(ptr(params, n), ptr(grads, n), ptr(m, n), ptr(v, n), n, lr, beta1, beta2, eps, step);
+    },
   };
 }
 
@@ -277,6 +283,13 @@ function sizes2(a: number, b: number): void {
 function sizes3(a: number, b: number, c: number): void {
   if ((a | 0) !== a || (b | 0) !== b || (c | 0) !== c || a < 0 || b < 0 || c < 0) {
     throw new RangeError(`Expected sizes to be non-negative 32-bit integers, got ${a}, ${b}, ${c}`);
+  }
+}
+
+/** Throws unless the Adam step count is an integer in [1, 2^31) (the kernel takes an i32). */
+function adamStep(step: number): void {
+  if ((step | 0) !== step || step < 1) {
+    throw new RangeError(`Expected step to be an integer in [1, 2^31), got ${step}`);
   }
 }
 
