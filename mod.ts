@@ -87,6 +87,30 @@ export {
   type LoadCheckpointOptions,
   saveCheckpoint,
 } from "./src/checkpoint.ts";
+export { Adam, type AdamOptions, type AdamState } from "./src/adam.ts";
+export {
+  createMlp,
+  createMlpWorkspace,
+  type DenseParams,
+  type Mlp,
+  mlpBackward,
+  mlpForward,
+  type MlpWorkspace,
+} from "./src/mlp.ts";
+export {
+  type SineSeries,
+  sineSeries,
+  type SineSeriesOptions,
+  type TauFeatures,
+  tauFeatures,
+} from "./src/seq_data.ts";
+export {
+  type Prediction,
+  runSequenceExperiment,
+  type SequenceExperimentOptions,
+  type SequenceExperimentResult,
+  type SequenceMse,
+} from "./src/seq_experiment.ts";
 export { main } from "./src/cli.ts";
 
 if (import.meta.main) {

@@ -19,6 +19,7 @@ Usage:
   deno run -A mod.ts train    [options]   train a model (defaults: the book's Jay Chou run)
   deno run -A mod.ts generate --model FILE [--prefix TEXT] [--len N]
   deno run -A mod.ts eval     --model FILE [--corpus NAME|PATH] [--max-tokens N]
+  deno run -A mod.ts seq      [--seed N] [--epochs N] [--lr X] [--out DIR] [--json]
   deno run -A mod.ts stats    [--corpus NAME|PATH] [--tokens word|char] [--top N] [--out DIR] [--json]
   deno run -A mod.ts help
 
@@ -63,6 +64,13 @@ eval options:
   --corpus NAME|PATH   text to score, read once in order, batch 1, tokenised
                        as the model's training text was                      [jaychou]
   --max-tokens N       keep the first N tokens; 0 keeps all (or --max-chars) [10000]
+
+seq options (the book's sequence-model experiment; defaults in brackets):
+  --seed N             seed of the noise, the weights and the shuffles       [0]
+  --epochs N           passes over the 600 training pairs                    [5]
+  --lr X               Adam learning rate                                    [0.01]
+  --out DIR            write seq-data.svg, seq-predictions.svg, seq-kstep.svg there
+  --json               one JSON summary instead of the book's lines
 
 stats options (the book's text statistics; text reduced to lowercase letters a-z):
   --corpus NAME|PATH   jaychou, timemachine, or a .txt/.zip file             [timemachine]
@@ -349,6 +357,9 @@ export async function main(args: string[]): Promise<number> {
         return await runGenerate(rest);
       case "eval":
         return await runEval(rest);
+      case "seq":
+        // Loaded on demand, like stats: only these two commands plot.
+        return await (await import("./commands/seq.ts")).runSeq(rest);
       case "stats":
         // Loaded on demand: the plotting library is needed by this command alone.
         return await (await import("./commands/stats.ts")).runStats(rest);
@@ -359,7 +370,9 @@ export async function main(args: string[]): Promise<number> {
         console.log(HELP);
         return 0;
       default:
-        throw new UsageError(`unknown command "${command}"; use train, generate, eval or stats`);
+        throw new UsageError(
+          `unknown command "${command}"; use train, generate, eval, seq or stats`,
+        );
     }
   } catch (e) {
     const usage = e instanceof UsageError || e instanceof RangeError || e instanceof TypeError ||
