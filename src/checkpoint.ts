@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { AdamState } from "./adam.ts";
 import type { Backend } from "./backend/types.ts";
 import { writeFileAtomic } from "./atomic_write.ts";
 import {
@@ -18,7 +19,7 @@ import {
   type RnnModel,
   setWeights,
 } from "./model.ts";
-import { decodeSafetensors, encodeSafetensors } from "./safetensors.ts";
+import { decodeSafetensors, encodeSafetensors, type Tensor } from "./safetensors.ts";
 import { CHAR_TEXT, type TextSettings } from "./text.ts";
 import { Vocab } from "./vocab.ts";
 
@@ -32,6 +33,8 @@ export interface Checkpoint {
   hyperparameters: Record<string, unknown>;
   /** How the training text was tokenised. */
   text: TextSettings;
+  /** Adam's state, when the model was trained with Adam. */
+  optimizer?: AdamState;
 }
 
 /** Options of {@linkcode decodeCheckpoint} and {@linkcode loadCheckpoint}. */
@@ -40,13 +43,24 @@ export interface LoadCheckpointOptions {
   backend?: Backend;
 }
 
+/** What a checkpoint records beside the weights and vocabulary. */
+export interface CheckpointExtras {
+  /** Training settings to record (JSON-serialisable). */
+  hyperparameters?: Record<string, unknown>;
+  /** How the training text was tokenised; default characters. */
+  text?: TextSettings;
+  /** Adam's moments and step, so that `--init` resumes as if the run had not stopped. */
+  optimizer?: AdamState;
+}
+
 /**
- * Serialises a model, its vocabulary and hyperparameters to safetensors bytes.
+ * Serialises a model, its vocabulary, settings and optimizer state to safetensors bytes. Adam's
+ * moments are the tensors `adam.m` and `adam.v` (one value per parameter, in the order of the
+ * weight tensors) and its step is the metadata entry `optimizer` (`{"name":"adam","step":N}`).
  *
  * @param model The model.
  * @param vocab Its vocabulary (size must match the model).
- * @param hyperparameters Settings to record (JSON-serialisable).
- * @param text How the training text was tokenised; default characters.
+ * @param extras Hyperparameters, text settings and optimizer state.
  * @returns The file's bytes.
  * @throws {RangeError} When a weight is NaN or infinite: such a model is never saved.
  * @example Encode and decode
@@ -56,16 +70,16 @@ export interface LoadCheckpointOptions {
  * import { decodeCheckpoint, encodeCheckpoint } from "./checkpoint.ts";
  * const vocab = new Vocab(["a", "b"]);
  * const model = createModel({ vocabSize: 2, hidden: 3, activation: "tanh" });
- * const back = decodeCheckpoint(encodeCheckpoint(model, vocab, { lr: 1 }));
+ * const back = decodeCheckpoint(encodeCheckpoint(model, vocab, { hyperparameters: { lr: 1 } }));
  * console.log(back.vocab.tokens); // ["a", "b"]
  * ```
  */
 export function encodeCheckpoint(
   model: RnnModel,
   vocab: Vocab,
-  hyperparameters: Record<string, unknown> = {},
-  text: TextSettings = CHAR_TEXT,
+  extras: CheckpointExtras = {},
 ): Uint8Array {
+  const { hyperparameters = {}, text = CHAR_TEXT, optimizer } = extras;
   if (vocab.size !== model.config.vocabSize) {
     throw new RangeError(
       `the vocabulary has ${vocab.size} tokens, the model ${model.config.vocabSize}`,
@@ -74,16 +88,28 @@ export function encodeCheckpoint(
   if (!Number.isFinite(model.backend.sumSquares(model.params, model.numParams))) {
     throw new RangeError("the model has NaN or infinite weights; it was not saved");
   }
+  if (
+    optimizer && (optimizer.m.length !== model.numParams || optimizer.v.length !== model.numParams)
+  ) {
+    throw new RangeError(
+      `the optimizer state holds ${optimizer.m.length} moments, the model ${model.numParams} parameters`,
+    );
+  }
   const weights = getWeights(model);
   const shapes = paramShapes(model.config);
+  const tensors: Tensor[] = PARAM_NAMES.map((name) => ({
+    name,
+    shape: shapes[name],
+    data: weights[name] instanceof Float32Array
+      ? weights[name] as Float32Array
+      : Float32Array.from(weights[name]),
+  }));
+  if (optimizer) {
+    tensors.push({ name: "adam.m", shape: [model.numParams], data: optimizer.m });
+    tensors.push({ name: "adam.v", shape: [model.numParams], data: optimizer.v });
+  }
   return encodeSafetensors({
-    tensors: PARAM_NAMES.map((name) => ({
-      name,
-      shape: shapes[name],
-      data: weights[name] instanceof Float32Array
-        ? weights[name] as Float32Array
-        : Float32Array.from(weights[name]),
-    })),
+    tensors,
     metadata: {
       format: "rnn-wasm",
       format_version: "1",
@@ -92,6 +118,7 @@ export function encodeCheckpoint(
       vocab: JSON.stringify(vocab.toJSON()),
       hyperparameters: JSON.stringify(hyperparameters),
       text: JSON.stringify({ tokens: text.tokens, normalize: text.normalize }),
+      ...(optimizer ? { optimizer: JSON.stringify({ name: "adam", step: optimizer.step }) } : {}),
     },
   });
 }
@@ -106,6 +133,34 @@ function parseJson(metadata: Record<string, string>, key: string): unknown {
   } catch {
     throw new SyntaxError(`the checkpoint's metadata "${key}" is not valid JSON`);
   }
+}
+
+function countParams(shapes: Record<string, number[]>): number {
+  return Object.values(shapes).reduce((sum, shape) => sum + shape.reduce((a, b) => a * b, 1), 0);
+}
+
+/** Adam's state when the checkpoint holds one; checks the moments' sizes. */
+function readOptimizer(
+  meta: Record<string, string>,
+  byName: Map<string, { shape: number[]; data: Float32Array }>,
+  numParams: number,
+): AdamState | undefined {
+  if (meta.optimizer === undefined) return undefined;
+  const info = parseJson(meta, "optimizer") as { name?: unknown; step?: unknown };
+  if (info?.name !== "adam" || !Number.isInteger(info.step) || (info.step as number) < 0) {
+    throw new SyntaxError(`the checkpoint's optimizer entry ${meta.optimizer} is not understood`);
+  }
+  const [m, v] = [byName.get("adam.m"), byName.get("adam.v")];
+  for (const [name, t] of [["adam.m", m], ["adam.v", v]] as const) {
+    if (!t || t.data.length !== numParams) {
+      throw new SyntaxError(
+        `tensor "${name}" must hold ${numParams} values (one per parameter), got ${
+          t ? t.data.length : "none"
+        }`,
+      );
+    }
+  }
+  return { m: m!.data, v: v!.data, step: info.step as number };
 }
 
 /**
@@ -169,7 +224,9 @@ export function decodeCheckpoint(
       );
     }
   }
-  const extra = file.tensors.filter((t) => !(PARAM_NAMES as readonly string[]).includes(t.name));
+  const optimizer = readOptimizer(meta, byName, countParams(expected));
+  const known = [...PARAM_NAMES, ...(optimizer ? ["adam.m", "adam.v"] : [])];
+  const extra = file.tensors.filter((t) => !known.includes(t.name));
   if (extra.length > 0) {
     throw new SyntaxError(
       `the checkpoint has unexpected tensors: ${extra.map((t) => t.name).join(", ")}`,
@@ -191,6 +248,7 @@ export function decodeCheckpoint(
     throw new SyntaxError(`the checkpoint's text settings ${meta.text} are not understood`);
   }
   return {
+    ...(optimizer ? { optimizer } : {}),
     text: { tokens: text.tokens, normalize: text.normalize },
     model,
     vocab,
@@ -207,22 +265,20 @@ export function decodeCheckpoint(
  * @param path Destination, conventionally `*.safetensors`.
  * @param model The model.
  * @param vocab Its vocabulary.
- * @param hyperparameters Settings to record.
- * @param text How the training text was tokenised; default characters.
+ * @param extras Hyperparameters, text settings and optimizer state to record.
  * @example Save a model
  * ```ts ignore
  * import { saveCheckpoint } from "./checkpoint.ts";
- * await saveCheckpoint("jaychou.safetensors", model, vocab, { epochs: 250 });
+ * await saveCheckpoint("jaychou.safetensors", model, vocab, { hyperparameters: { epochs: 250 } });
  * ```
  */
 export async function saveCheckpoint(
   path: string,
   model: RnnModel,
   vocab: Vocab,
-  hyperparameters: Record<string, unknown> = {},
-  text: TextSettings = CHAR_TEXT,
+  extras: CheckpointExtras = {},
 ): Promise<void> {
-  await writeFileAtomic(path, encodeCheckpoint(model, vocab, hyperparameters, text));
+  await writeFileAtomic(path, encodeCheckpoint(model, vocab, extras));
 }
 
 /**

@@ -14,7 +14,7 @@ const model = () => createModel({ vocabSize: 4, hidden: 5, activation: "relu" },
 
 Deno.test("a checkpoint round-trips weights, vocabulary, config and hyperparameters", async () => {
   const m = model();
-  const bytes = encodeCheckpoint(m, vocab, { lr: 100, epochs: 250 });
+  const bytes = encodeCheckpoint(m, vocab, { hyperparameters: { lr: 100, epochs: 250 } });
   const file = decodeSafetensors(bytes);
   assert.deepEqual(file.tensors.map((t) => t.name), [...PARAM_NAMES]);
   assert.deepEqual(
@@ -27,7 +27,18 @@ Deno.test("a checkpoint round-trips weights, vocabulary, config and hyperparamet
   assert.deepEqual(back.hyperparameters, { lr: 100, epochs: 250 });
   assert.deepEqual(back.text, { tokens: "char", normalize: "none" });
   const words = { tokens: "word", normalize: "letters" } as const;
-  assert.deepEqual(decodeCheckpoint(encodeCheckpoint(m, vocab, {}, words)).text, words);
+  assert.deepEqual(decodeCheckpoint(encodeCheckpoint(m, vocab, { text: words })).text, words);
+  assert.equal(back.optimizer, undefined);
+  const n = m.numParams;
+  const optimizer = {
+    m: Float32Array.from({ length: n }, (_, i) => i),
+    v: new Float32Array(n),
+    step: 7,
+  };
+  assert.deepEqual(
+    decodeCheckpoint(encodeCheckpoint(m, vocab, { optimizer })).optimizer,
+    optimizer,
+  );
   assert.deepEqual(getWeights(back.model), getWeights(m));
 
   const dir = await Deno.makeTempDir();
@@ -62,6 +73,11 @@ Deno.test("malformed checkpoints are rejected with a message that says what is w
     [tampered((f) => f.metadata.vocab = "[1,"), /"vocab" is not valid JSON/],
     [tampered((f) => delete f.metadata.config), /no "config" entry/],
     [tampered((f) => f.metadata.text = '{"tokens":"byte"}'), /text settings .* not understood/],
+    [
+      tampered((f) => f.metadata.optimizer = '{"name":"adam","step":3}'),
+      /"adam.m" must hold \d+ values/,
+    ],
+    [tampered((f) => f.metadata.optimizer = '{"name":"sgd"}'), /optimizer entry .* not understood/],
     [
       tampered((f) => f.tensors.push({ name: "extra", shape: [1], data: new Float32Array(1) })),
       /unexpected tensors: extra/,

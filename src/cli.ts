@@ -9,6 +9,7 @@ import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { loadText } from "./corpus.ts";
 import { evaluate } from "./evaluate.ts";
 import { generate } from "./generate.ts";
+import { createModel } from "./model.ts";
 import { PRESETS, type PresetSettings } from "./presets.ts";
 import { textCorpus, type TextSettings, textTokens } from "./text.ts";
 import { type EpochReport, train, TrainingDivergedError, type TrainProgress } from "./train.ts";
@@ -39,7 +40,9 @@ train options (defaults in brackets):
   --activation A       tanh or relu                                          [tanh]
   --steps N            time steps per sequence                               [35]
   --batch N            sequences per minibatch                               [32]
-  --lr X               SGD learning rate                                     [100]
+  --optimizer O        sgd (the book's from-scratch runs) or adam (its concise
+                       runs); --init resumes a checkpoint's Adam state       [sgd]
+  --lr X               learning rate                          [100 for sgd, 0.001 for adam]
   --clip X             clip the global gradient norm to X; 0 turns it off    [0.01]
   --epochs N           passes over the corpus                                [250]
   --sampling S         random (state reset per minibatch) or sequential      [random]
@@ -51,7 +54,11 @@ train options (defaults in brackets):
                        epochs are reported                                   [50]
   --pred-len N         characters to generate per prefix                     [50]
   --init FILE          start from a checkpoint's weights and vocabulary
+  --val-fraction F     hold out the last fraction F of the tokens and report the
+                       validation perplexity every reported epoch            [0]
   --save FILE          write a checkpoint (safetensors) at the end, or on Ctrl-C
+  --save-best          with --val-fraction: keep in --save the model of the epoch
+                       with the best validation perplexity, written as it improves
   --json               one JSON object per reported epoch, then a summary
 
 generate options:
@@ -124,9 +131,12 @@ async function runTrain(args: string[]): Promise<number> {
     activation: "string",
     steps: "string",
     batch: "string",
+    optimizer: "string",
     lr: "string",
     clip: "string",
     epochs: "string",
+    "val-fraction": "string",
+    "save-best": "boolean",
     sampling: "string",
     seed: "string",
     "random-offset": "boolean",
@@ -154,11 +164,24 @@ async function runTrain(args: string[]): Promise<number> {
     : p.prefixes ?? ["分开", "不分开"];
   const activation = oneOf("activation", s("activation"), ["tanh", "relu"]);
   const hidden = int("hidden", s("hidden"), p.hidden ?? 256);
+  const init = s("init") ? await loadCheckpoint(s("init")!) : undefined;
+  // Resuming a run trained with Adam continues with Adam, its moments and its learning rate.
+  const optimizer = oneOf(
+    "optimizer",
+    s("optimizer") ?? (init?.optimizer ? "adam" : undefined),
+    ["sgd", "adam"],
+  );
+  const savedLr = init?.optimizer && optimizer === "adam" ? init.hyperparameters.lr : undefined;
   const settings = {
+    optimizer,
     epochs,
     batchSize: int("batch", s("batch"), p.batch ?? 32),
     numSteps: int("steps", s("steps"), p.steps ?? 35),
-    lr: num("lr", s("lr"), p.lr ?? 100),
+    lr: num(
+      "lr",
+      s("lr"),
+      typeof savedLr === "number" ? savedLr : p.lr ?? (optimizer === "adam" ? 0.001 : 100),
+    ),
     clip: num("clip", s("clip"), p.clip ?? 0.01),
     sampling: oneOf("sampling", s("sampling") ?? p.sampling, ["random", "sequential"]),
     seed: int("seed", s("seed"), 0, 0),
@@ -167,7 +190,6 @@ async function runTrain(args: string[]): Promise<number> {
     predEvery,
     predLen: int("pred-len", s("pred-len"), 50, 0),
   };
-  const init = s("init") ? await loadCheckpoint(s("init")!) : undefined;
   const text: TextSettings = init?.text ?? {
     tokens: oneOf("tokens", s("tokens") ?? p.tokens, ["char", "word"]),
     normalize: oneOf("normalize", s("normalize") ?? p.normalize, ["none", "letters"]),
@@ -198,6 +220,21 @@ async function runTrain(args: string[]): Promise<number> {
     minFreq,
     vocab: init?.vocab,
   });
+  const valFraction = num("val-fraction", s("val-fraction"), 0);
+  if (valFraction >= 1) throw new UsageError(`--val-fraction must be below 1, got ${valFraction}`);
+  const saveBest = v["save-best"] === true;
+  if (saveBest && (valFraction === 0 || s("save") === undefined)) {
+    throw new UsageError("--save-best needs --val-fraction F (above 0) and --save FILE");
+  }
+  // The validation text is the end of the corpus; the vocabulary covers both parts.
+  const numVal = Math.floor(valFraction * corpus.indices.length);
+  const validation = numVal > 0 ? corpus.indices.slice(-numVal) : undefined;
+  if (validation && validation.length < 2) {
+    throw new UsageError(`--val-fraction ${valFraction} leaves fewer than 2 validation tokens`);
+  }
+  const trainCorpus = validation
+    ? { ...corpus, indices: corpus.indices.slice(0, corpus.indices.length - numVal) }
+    : corpus;
 
   const controller = new AbortController();
   const onSigint = () => controller.abort();
@@ -219,11 +256,26 @@ async function runTrain(args: string[]): Promise<number> {
         `${settings.sampling} sampling`,
     );
   }
+  const save = s("save");
+  const hyperparameters = () => ({
+    ...settings,
+    ...(presetName ? { preset: presetName } : {}),
+    corpus: corpusName,
+    maxTokens: limit,
+    minFreq,
+    valFraction,
+  });
+  // Made here rather than in train() so that --save-best can save it while it trains.
+  const model = init?.model ??
+    createModel({ vocabSize: corpus.vocab.size, hidden, activation }, { seed: settings.seed });
+  let bestVal = Infinity, bestEpoch = 0;
   let result;
   try {
-    result = await train(corpus, {
+    result = await train(trainCorpus, {
       ...settings,
-      model: init?.model,
+      model,
+      adamState: optimizer === "adam" ? init?.optimizer : undefined,
+      validation,
       text,
       hidden,
       activation,
@@ -235,19 +287,31 @@ async function runTrain(args: string[]): Promise<number> {
           Deno.stderr.writeSync(encoder.encode(`\r\x1b[K${progressLine(p)}`));
         }
       },
-      onEpoch: (r) => {
+      onEpoch: async (r) => {
+        if (saveBest && r.valPerplexity! < bestVal) {
+          // Written as soon as it improves, so the best model survives a crash or Ctrl-C.
+          [bestVal, bestEpoch] = [r.valPerplexity!, r.epoch];
+          await saveCheckpoint(save!, model, corpus.vocab, {
+            hyperparameters: { ...hyperparameters(), epochsCompleted: r.epoch, bestEpoch },
+            text,
+          });
+        }
         if (!isReported(r)) return;
         clearBar();
         if (json) {
           console.log(JSON.stringify({
             epoch: r.epoch,
             perplexity: r.perplexity,
+            ...(r.valPerplexity !== undefined ? { valPerplexity: r.valPerplexity } : {}),
             seconds: r.seconds,
             ...(r.samples ? { samples: r.samples } : {}),
           }));
         } else {
+          const val = r.valPerplexity !== undefined
+            ? `, validation perplexity ${r.valPerplexity.toFixed(6)}`
+            : "";
           console.log(
-            `epoch ${r.epoch}, perplexity ${r.perplexity.toFixed(6)}, time ${
+            `epoch ${r.epoch}, perplexity ${r.perplexity.toFixed(6)}${val}, time ${
               r.seconds.toFixed(2)
             } sec`,
           );
@@ -260,22 +324,23 @@ async function runTrain(args: string[]): Promise<number> {
     if (canListen) Deno.removeSignalListener("SIGINT", onSigint);
   }
   const seconds = (performance.now() - started) / 1000;
-  const save = s("save");
-  if (save) {
+  // With --save-best the file already holds the best epoch's model; otherwise save the last.
+  if (save && !saveBest) {
     await saveCheckpoint(save, result.model, corpus.vocab, {
-      ...settings,
-      ...(presetName ? { preset: presetName } : {}),
-      corpus: corpusName,
-      maxTokens: limit,
-      minFreq,
-      epochsCompleted: Number(init?.hyperparameters.epochsCompleted ?? 0) + result.epochs,
-    }, text);
+      hyperparameters: {
+        ...hyperparameters(),
+        epochsCompleted: Number(init?.hyperparameters.epochsCompleted ?? 0) + result.epochs,
+      },
+      text,
+      optimizer: result.optimizerState,
+    });
   }
   if (json) {
     console.log(JSON.stringify({
       done: !result.aborted,
       epochs: result.epochs,
       perplexity: result.perplexity,
+      ...(saveBest ? { bestEpoch, bestValPerplexity: bestVal } : {}),
       seconds,
       saved: save ?? null,
     }));
@@ -283,7 +348,15 @@ async function runTrain(args: string[]): Promise<number> {
     console.log(
       `${result.aborted ? "stopped after" : "trained"} ${result.epochs} epochs in ${
         seconds.toFixed(1)
-      } s, final perplexity ${result.perplexity.toFixed(3)}${save ? `; saved ${save}` : ""}`,
+      } s, final perplexity ${result.perplexity.toFixed(3)}${
+        saveBest
+          ? `; saved epoch ${bestEpoch} (best validation perplexity ${
+            bestVal.toFixed(3)
+          }) to ${save}`
+          : save
+          ? `; saved ${save}`
+          : ""
+      }`,
     );
   }
   return result.aborted ? 130 : 0;

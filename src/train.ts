@@ -1,13 +1,16 @@
 /**
  * The training loop of the book's `train_and_predict_rnn`: mean cross-entropy over each
- * minibatch, backpropagation through time, clipping of the global gradient norm to `theta`, SGD,
- * perplexity per epoch and periodic greedy generation for a few prefixes.
+ * minibatch, backpropagation through time, clipping of the global gradient norm to `theta`, SGD
+ * (or Adam, as the book's concise runs), perplexity per epoch, validation perplexity on held-out
+ * tokens, and periodic greedy generation for a few prefixes.
  *
  * @module
  */
 import { batches, countBatches, type SamplingKind } from "./batches.ts";
+import { Adam, type AdamState } from "./adam.ts";
 import { clipGradNorm } from "./clip.ts";
 import type { Corpus } from "./corpus.ts";
+import { evaluate } from "./evaluate.ts";
 import { generate, prefixTokens } from "./generate.ts";
 import {
   type Activation,
@@ -40,8 +43,17 @@ export interface TrainOptions {
   batchSize?: number;
   /** Time steps per sequence; default 35. */
   numSteps?: number;
-  /** SGD learning rate; default 100 (with the default clipping each step moves by at most 1). */
+  /** `"sgd"` (the book's from-scratch runs, the default) or `"adam"` (its concise runs). */
+  optimizer?: "sgd" | "adam";
+  /**
+   * Learning rate; default 100 for SGD (with the default clipping each step moves by at most 1)
+   * and 0.001 for Adam.
+   */
   lr?: number;
+  /** Adam's moments and step from an earlier run (a checkpoint's), to resume it exactly. */
+  adamState?: AdamState;
+  /** Held-out tokens scored after every epoch (read once in order, batch 1). */
+  validation?: Int32Array;
   /** Clip the global gradient norm to this value; 0 turns clipping off; default 0.01. */
   clip?: number;
   /** `"random"` (the default, state reset per minibatch) or `"sequential"` (state carried). */
@@ -65,8 +77,8 @@ export interface TrainOptions {
   signal?: AbortSignal;
   /** Called after every minibatch. */
   onProgress?: (progress: TrainProgress) => void;
-  /** Called after every epoch. */
-  onEpoch?: (report: EpochReport) => void;
+  /** Called after every epoch; training waits for a returned promise (e.g. a save). */
+  onEpoch?: (report: EpochReport) => void | Promise<void>;
 }
 
 /** Progress within an epoch, reported after each minibatch. */
@@ -95,8 +107,10 @@ export interface EpochReport {
   epoch: number;
   /** `exp` of the mean cross-entropy over the epoch. */
   perplexity: number;
-  /** Seconds of training in this epoch (generation excluded). */
+  /** Seconds of training in this epoch (generation and validation excluded). */
   seconds: number;
+  /** Perplexity on `validation`, when given. */
+  valPerplexity?: number;
   /** Generated text per prefix, on generation epochs only. */
   samples?: Record<string, string>;
 }
@@ -113,6 +127,8 @@ export interface TrainResult {
   aborted: boolean;
   /** One report per completed epoch. */
   history: EpochReport[];
+  /** Adam's state after the last step, when training with Adam (for checkpoints). */
+  optimizerState?: AdamState;
 }
 
 /** Thrown when the loss or the gradient norm stops being finite; the weights stay finite. */
@@ -165,7 +181,11 @@ export async function train(corpus: Corpus, options: TrainOptions = {}): Promise
   const epochs = positiveInteger("epochs", options.epochs ?? 250);
   const batchSize = positiveInteger("batch size", options.batchSize ?? 32);
   const numSteps = positiveInteger("steps", options.numSteps ?? 35);
-  const lr = nonNegative("learning rate", options.lr ?? 100);
+  const optimizer = options.optimizer ?? "sgd";
+  if (optimizer !== "sgd" && optimizer !== "adam") {
+    throw new RangeError(`optimizer must be "sgd" or "adam", got ${String(optimizer)}`);
+  }
+  const lr = nonNegative("learning rate", options.lr ?? (optimizer === "adam" ? 0.001 : 100));
   const clip = nonNegative("clip", options.clip ?? 0.01);
   const sampling = options.sampling ?? "random";
   const seed = options.seed ?? 0;
@@ -207,6 +227,13 @@ export async function train(corpus: Corpus, options: TrainOptions = {}): Promise
   }
 
   const be = model.backend;
+  const adam = optimizer === "adam"
+    ? new Adam(be, model.params, model.grads, model.numParams, { lr })
+    : undefined;
+  if (options.adamState) {
+    if (!adam) throw new RangeError("adamState was given, but the optimizer is not Adam");
+    adam.loadState(options.adamState);
+  }
   const ws = sharedWorkspace(model, numSteps, batchSize);
   const rng = new Rng(seed ^ 0x5bd1e995);
   const n = numSteps * batchSize;
@@ -236,7 +263,8 @@ export async function train(corpus: Corpus, options: TrainOptions = {}): Promise
             (clip > 0 ? ` or the clipping threshold (now ${clip})` : " or turn clipping on"),
         );
       }
-      be.sgdUpdate(model.params, model.grads, model.numParams, lr);
+      if (adam) adam.step();
+      else be.sgdUpdate(model.params, model.grads, model.numParams, lr);
       if (sampling === "sequential") carryState(model, ws, numSteps);
       lossSum += loss;
       count += n;
@@ -274,6 +302,7 @@ export async function train(corpus: Corpus, options: TrainOptions = {}): Promise
     const seconds = (performance.now() - start) / 1000;
     trainingSeconds += seconds;
     const report: EpochReport = { epoch, perplexity: Math.exp(lossSum / count), seconds };
+    if (options.validation) report.valPerplexity = evaluate(model, options.validation).perplexity;
     if (predEvery > 0 && (epoch % predEvery === 0 || epoch === epochs) && prefixes.length > 0) {
       report.samples = {};
       for (const prefix of prefixes) {
@@ -281,7 +310,14 @@ export async function train(corpus: Corpus, options: TrainOptions = {}): Promise
       }
     }
     history.push(report);
-    options.onEpoch?.(report);
+    await options.onEpoch?.(report);
   }
-  return { model, epochs, perplexity: history.at(-1)!.perplexity, aborted: false, history };
+  return {
+    model,
+    epochs,
+    perplexity: history.at(-1)!.perplexity,
+    aborted: false,
+    history,
+    ...(adam ? { optimizerState: adam.state() } : {}),
+  };
 }

@@ -1,5 +1,7 @@
 // The command line, run as a user would: a subprocess, its output and its exit code.
 import assert from "node:assert/strict";
+import { countBatches } from "../src/batches.ts";
+import { decodeCheckpoint } from "../src/checkpoint.ts";
 
 const MOD = new URL("../mod.ts", import.meta.url).pathname;
 const TEXT = "分开就分开 不分开的是我对你的想念 窗外的麻雀在电线杆上多嘴 ".repeat(10);
@@ -111,6 +113,96 @@ Deno.test("train, generate and eval work together from the command line", async 
   }
 });
 
+Deno.test("--save-best keeps the best validation epoch; --init resumes Adam", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const corpus = `${dir}/lyrics.txt`,
+      best = `${dir}/best.safetensors`,
+      last = `${dir}/a.safetensors`;
+    await Deno.writeTextFile(corpus, TEXT);
+    const common = [
+      "--corpus",
+      corpus,
+      "--max-tokens",
+      "0",
+      "--hidden",
+      "16",
+      "--batch",
+      "4",
+      "--steps",
+      "8",
+      "--optimizer",
+      "adam",
+      "--lr",
+      "0.01",
+      "--clip",
+      "1",
+      "--pred-every",
+      "0",
+      "--json",
+    ];
+    const t = await cli(
+      "train",
+      ...common,
+      "--epochs",
+      "6",
+      "--val-fraction",
+      "0.2",
+      "--save-best",
+      "--save",
+      best,
+    );
+    assert.equal(t.code, 0, t.stderr);
+    const lines = t.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const epochs = lines.slice(0, -1);
+    assert.equal(epochs.length, 6);
+    const bestLine = epochs.reduce((a, b) => (b.valPerplexity < a.valPerplexity ? b : a));
+    assert.equal(lines.at(-1).bestEpoch, bestLine.epoch);
+    const e = await cli("eval", "--model", best, "--corpus", corpus, "--max-tokens", "0");
+    assert.equal(e.code, 0, e.stderr);
+
+    const a = await cli("train", ...common, "--epochs", "2", "--save", last);
+    assert.equal(a.code, 0, a.stderr);
+    const { optimizer, hyperparameters } = decodeCheckpoint(await Deno.readFile(last));
+    const perEpoch = countBatches("random", Array.from(TEXT).length, 4, 8);
+    assert.equal(optimizer?.step, 2 * perEpoch);
+    assert.equal(hyperparameters.optimizer, "adam");
+    // No --optimizer or --lr: the checkpoint's Adam state and learning rate carry on.
+    const b = await cli(
+      "train",
+      "--corpus",
+      corpus,
+      "--max-tokens",
+      "0",
+      "--batch",
+      "4",
+      "--steps",
+      "8",
+      "--clip",
+      "1",
+      "--pred-every",
+      "0",
+      "--epochs",
+      "1",
+      "--init",
+      last,
+      "--save",
+      last,
+    );
+    assert.equal(b.code, 0, b.stderr);
+    const resumed = decodeCheckpoint(await Deno.readFile(last));
+    assert.equal(resumed.optimizer?.step, 3 * perEpoch);
+    assert.equal(resumed.hyperparameters.lr, 0.01);
+    assert.equal(resumed.hyperparameters.epochsCompleted, 3);
+
+    assertUsageError(await cli("train", "--save-best"), /--save-best needs --val-fraction/);
+    assertUsageError(await cli("train", "--val-fraction", "1"), /--val-fraction must be below 1/);
+    assertUsageError(await cli("train", "--optimizer", "lbfgs"), /--optimizer must be one of/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("word-level models train, generate words and score text with <unk>", async () => {
   const dir = await Deno.makeTempDir();
   try {
@@ -210,6 +302,9 @@ Deno.test("help lists every train flag", async () => {
   for (
     const flag of [
       "--preset",
+      "--optimizer",
+      "--val-fraction",
+      "--save-best",
       "--corpus",
       "--tokens",
       "--normalize",
