@@ -30,10 +30,10 @@ const TANH_K: usize = memory.data<f32>([
   -0.0, -0.0, -0.0, -0.0,
 ], 16);
 
-/** tanh of each lane (Cephes tanhf); NaN stays NaN. */
+/** tanh of each lane (Cephes tanhf); NaN stays NaN. Shared with the GRU and LSTM cells. */
 // @ts-ignore: decorator
 @inline
-function tanhf4(x: v128): v128 {
+export function tanhf4(x: v128): v128 {
   const sign = v128.load(TANH_K, 144);
   const ax = v128.andnot(x, sign);
   const z = f32x4.mul(x, x);
@@ -55,7 +55,7 @@ function tanhf4(x: v128): v128 {
 /** tanhf4 on one value, operation for operation: SIMD bodies and scalar tails agree bit for bit. */
 // @ts-ignore: decorator
 @inline
-function tanhf1(x: f32): f32 {
+export function tanhf1(x: f32): f32 {
   const ax = abs(x);
   if (ax < TANH_SMALL) {
     const z = x * x;
@@ -68,6 +68,27 @@ function tanhf1(x: f32): f32 {
   const capped = TANH_BIG < ax ? TANH_BIG : ax;
   const e = expf1(capped + capped);
   return copysign<f32>(1 - 2 / (e + 1), x);
+}
+
+// sigmoid(x) = 1 / (1 + exp(-x)) with the SIMD exp: exp(-x) saturates near 2.4e38 for
+// x < -88.4 (giving ~4e-39, not 0) and is 0 for x > 87.3 (giving 1), so the quotient never meets
+// inf/inf. Absolute error about 1e-7 (expf's relative error, damped by y(1-y) <= 1/4).
+const SIG_ONE: usize = memory.data<f32>([1, 1, 1, 1, -0.0, -0.0, -0.0, -0.0], 16);
+
+/** sigmoid of each lane; NaN stays NaN. Shared with the GRU and LSTM cells. */
+// @ts-ignore: decorator
+@inline
+export function sigmoidf4(x: v128): v128 {
+  const one = v128.load(SIG_ONE);
+  const e = expf4(v128.xor(x, v128.load(SIG_ONE, 16)));
+  return f32x4.div(one, f32x4.add(one, e));
+}
+
+/** sigmoidf4 on one value, operation for operation. */
+// @ts-ignore: decorator
+@inline
+export function sigmoidf1(x: f32): f32 {
+  return 1 / (1 + expf1(-x));
 }
 
 /** y = tanh(x); y may alias x. y: [n] f32; x: [n] f32. */
@@ -107,6 +128,46 @@ export function tanhBackward(dx: usize, y: usize, dy: usize, n: i32): void {
     const o = <usize> i << 2;
     const yv = load<f32>(y + o);
     store<f32>(dx + o, load<f32>(dx + o) + (1 - yv * yv) * load<f32>(dy + o));
+  }
+}
+
+/** y = sigmoid(x) = 1 / (1 + exp(-x)); y may alias x. y: [n] f32; x: [n] f32. */
+export function sigmoidForward(y: usize, x: usize, n: i32): void {
+  const n4 = n & ~3;
+  let i = 0;
+  // Two vectors per iteration, as in tanhForward: each sigmoidf4 is one long dependency chain.
+  for (; i + 8 <= n; i += 8) {
+    const o = <usize> i << 2;
+    const a = sigmoidf4(v128.load(x + o));
+    const b = sigmoidf4(v128.load(x + o, 16));
+    v128.store(y + o, a);
+    v128.store(y + o, b, 16);
+  }
+  for (; i < n4; i += 4) {
+    const o = <usize> i << 2;
+    v128.store(y + o, sigmoidf4(v128.load(x + o)));
+  }
+  for (; i < n; i++) {
+    const o = <usize> i << 2;
+    store<f32>(y + o, sigmoidf1(load<f32>(x + o)));
+  }
+}
+
+/** dx += y · (1 - y) · dy, from the saved output y. dx, y, dy: [n] f32. */
+export function sigmoidBackward(dx: usize, y: usize, dy: usize, n: i32): void {
+  const one = f32x4.splat(1);
+  const n4 = n & ~3;
+  let i = 0;
+  for (; i < n4; i += 4) {
+    const o = <usize> i << 2;
+    const yv = v128.load(y + o);
+    const g = f32x4.mul(f32x4.mul(yv, f32x4.sub(one, yv)), v128.load(dy + o));
+    v128.store(dx + o, f32x4.add(v128.load(dx + o), g));
+  }
+  for (; i < n; i++) {
+    const o = <usize> i << 2;
+    const yv = load<f32>(y + o);
+    store<f32>(dx + o, load<f32>(dx + o) + yv * (1 - yv) * load<f32>(dy + o));
   }
 }
 
@@ -174,5 +235,22 @@ export function reluBackwardNaive(dx: usize, y: usize, dy: usize, n: i32): void 
   for (let i = 0; i < n; i++) {
     const o = <usize> i << 2;
     if (load<f32>(y + o) > 0) store<f32>(dx + o, load<f32>(dx + o) + load<f32>(dy + o));
+  }
+}
+
+/** Scalar twin of sigmoidForward, with Mathf.exp. y, x: [n] f32. */
+export function sigmoidForwardNaive(y: usize, x: usize, n: i32): void {
+  for (let i = 0; i < n; i++) {
+    const o = <usize> i << 2;
+    store<f32>(y + o, 1 / (1 + Mathf.exp(-load<f32>(x + o))));
+  }
+}
+
+/** Scalar twin of sigmoidBackward. dx, y, dy: [n] f32. */
+export function sigmoidBackwardNaive(dx: usize, y: usize, dy: usize, n: i32): void {
+  for (let i = 0; i < n; i++) {
+    const o = <usize> i << 2;
+    const yv = load<f32>(y + o);
+    store<f32>(dx + o, load<f32>(dx + o) + yv * (1 - yv) * load<f32>(dy + o));
   }
 }

@@ -14,10 +14,20 @@ export {
 } from "./matmul";
 export { biasBackward, biasBackwardNaive, biasForward, biasForwardNaive } from "./bias";
 export {
+  dropoutBackward,
+  dropoutBackwardNaive,
+  dropoutForward,
+  dropoutForwardNaive,
+} from "./dropout";
+export {
   reluBackward,
   reluBackwardNaive,
   reluForward,
   reluForwardNaive,
+  sigmoidBackward,
+  sigmoidBackwardNaive,
+  sigmoidForward,
+  sigmoidForwardNaive,
   tanhBackward,
   tanhBackwardNaive,
   tanhForward,
@@ -36,5 +46,7 @@ export {
   softmaxXentForwardNaive,
 } from "./softmax_xent";
 export { rnnBackward, rnnBackwardNaive, rnnForward, rnnForwardNaive } from "./rnn_cell";
+export { gruBackward, gruBackwardNaive, gruForward, gruForwardNaive } from "./gru_cell";
+export { lstmBackward, lstmBackwardNaive, lstmForward, lstmForwardNaive } from "./lstm_cell";
 export { scale, scaleNaive, sumSquares, sumSquaresNaive } from "./clip";
 export { adamUpdate, adamUpdateNaive, sgdUpdate, sgdUpdateNaive } from "./optim";

@@ -24,8 +24,8 @@ const NC: i32 = 2048;
 
 // Packed A block: ceil(MC/4) panels, each [KC][4] f32.
 const PACK_A: usize = memory.data(MC * KC * 4, 64);
-// Packed B block: ceil(NC/8) panels, each [KC][8] f32. The RNN kernels also keep a whole packed
-// weight matrix here (see packB), which is why its size is exported.
+// Packed B block: ceil(NC/8) panels, each [KC][8] f32. The RNN, GRU and LSTM kernels also keep
+// whole packed weight matrices here (see packB), which is why its size is exported.
 export const PACK_B: usize = memory.data(KC * NC * 4, 64);
 /** Floats that fit in PACK_B. */
 export const PACK_B_FLOATS: i32 = KC * NC;
@@ -116,14 +116,14 @@ function transposeStore4(dst: usize, stride: usize, r0: v128, r1: v128, r2: v128
 }
 
 /**
- * Packs rows ic..ic+mc, columns pc..pc+kc of a[m,k] (row-major) into dst as panels [kc][4].
- * a: A [m,k] f32; dst: ceil(mc/4) panels of [kc][4] f32.
+ * Packs rows ic..ic+mc, columns pc..pc+kc of a[m,k] (row-major, rows ldA floats apart) into dst
+ * as panels [kc][4]. a: A [m,ldA] f32; dst: ceil(mc/4) panels of [kc][4] f32.
  */
-function packAN(dst: usize, a: usize, k: i32, ic: i32, mc: i32, pc: i32, kc: i32): void {
-  const lda = <usize> k << 2;
+function packAN(dst: usize, a: usize, ldA: i32, ic: i32, mc: i32, pc: i32, kc: i32): void {
+  const lda = <usize> ldA << 2;
   for (let ir = 0; ir < mc; ir += MR) {
     const mr = min(MR, mc - ir);
-    const src = a + (<usize> (ic + ir) * <usize> k + <usize> pc) * 4;
+    const src = a + (<usize> (ic + ir) * <usize> ldA + <usize> pc) * 4;
     const out = dst + <usize> ir * <usize> kc * 4;
     let p = 0;
     if (mr == MR) {
@@ -151,14 +151,14 @@ function packAN(dst: usize, a: usize, k: i32, ic: i32, mc: i32, pc: i32, kc: i32
 }
 
 /**
- * Packs rows ic..ic+mc, columns pc..pc+kc of Aᵀ, with a[k,m] row-major, into panels [kc][4].
- * a: A [k,m] f32; dst: ceil(mc/4) panels of [kc][4] f32.
+ * Packs rows ic..ic+mc, columns pc..pc+kc of Aᵀ, with a[k,m] row-major (rows ldA floats apart),
+ * into panels [kc][4]. a: A [k,ldA] f32; dst: ceil(mc/4) panels of [kc][4] f32.
  */
-function packAT(dst: usize, a: usize, m: i32, ic: i32, mc: i32, pc: i32, kc: i32): void {
-  const lda = <usize> m << 2;
+function packAT(dst: usize, a: usize, ldA: i32, ic: i32, mc: i32, pc: i32, kc: i32): void {
+  const lda = <usize> ldA << 2;
   for (let ir = 0; ir < mc; ir += MR) {
     const mr = min(MR, mc - ir);
-    let src = a + (<usize> pc * <usize> m + <usize> (ic + ir)) * 4;
+    let src = a + (<usize> pc * <usize> ldA + <usize> (ic + ir)) * 4;
     let out = dst + <usize> ir * <usize> kc * 4;
     if (mr == MR) {
       for (let p = 0; p < kc; p++) {
@@ -179,14 +179,14 @@ function packAT(dst: usize, a: usize, m: i32, ic: i32, mc: i32, pc: i32, kc: i32
 }
 
 /**
- * Packs rows pc..pc+kc, columns jc..jc+nc of b[k,n] (row-major) into panels [kc][8].
- * b: B [k,n] f32; dst: ceil(nc/8) panels of [kc][8] f32.
+ * Packs rows pc..pc+kc, columns jc..jc+nc of b[k,n] (row-major, rows ldB floats apart) into
+ * panels [kc][8]. b: B [k,ldB] f32; dst: ceil(nc/8) panels of [kc][8] f32.
  */
-function packBN(dst: usize, b: usize, n: i32, pc: i32, kc: i32, jc: i32, nc: i32): void {
-  const ldb = <usize> n << 2;
+function packBN(dst: usize, b: usize, ldB: i32, pc: i32, kc: i32, jc: i32, nc: i32): void {
+  const ldb = <usize> ldB << 2;
   for (let jr = 0; jr < nc; jr += NR) {
     const nr = min(NR, nc - jr);
-    let src = b + (<usize> pc * <usize> n + <usize> (jc + jr)) * 4;
+    let src = b + (<usize> pc * <usize> ldB + <usize> (jc + jr)) * 4;
     let out = dst + <usize> jr * <usize> kc * 4;
     if (nr == NR) {
       for (let p = 0; p < kc; p++) {
@@ -208,14 +208,14 @@ function packBN(dst: usize, b: usize, n: i32, pc: i32, kc: i32, jc: i32, nc: i32
 }
 
 /**
- * Packs rows pc..pc+kc, columns jc..jc+nc of Bᵀ, with b[n,k] row-major, into panels [kc][8].
- * b: B [n,k] f32; dst: ceil(nc/8) panels of [kc][8] f32.
+ * Packs rows pc..pc+kc, columns jc..jc+nc of Bᵀ, with b[n,k] row-major (rows ldB floats apart),
+ * into panels [kc][8]. b: B [n,ldB] f32; dst: ceil(nc/8) panels of [kc][8] f32.
  */
-function packBT(dst: usize, b: usize, k: i32, pc: i32, kc: i32, jc: i32, nc: i32): void {
-  const ldb = <usize> k << 2;
+function packBT(dst: usize, b: usize, ldB: i32, pc: i32, kc: i32, jc: i32, nc: i32): void {
+  const ldb = <usize> ldB << 2;
   for (let jr = 0; jr < nc; jr += NR) {
     const nr = min(NR, nc - jr);
-    const src = b + (<usize> (jc + jr) * <usize> k + <usize> pc) * 4;
+    const src = b + (<usize> (jc + jr) * <usize> ldB + <usize> pc) * 4;
     const out = dst + <usize> jr * <usize> kc * 4;
     let p = 0;
     if (nr == NR) {
@@ -257,16 +257,16 @@ function packBT(dst: usize, b: usize, k: i32, pc: i32, kc: i32, jc: i32, nc: i32
 
 /**
  * C[:, jc..jc+nc] += A[:, pc..pc+kc] · Bblock over all m rows, with the B block already packed.
- * c: C [m, ldc/4] f32 at column jc; a: A [m,k] (or [k,m] when transA); bBlock: packed B
+ * c: C [m, ldc/4] f32 at column jc; a: A [m,lda] (or [k,lda] when transA) f32; bBlock: packed B
  * [ceil(nc/8)][kc][8] f32.
  */
 function gemmSlice(
   c: usize,
   ldc: usize,
   a: usize,
+  lda: i32,
   bBlock: usize,
   m: i32,
-  k: i32,
   pc: i32,
   kc: i32,
   nc: i32,
@@ -274,8 +274,8 @@ function gemmSlice(
 ): void {
   for (let ic = 0; ic < m; ic += MC) {
     const mc = min(MC, m - ic);
-    if (transA) packAT(PACK_A, a, m, ic, mc, pc, kc);
-    else packAN(PACK_A, a, k, ic, mc, pc, kc);
+    if (transA) packAT(PACK_A, a, lda, ic, mc, pc, kc);
+    else packAN(PACK_A, a, lda, ic, mc, pc, kc);
     const cRow = c + <usize> ic * ldc;
     for (let jr = 0; jr < nc; jr += NR) {
       const nr = min(NR, nc - jr);
@@ -305,11 +305,19 @@ function kStep(k: i32): i32 {
   return (k + blocks - 1) / blocks;
 }
 
-/** C[m,n] += op(A)·op(B), packing B block by block. c: C [m,n] f32; a, b: as the exports. */
-function gemm(
+/**
+ * C[m,n] += op(A)·op(B), packing B block by block, with explicit row strides (in floats) so the
+ * operands may be column blocks of wider matrices (the gate blocks of the GRU and LSTM).
+ * c: C [m,ldc] f32; a: A [m,lda] f32, or [k,lda] when transA; b: B [k,ldb] f32, or [n,ldb] when
+ * transB.
+ */
+export function gemm(
   c: usize,
+  ldc: i32,
   a: usize,
+  lda: i32,
   b: usize,
+  ldb: i32,
   m: i32,
   k: i32,
   n: i32,
@@ -317,15 +325,15 @@ function gemm(
   transB: bool,
 ): void {
   if (m <= 0 || n <= 0 || k <= 0) return;
-  const ldc = <usize> n << 2;
+  const ldcBytes = <usize> ldc << 2;
   const ks = kStep(k);
   for (let jc = 0; jc < n; jc += NC) {
     const nc = min(NC, n - jc);
     for (let pc = 0; pc < k; pc += ks) {
       const kc = min(ks, k - pc);
-      if (transB) packBT(PACK_B, b, k, pc, kc, jc, nc);
-      else packBN(PACK_B, b, n, pc, kc, jc, nc);
-      gemmSlice(c + (<usize> jc << 2), ldc, a, PACK_B, m, k, pc, kc, nc, transA);
+      if (transB) packBT(PACK_B, b, ldb, pc, kc, jc, nc);
+      else packBN(PACK_B, b, ldb, pc, kc, jc, nc);
+      gemmSlice(c + (<usize> jc << 2), ldcBytes, a, lda, PACK_B, m, pc, kc, nc, transA);
     }
   }
 }
@@ -337,31 +345,41 @@ export function packedBSize(k: i32, n: i32): i32 {
 
 /**
  * Packs the whole of op(B) (k×n) into dst, k block after k block, for gemmPacked.
- * dst: packedBSize(k, n) f32; b: B [k,n] f32, or [n,k] when transB.
+ * dst: packedBSize(k, n) f32; b: B [k,ldb] f32, or [n,ldb] when transB (ldb: its row stride in
+ * floats, so B may be a column block of a wider matrix).
  */
-export function packB(dst: usize, b: usize, k: i32, n: i32, transB: bool): void {
+export function packB(dst: usize, b: usize, ldb: i32, k: i32, n: i32, transB: bool): void {
   const npad = <usize> ((n + NR - 1) & ~(NR - 1));
   const ks = kStep(k);
   for (let pc = 0; pc < k; pc += ks) {
     const kc = min(ks, k - pc);
     const out = dst + <usize> pc * npad * 4;
-    if (transB) packBT(out, b, k, pc, kc, 0, n);
-    else packBN(out, b, n, pc, kc, 0, n);
+    if (transB) packBT(out, b, ldb, pc, kc, 0, n);
+    else packBN(out, b, ldb, pc, kc, 0, n);
   }
 }
 
 /**
  * c[m,n] += a[m,k] · op(B) with op(B) packed beforehand by packB (a B reused across products).
- * c: C [m,n] f32; a: A [m,k] f32; bPacked: packedBSize(k, n) f32.
+ * c: C [m,ldc] f32; a: A [m,lda] f32; bPacked: packedBSize(k, n) f32. Row strides in floats.
  */
-export function gemmPacked(c: usize, a: usize, bPacked: usize, m: i32, k: i32, n: i32): void {
+export function gemmPacked(
+  c: usize,
+  ldc: i32,
+  a: usize,
+  lda: i32,
+  bPacked: usize,
+  m: i32,
+  k: i32,
+  n: i32,
+): void {
   if (m <= 0 || n <= 0 || k <= 0) return;
   const npad = <usize> ((n + NR - 1) & ~(NR - 1));
-  const ldc = <usize> n << 2;
+  const ldcBytes = <usize> ldc << 2;
   const ks = kStep(k);
   for (let pc = 0; pc < k; pc += ks) {
     const kc = min(ks, k - pc);
-    gemmSlice(c, ldc, a, bPacked + <usize> pc * npad * 4, m, k, pc, kc, n, false);
+    gemmSlice(c, ldcBytes, a, lda, bPacked + <usize> pc * npad * 4, m, pc, kc, n, false);
   }
 }
 
@@ -370,17 +388,17 @@ export function gemmPacked(c: usize, a: usize, bPacked: usize, m: i32, k: i32, n
 
 /** c[m,n] += a[m,k] · b[k,n]. c: C [m,n] f32; a: A [m,k] f32; b: B [k,n] f32. */
 export function matmulNN(c: usize, a: usize, b: usize, m: i32, k: i32, n: i32): void {
-  gemm(c, a, b, m, k, n, false, false);
+  gemm(c, n, a, k, b, n, m, k, n, false, false);
 }
 
 /** c[m,n] += a[m,k] · b[n,k]ᵀ. c: C [m,n] f32; a: A [m,k] f32; b: B [n,k] f32. */
 export function matmulNT(c: usize, a: usize, b: usize, m: i32, k: i32, n: i32): void {
-  gemm(c, a, b, m, k, n, false, true);
+  gemm(c, n, a, k, b, k, m, k, n, false, true);
 }
 
 /** c[m,n] += a[k,m]ᵀ · b[k,n]. c: C [m,n] f32; a: A [k,m] f32; b: B [k,n] f32. */
 export function matmulTN(c: usize, a: usize, b: usize, m: i32, k: i32, n: i32): void {
-  gemm(c, a, b, m, k, n, true, false);
+  gemm(c, n, a, m, b, n, m, k, n, true, false);
 }
 
 /** Scalar twin of matmulNN. c: C [m,n] f32; a: A [m,k] f32; b: B [k,n] f32. */

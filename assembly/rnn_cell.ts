@@ -32,12 +32,12 @@ export function rnnForward(
   const blockBytes = <usize> block << 2;
   // Pack W_hh once when it fits; a larger H falls back to the per-step product.
   const packed = packedBSize(h, h) <= PACK_B_FLOATS;
-  if (packed) packB(PACK_B, whh, h, h, false);
+  if (packed) packB(PACK_B, whh, h, h, h, false);
   for (let s = 0; s < t; s++) {
     const prev = states + <usize> s * blockBytes;
     const next = prev + blockBytes;
     memory.copy(next, zin + <usize> s * blockBytes, blockBytes);
-    if (packed) gemmPacked(next, prev, PACK_B, b, h, h);
+    if (packed) gemmPacked(next, h, prev, h, PACK_B, b, h, h);
     else matmulNN(next, prev, whh, b, h, h);
     if (act == 0) tanhForward(next, next, block);
     else reluForward(next, next, block);
@@ -68,7 +68,7 @@ export function rnnBackward(
   const blockBytes = <usize> block << 2;
   // dz · whhᵀ is an NT product; pack whhᵀ once when it fits.
   const packed = packedBSize(h, h) <= PACK_B_FLOATS;
-  if (packed) packB(PACK_B, whh, h, h, true);
+  if (packed) packB(PACK_B, whh, h, h, h, true);
   for (let s = t - 1; s >= 0; s--) {
     const dz = dzin + <usize> s * blockBytes;
     const y = states + <usize> (s + 1) * blockBytes;
@@ -76,7 +76,7 @@ export function rnnBackward(
     if (act == 0) tanhBackward(dz, y, dy, block);
     else reluBackward(dz, y, dy, block);
     const dprev = dstates + <usize> s * blockBytes;
-    if (packed) gemmPacked(dprev, dz, PACK_B, b, h, h);
+    if (packed) gemmPacked(dprev, h, dz, h, PACK_B, b, h, h);
     else matmulNT(dprev, dz, whh, b, h, h);
   }
   // One product for the whole sequence: dW_hh += Σ_s states[s]ᵀ · dz[s].

@@ -6,6 +6,7 @@
  *
  * Run with `deno bench -A bench/kernels_bench.ts`.
  */
+import { createReferenceBackend } from "../src/backend/reference.ts";
 import type { Backend, Buf } from "../src/backend/types.ts";
 import { createWasmBackend } from "../src/backend/wasm.ts";
 
@@ -192,6 +193,148 @@ gemmGroup("dW_hh += Hsᵀ · dZ", "matmulTN", H, TB, H);
       // dzin must be zero on entry; dstates is restored so values stay of the same size.
       be.fill(dzw, 0);
       be.copy(dsw, dsSaved);
+    },
+  );
+}
+
+// The gated cells over the whole sequence at the same shapes, next to the RNN: GRU (G = 3H, both
+// variants) and LSTM (G = 4H). FLOPs count the multiplies: forward 2·T·B·H·G, backward twice
+// that (dH and dW). The baseline is the float64 reference backend, the plain TypeScript loops.
+{
+  const ref = createReferenceBackend();
+  const block = B * H;
+  /** A buffer of `x` holding `data`. */
+  const put = (x: Backend, data: Float32Array) => {
+    const buf = x.alloc(data.length);
+    x.write(buf, data);
+    return buf;
+  };
+
+  const G3 = 3 * H;
+  const gruGroup = `gru T=${T} B=${B} H=${H}`;
+  const gruFwdFlop = 2 * T * B * H * G3, gruBwdFlop = 2 * gruFwdFlop;
+  const gru = (x: Backend) => ({
+    states: put(x, randomArray((T + 1) * block)),
+    gates: x.alloc(T * B * G3),
+    hn: x.alloc(T * block),
+    zin: put(x, randomArray(T * B * G3)),
+    whh: put(x, randomArray(H * G3, 1 / 16)),
+    bhn: put(x, randomArray(H, 0.1)),
+    dzin: x.alloc(T * B * G3),
+    dwhh: x.alloc(H * G3),
+    dbhn: x.alloc(H),
+    dstates: put(x, randomArray((T + 1) * block)),
+  });
+  const gruRef = gru(ref);
+  tsBench(gruGroup, "gruForward", gruFwdFlop, 2, () => {
+    const g = gruRef;
+    ref.gruForward(g.states, g.gates, g.hn, g.zin, g.whh, g.bhn, T, B, H, 0);
+  });
+  tsBench(gruGroup, "gruBackward", gruBwdFlop, 2, () => {
+    const g = gruRef;
+    ref.fill(g.dzin, 0);
+    ref.gruBackward(g.dzin, g.dwhh, g.dbhn, g.dstates, g.states, g.gates, g.hn, g.whh, T, B, H, 0);
+  });
+  for (const resetAfter of [0, 1] as const) {
+    const variant = resetAfter === 0 ? "book" : "resetAfter 1";
+    const g = gru(be), dsSaved = put(be, randomArray((T + 1) * block));
+    wasmBench(gruGroup, `gruForward (${variant})`, gruFwdFlop, 100, () => {
+      be.gruForward(g.states, g.gates, g.hn, g.zin, g.whh, g.bhn, T, B, H, resetAfter);
+    });
+    wasmBench(
+      gruGroup,
+      `gruBackward (${variant})`,
+      gruBwdFlop,
+      100,
+      () => {
+        be.gruBackward(
+          g.dzin,
+          g.dwhh,
+          g.dbhn,
+          g.dstates,
+          g.states,
+          g.gates,
+          g.hn,
+          g.whh,
+          T,
+          B,
+          H,
+          resetAfter,
+        );
+      },
+      () => {
+        // dzin must be zero on entry; dstates is restored so values stay of the same size.
+        be.fill(g.dzin, 0);
+        be.copy(g.dstates, dsSaved);
+      },
+    );
+  }
+
+  const G4 = 4 * H;
+  const lstmGroup = `lstm T=${T} B=${B} H=${H}`;
+  const lstmFwdFlop = 2 * T * B * H * G4, lstmBwdFlop = 2 * lstmFwdFlop;
+  const lstm = (x: Backend) => ({
+    states: put(x, randomArray((T + 1) * block)),
+    cells: put(x, randomArray((T + 1) * block)),
+    gates: x.alloc(T * B * G4),
+    zin: put(x, randomArray(T * B * G4)),
+    whh: put(x, randomArray(H * G4, 1 / 16)),
+    dzin: x.alloc(T * B * G4),
+    dwhh: x.alloc(H * G4),
+    dstates: put(x, randomArray((T + 1) * block)),
+    dcells: x.alloc((T + 1) * block),
+  });
+  const lstmRef = lstm(ref);
+  tsBench(lstmGroup, "lstmForward", lstmFwdFlop, 2, () => {
+    const l = lstmRef;
+    ref.lstmForward(l.states, l.cells, l.gates, l.zin, l.whh, T, B, H);
+  });
+  tsBench(lstmGroup, "lstmBackward", lstmBwdFlop, 2, () => {
+    const l = lstmRef;
+    ref.fill(l.dzin, 0);
+    ref.fill(l.dcells, 0);
+    ref.lstmBackward(
+      l.dzin,
+      l.dwhh,
+      l.dstates,
+      l.dcells,
+      l.states,
+      l.cells,
+      l.gates,
+      l.whh,
+      T,
+      B,
+      H,
+    );
+  });
+  const l = lstm(be), dsSaved = put(be, randomArray((T + 1) * block));
+  wasmBench(lstmGroup, "lstmForward", lstmFwdFlop, 100, () => {
+    be.lstmForward(l.states, l.cells, l.gates, l.zin, l.whh, T, B, H);
+  });
+  wasmBench(
+    lstmGroup,
+    "lstmBackward",
+    lstmBwdFlop,
+    100,
+    () => {
+      be.lstmBackward(
+        l.dzin,
+        l.dwhh,
+        l.dstates,
+        l.dcells,
+        l.states,
+        l.cells,
+        l.gates,
+        l.whh,
+        T,
+        B,
+        H,
+      );
+    },
+    () => {
+      be.fill(l.dzin, 0);
+      be.fill(l.dcells, 0);
+      be.copy(l.dstates, dsSaved);
     },
   );
 }

@@ -125,6 +125,30 @@ Deno.test("biasForward() and biasBackward() match the reference on random shapes
   }
 });
 
+Deno.test("dropoutForward() and dropoutBackward() match the reference on random sizes", async (t) => {
+  for (const { label, make } of SUBJECTS) {
+    await t.step(label, () => {
+      fc.assert(
+        fc.property(small(300), seed, (n, s) => {
+          const be = make(), rnd = random(s);
+          const x = fill(n, rnd), dy = fill(n, rnd), dx = fill(n, rnd);
+          // Masks as dropout draws them: 0, or 1/(1-p) with p = 0.3.
+          const mask = Float32Array.from(fill(n, rnd), (u) => (u < -0.4 ? 0 : 1 / 0.7));
+          const yr = ref.alloc(n), yw = be.alloc(n);
+          ref.dropoutForward(yr, load(ref, x), load(ref, mask), n);
+          be.dropoutForward(yw, load(be, x), load(be, mask), n);
+          assertClose(be.read(yw), ref.read(yr), 1e-7, 1e-6, "dropoutForward");
+          const dr = load(ref, dx), dw = load(be, dx);
+          ref.dropoutBackward(dr, load(ref, mask), load(ref, dy), n);
+          be.dropoutBackward(dw, load(be, mask), load(be, dy), n);
+          assertClose(be.read(dw), ref.read(dr), 1e-7, 1e-6, "dropoutBackward");
+        }),
+        RUNS,
+      );
+    });
+  }
+});
+
 /** Inputs for the activations: mostly moderate values, some large, some tiny, some exactly 0. */
 function activationInputs(n: number, rnd: (lo?: number, hi?: number) => number): number[] {
   return Array.from({ length: n }, (_, i) => {
@@ -141,7 +165,7 @@ function activationInputs(n: number, rnd: (lo?: number, hi?: number) => number):
   });
 }
 
-for (const act of ["tanh", "relu"] as const) {
+for (const act of ["tanh", "sigmoid", "relu"] as const) {
   const fwd = `${act}Forward` as const, bwd = `${act}Backward` as const;
   Deno.test(`${fwd}() and ${bwd}() match the reference, in place too`, async (t) => {
     for (const { label, make } of SUBJECTS) {
@@ -154,7 +178,7 @@ for (const act of ["tanh", "relu"] as const) {
             ref[fwd](yr, xr, n);
             const xw = load(be, x), yw = inPlace ? xw : be.alloc(n);
             be[fwd](yw, xw, n);
-            // Cephes tanhf: about 1e-7 absolute; the bound leaves room.
+            // Cephes tanhf and the expf-based sigmoid: about 1e-7 absolute; the bound leaves room.
             assertClose(be.read(yw), ref.read(yr), 1e-6, 0, fwd);
             // Backward from the same (float32) saved output on both sides.
             const y = be.read(yw);
@@ -176,6 +200,15 @@ Deno.test("tanhForward() is within 1e-6 of Math.tanh over a dense grid", () => {
   const x = load(be, xs), y = be.alloc(xs.length);
   be.tanhForward(y, x, xs.length);
   assertClose(be.read(y), xs.map(Math.tanh), 1e-6, 0, "tanh");
+});
+
+Deno.test("sigmoidForward() is within 1e-6 of 1/(1+exp(-x)) over a dense grid", () => {
+  for (const be of [createWasmBackend(), createNaiveWasmBackend()]) {
+    const xs = Array.from({ length: 40001 }, (_, i) => Math.fround(-100 + i * 0.005));
+    const x = load(be, xs), y = be.alloc(xs.length);
+    be.sigmoidForward(y, x, xs.length);
+    assertClose(be.read(y), xs.map((v) => 1 / (1 + Math.exp(-v))), 1e-6, 0, "sigmoid");
+  }
 });
 
 Deno.test("gatherRowsForward() and gatherRowsBackward() match the reference", async (t) => {
@@ -375,6 +408,189 @@ Deno.test("rnnBackward() matches the reference for tanh and relu", async (t) => 
       }
     });
   }
+});
+
+/** Gated-cell inputs: H_0, C_0, zin, bhn, and whh[h,g] scaled by 1/sqrt(h). */
+function cellInputs(t: number, b: number, h: number, g: number, s: number) {
+  const rnd = random(s);
+  const block = b * h;
+  const initial = () => {
+    const x = new Array<number>((t + 1) * block).fill(0);
+    for (let i = 0; i < block; i++) x[i] = rnd();
+    return x;
+  };
+  const states = initial(), cells = initial();
+  const zin = fill(t * b * g, () => rnd(-2, 2));
+  const whh = fill(h * g, () => Math.fround(rnd() / Math.sqrt(h)));
+  const bhn = fill(h, rnd);
+  return { states, cells, zin, whh, bhn, rnd };
+}
+
+/** Tolerances of the gated cells: as the RNN's, products of depth h through a few steps. */
+const cellTol = (t: number, h: number) => 1e-5 * t + 2e-6 * h;
+
+function checkGru(be: Backend, t: number, b: number, h: number, ra: 0 | 1, s: number): void {
+  const g = 3 * h, block = b * h;
+  const { states, zin, whh, bhn, rnd } = cellInputs(t, b, h, g, s);
+  const what = `t${t} b${b} h${h} resetAfter ${ra}`;
+  const tol = cellTol(t, h);
+
+  const r = { states: load(ref, states), gates: ref.alloc(t * b * g), hn: ref.alloc(t * block) };
+  const w = { states: load(be, states), gates: be.alloc(t * b * g), hn: be.alloc(t * block) };
+  ref.gruForward(
+    r.states,
+    r.gates,
+    r.hn,
+    load(ref, zin),
+    load(ref, whh),
+    load(ref, bhn),
+    t,
+    b,
+    h,
+    ra,
+  );
+  be.gruForward(w.states, w.gates, w.hn, load(be, zin), load(be, whh), load(be, bhn), t, b, h, ra);
+  for (const k of ["states", "gates", "hn"] as const) {
+    assertClose(be.read(w[k]), ref.read(r[k]), tol, 1e-5, `gruForward ${what} ${k}`);
+  }
+
+  // Backward from the same float32 saved values on both sides.
+  const saved = (x: Buf) => Array.from(ref.read(x), Math.fround);
+  const st = saved(r.states), gt = saved(r.gates), hn = saved(r.hn);
+  const dstates = fill((t + 1) * block, rnd), dwhh = fill(h * g, rnd), dbhn = fill(h, rnd);
+  const run = (x: Backend) => {
+    const d = { dzin: x.alloc(t * b * g), dwhh: load(x, dwhh), dbhn: load(x, dbhn) };
+    const ds = load(x, dstates);
+    x.gruBackward(
+      d.dzin,
+      d.dwhh,
+      d.dbhn,
+      ds,
+      load(x, st),
+      load(x, gt),
+      load(x, hn),
+      load(x, whh),
+      t,
+      b,
+      h,
+      ra,
+    );
+    return { ...d, dstates: ds };
+  };
+  const rb = run(ref), wb = run(be);
+  assertClose(be.read(wb.dzin), ref.read(rb.dzin), tol, 1e-5, `gruBackward ${what} dzin`);
+  assertClose(be.read(wb.dstates), ref.read(rb.dstates), tol, 1e-5, `gruBackward ${what} dstates`);
+  assertClose(be.read(wb.dwhh), ref.read(rb.dwhh), tol * b, 1e-5, `gruBackward ${what} dwhh`);
+  assertClose(be.read(wb.dbhn), ref.read(rb.dbhn), tol * b, 1e-5, `gruBackward ${what} dbhn`);
+}
+
+function checkLstm(be: Backend, t: number, b: number, h: number, s: number): void {
+  const g = 4 * h, block = b * h;
+  const { states, cells, zin, whh, rnd } = cellInputs(t, b, h, g, s);
+  const what = `t${t} b${b} h${h}`;
+  const tol = cellTol(t, h);
+
+  const r = { states: load(ref, states), cells: load(ref, cells), gates: ref.alloc(t * b * g) };
+  const w = { states: load(be, states), cells: load(be, cells), gates: be.alloc(t * b * g) };
+  ref.lstmForward(r.states, r.cells, r.gates, load(ref, zin), load(ref, whh), t, b, h);
+  be.lstmForward(w.states, w.cells, w.gates, load(be, zin), load(be, whh), t, b, h);
+  for (const k of ["states", "cells", "gates"] as const) {
+    assertClose(be.read(w[k]), ref.read(r[k]), tol, 1e-5, `lstmForward ${what} ${k}`);
+  }
+
+  const saved = (x: Buf) => Array.from(ref.read(x), Math.fround);
+  const st = saved(r.states), ct = saved(r.cells), gt = saved(r.gates);
+  // Gradients from outside the recurrence reach every H_s and C_s.
+  const dstates = fill((t + 1) * block, rnd), dcells = fill((t + 1) * block, rnd);
+  const dwhh = fill(h * g, rnd);
+  const run = (x: Backend) => {
+    const d = {
+      dzin: x.alloc(t * b * g),
+      dwhh: load(x, dwhh),
+      dstates: load(x, dstates),
+      dcells: load(x, dcells),
+    };
+    x.lstmBackward(
+      d.dzin,
+      d.dwhh,
+      d.dstates,
+      d.dcells,
+      load(x, st),
+      load(x, ct),
+      load(x, gt),
+      load(x, whh),
+      t,
+      b,
+      h,
+    );
+    return d;
+  };
+  const rb = run(ref), wb = run(be);
+  for (const k of ["dzin", "dstates", "dcells"] as const) {
+    assertClose(be.read(wb[k]), ref.read(rb[k]), tol, 1e-5, `lstmBackward ${what} ${k}`);
+  }
+  assertClose(be.read(wb.dwhh), ref.read(rb.dwhh), tol * b, 1e-5, `lstmBackward ${what} dwhh`);
+}
+
+// h = 70 crosses the 8-column panels with a ragged edge, h = 260 the k blocking (k = 3h, 4h in
+// backward) and the 128-row blocks of the TN product; h = 420 (GRU) and 370 (LSTM) are too large
+// to pack whh once and take the per-call packing path.
+const GRU_BIG: [number, number, number][] = [[3, 5, 70], [2, 3, 260], [2, 1, 420]];
+const LSTM_BIG: [number, number, number][] = [[3, 5, 70], [2, 3, 260], [2, 1, 370]];
+
+Deno.test("gruForward() and gruBackward() match the reference (both variants)", async (t) => {
+  for (const { label, make } of SUBJECTS) {
+    await t.step(label, () => {
+      fc.assert(
+        fc.property(
+          small(4),
+          small(6),
+          small(40),
+          fc.constantFrom<0 | 1>(0, 1),
+          seed,
+          (tt, b, h, ra, s) => checkGru(make(), tt, b, h, ra, s),
+        ),
+        RUNS,
+      );
+      const be = make();
+      for (const [tt, b, h] of GRU_BIG) {
+        for (const ra of [0, 1] as const) checkGru(be, tt, b, h, ra, h + ra);
+      }
+    });
+  }
+});
+
+Deno.test("lstmForward() and lstmBackward() match the reference", async (t) => {
+  for (const { label, make } of SUBJECTS) {
+    await t.step(label, () => {
+      fc.assert(
+        fc.property(small(4), small(6), small(40), seed, (tt, b, h, s) => {
+          checkLstm(make(), tt, b, h, s);
+        }),
+        RUNS,
+      );
+      const be = make();
+      for (const [tt, b, h] of LSTM_BIG) checkLstm(be, tt, b, h, h);
+    });
+  }
+});
+
+Deno.test("the gated cells check their sizes and the GRU variant", () => {
+  for (const be of [ref, createWasmBackend()]) {
+    const x = be.alloc(64);
+    assert.throws(() => be.gruForward(x, x, x, x, x, x, 1, 1, 2, 2 as 0), RangeError);
+    assert.throws(() => be.gruBackward(x, x, x, x, x, x, x, x, 1, 1, 2, -1 as 0), RangeError);
+  }
+  const be = createWasmBackend();
+  const x = be.alloc(64), small = be.alloc(11);
+  // gates [t,b,3h] = 12 elements for t = 1, b = 1, h = 4.
+  assert.throws(() => be.gruForward(x, small, x, x, x, x, 1, 1, 4, 0), TypeError);
+  assert.throws(() => be.lstmBackward(x, x, x, x, x, x, x, x, 1, 1.5, 2), RangeError);
+  assert.throws(() => be.lstmForward(x, x, x, x, be.alloc(4 * 4 * 4 - 1), 1, 1, 4), TypeError);
+  // The book's variant never reads bhn: any buffer will do, an empty one too.
+  const [states, gates, hn] = [be.alloc(8), be.alloc(12), be.alloc(4)];
+  be.gruForward(states, gates, hn, be.alloc(12), be.alloc(48), be.alloc(0), 1, 1, 4, 0);
+  assert.throws(() => be.gruForward(x, x, x, x, x, be.alloc(3), 1, 1, 4, 1), TypeError);
 });
 
 Deno.test("sumSquares(), scale() and sgdUpdate() match the reference", async (t) => {

@@ -84,6 +84,14 @@ export function createReferenceBackend(): Backend {
       const DX = f(dx), Y = f(y), DY = f(dy);
       for (let i = 0; i < n; i++) DX[i] += (1 - Y[i] * Y[i]) * DY[i];
     },
+    sigmoidForward(y, x, n) {
+      const Y = f(y), X = f(x);
+      for (let i = 0; i < n; i++) Y[i] = sigmoid(X[i]);
+    },
+    sigmoidBackward(dx, y, dy, n) {
+      const DX = f(dx), Y = f(y), DY = f(dy);
+      for (let i = 0; i < n; i++) DX[i] += Y[i] * (1 - Y[i]) * DY[i];
+    },
     reluForward(y, x, n) {
       const Y = f(y), X = f(x);
       for (let i = 0; i < n; i++) Y[i] = X[i] > 0 ? X[i] : 0;
@@ -162,6 +170,160 @@ export function createReferenceBackend(): Backend {
       }
     },
 
+    // GRU gates: Dive into Deep Learning, GRU section; resetAfter = 1 as torch.nn.GRU.
+    gruForward(states, gates, hn, zin, whh, bhn, t, b, h, resetAfter) {
+      resetAfterCode(resetAfter);
+      const S = f(states), Gs = f(gates), HN = f(hn), Z = f(zin), W = f(whh), BN = f(bhn);
+      const g = 3 * h;
+      for (let s = 0; s < t; s++) {
+        for (let r = 0; r < b; r++) {
+          // Rows of H_s, H_{s+1}, the gates (and zin) and hn.
+          const hp = (s * b + r) * h, hx = ((s + 1) * b + r) * h;
+          const go = (s * b + r) * g, qo = (s * b + r) * h;
+          for (let j = 0; j < 2 * h; j++) {
+            let a = Z[go + j];
+            for (let p = 0; p < h; p++) a += S[hp + p] * W[p * g + j];
+            Gs[go + j] = sigmoid(a);
+          }
+          for (let j = 0; j < h; j++) {
+            if (resetAfter === 1) {
+              let q = BN[j];
+              for (let p = 0; p < h; p++) q += S[hp + p] * W[p * g + 2 * h + j];
+              HN[qo + j] = q;
+            } else {
+              HN[qo + j] = Gs[go + j] * S[hp + j];
+            }
+          }
+          for (let j = 0; j < h; j++) {
+            let a = Z[go + 2 * h + j];
+            if (resetAfter === 1) a += Gs[go + j] * HN[qo + j];
+            else for (let p = 0; p < h; p++) a += HN[qo + p] * W[p * g + 2 * h + j];
+            const n = Math.tanh(a), z = Gs[go + h + j];
+            Gs[go + 2 * h + j] = n;
+            S[hx + j] = z * S[hp + j] + (1 - z) * n;
+          }
+        }
+      }
+    },
+    gruBackward(dzin, dwhh, dbhn, dstates, states, gates, hn, whh, t, b, h, resetAfter) {
+      resetAfterCode(resetAfter);
+      const DZ = f(dzin), DW = f(dwhh), DBN = f(dbhn), DS = f(dstates);
+      const S = f(states), Gs = f(gates), HN = f(hn), W = f(whh);
+      const g = 3 * h;
+      // One row's gradients: of the pre-activations [r̂ | ẑ | n̂] and of hn.
+      const dpre = new Float64Array(g), dq = new Float64Array(h);
+      for (let s = t - 1; s >= 0; s--) {
+        for (let r = 0; r < b; r++) {
+          const hp = (s * b + r) * h, hx = ((s + 1) * b + r) * h;
+          const go = (s * b + r) * g, qo = (s * b + r) * h;
+          // H' = z⊙H + (1-z)⊙n.
+          for (let j = 0; j < h; j++) {
+            const dy = DS[hx + j], z = Gs[go + h + j], n = Gs[go + 2 * h + j];
+            dpre[h + j] = dy * (S[hp + j] - n) * z * (1 - z);
+            dpre[2 * h + j] = dy * (1 - z) * (1 - n * n);
+            DS[hp + j] += dy * z;
+          }
+          if (resetAfter === 1) {
+            // n̂ = zin_n + r⊙hn with hn = H·W_hn + bhn.
+            for (let j = 0; j < h; j++) {
+              const rg = Gs[go + j];
+              dq[j] = dpre[2 * h + j] * rg;
+              dpre[j] = dpre[2 * h + j] * HN[qo + j] * rg * (1 - rg);
+              DBN[j] += dq[j];
+            }
+            for (let p = 0; p < h; p++) {
+              for (let c = 0; c < g; c++) {
+                const d = c < 2 * h ? dpre[c] : dq[c - 2 * h];
+                DS[hp + p] += d * W[p * g + c];
+                DW[p * g + c] += S[hp + p] * d;
+              }
+            }
+          } else {
+            // n̂ = zin_n + hn·W_hn with hn = r⊙H.
+            for (let p = 0; p < h; p++) {
+              let q = 0;
+              for (let j = 0; j < h; j++) {
+                q += dpre[2 * h + j] * W[p * g + 2 * h + j];
+                DW[p * g + 2 * h + j] += HN[qo + p] * dpre[2 * h + j];
+              }
+              const rg = Gs[go + p];
+              dpre[p] = q * S[hp + p] * rg * (1 - rg);
+              DS[hp + p] += q * rg;
+            }
+            for (let p = 0; p < h; p++) {
+              for (let c = 0; c < 2 * h; c++) {
+                DS[hp + p] += dpre[c] * W[p * g + c];
+                DW[p * g + c] += S[hp + p] * dpre[c];
+              }
+            }
+          }
+          for (let c = 0; c < g; c++) DZ[go + c] += dpre[c];
+        }
+      }
+    },
+
+    // LSTM gates: Dive into Deep Learning, LSTM section, in torch.nn.LSTM's order [i | f | g | o].
+    lstmForward(states, cells, gates, zin, whh, t, b, h) {
+      const S = f(states), C = f(cells), Gs = f(gates), Z = f(zin), W = f(whh);
+      const g = 4 * h;
+      for (let s = 0; s < t; s++) {
+        for (let r = 0; r < b; r++) {
+          const hp = (s * b + r) * h, hx = ((s + 1) * b + r) * h, go = (s * b + r) * g;
+          for (let c = 0; c < g; c++) {
+            let a = Z[go + c];
+            for (let p = 0; p < h; p++) a += S[hp + p] * W[p * g + c];
+            Gs[go + c] = c >= 2 * h && c < 3 * h ? Math.tanh(a) : sigmoid(a);
+          }
+          for (let j = 0; j < h; j++) {
+            const i = Gs[go + j], fg = Gs[go + h + j];
+            const gg = Gs[go + 2 * h + j], o = Gs[go + 3 * h + j];
+            C[hx + j] = fg * C[hp + j] + i * gg;
+            S[hx + j] = o * Math.tanh(C[hx + j]);
+          }
+        }
+      }
+    },
+    lstmBackward(dzin, dwhh, dstates, dcells, states, cells, gates, whh, t, b, h) {
+      const DZ = f(dzin), DW = f(dwhh), DS = f(dstates), DC = f(dcells);
+      const S = f(states), C = f(cells), Gs = f(gates), W = f(whh);
+      const g = 4 * h;
+      const dpre = new Float64Array(g);
+      for (let s = t - 1; s >= 0; s--) {
+        for (let r = 0; r < b; r++) {
+          const hp = (s * b + r) * h, hx = ((s + 1) * b + r) * h, go = (s * b + r) * g;
+          for (let j = 0; j < h; j++) {
+            const i = Gs[go + j], fg = Gs[go + h + j];
+            const gg = Gs[go + 2 * h + j], o = Gs[go + 3 * h + j];
+            const dy = DS[hx + j], tc = Math.tanh(C[hx + j]);
+            // The full gradient reaching C_{s+1}: from above and through H_{s+1}.
+            const dc = DC[hx + j] + dy * o * (1 - tc * tc);
+            DC[hx + j] = dc;
+            DC[hp + j] += dc * fg;
+            dpre[j] = dc * gg * i * (1 - i);
+            dpre[h + j] = dc * C[hp + j] * fg * (1 - fg);
+            dpre[2 * h + j] = dc * i * (1 - gg * gg);
+            dpre[3 * h + j] = dy * tc * o * (1 - o);
+          }
+          for (let p = 0; p < h; p++) {
+            for (let c = 0; c < g; c++) {
+              DS[hp + p] += dpre[c] * W[p * g + c];
+              DW[p * g + c] += S[hp + p] * dpre[c];
+            }
+          }
+          for (let c = 0; c < g; c++) DZ[go + c] += dpre[c];
+        }
+      }
+    },
+
+    dropoutForward(y, x, mask, n) {
+      const Y = f(y), X = f(x), M = f(mask);
+      for (let i = 0; i < n; i++) Y[i] = X[i] * M[i];
+    },
+    dropoutBackward(dx, mask, dy, n) {
+      const DX = f(dx), M = f(mask), DY = f(dy);
+      for (let i = 0; i < n; i++) DX[i] += DY[i] * M[i];
+    },
+
     sumSquares(x, n) {
       const X = f(x);
       let s = 0;
@@ -189,6 +351,20 @@ export function createReferenceBackend(): Backend {
       }
     },
   };
+}
+
+/** The logistic function, written so that neither branch overflows. */
+function sigmoid(x: number): number {
+  if (x >= 0) return 1 / (1 + Math.exp(-x));
+  const e = Math.exp(x);
+  return e / (1 + e);
+}
+
+/** Throws unless the GRU variant is 0 (the book's) or 1 (PyTorch's). */
+function resetAfterCode(resetAfter: number): void {
+  if (resetAfter !== 0 && resetAfter !== 1) {
+    throw new RangeError(`Expected resetAfter to be 0 (book) or 1 (PyTorch), got ${resetAfter}`);
+  }
 }
 
 /** Throws unless the Adam step count is an integer >= 1 (the bias corrections divide by 0 at 0). */

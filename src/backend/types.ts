@@ -4,7 +4,11 @@
  * export in `assembly/` and the reference loop in `reference.ts`.
  *
  * Conventions (shared with `assembly/`):
- * - Matrices are row-major; shape letters `B` batch, `T` steps, `V` vocabulary, `H` hidden.
+ * - Matrices are row-major; shape letters `B` batch, `T` steps, `V` vocabulary, `H` hidden, `G`
+ *   gate width (`3H` for the GRU, `4H` for the LSTM).
+ * - Gates are in PyTorch's order (GRU `[r | z | n]`, LSTM `[i | f | g | o]`), so the recurrent
+ *   weights `whh[H,G]` are the book's `W_h·` matrices side by side and export to PyTorch is a
+ *   slice.
  * - Sizes are passed explicitly; buffers must hold at least that many elements.
  * - Backward kernels add into gradient buffers (the caller zeroes them once per step), except
  *   {@linkcode Backend.softmaxXentBackward}, which writes (logits have one consumer).
@@ -65,6 +69,10 @@ export interface Backend {
   tanhForward(y: Buf, x: Buf, n: number): void;
   /** `dx += (1 - y²) · dy`, from the saved output `y`. */
   tanhBackward(dx: Buf, y: Buf, dy: Buf, n: number): void;
+  /** `y = σ(x) = 1 / (1 + exp(-x))` over `n` elements; `y` may alias `x`. */
+  sigmoidForward(y: Buf, x: Buf, n: number): void;
+  /** `dx += y · (1 - y) · dy`, from the saved output `y`. */
+  sigmoidBackward(dx: Buf, y: Buf, dy: Buf, n: number): void;
   /** `y = max(x, 0)` over `n` elements; `y` may alias `x`. */
   reluForward(y: Buf, x: Buf, n: number): void;
   /** `dx += (y > 0) · dy`, from the saved output `y`. */
@@ -129,6 +137,101 @@ export interface Backend {
     h: number,
     act: ActivationCode,
   ): void;
+
+  /**
+   * The gated recurrent unit over a sequence, gates `[r | z | n]` (`G = 3H`). `states[T+1,B,H]`
+   * holds `H_0` in its first block on entry; for `s < T`, with `H = states[s]`:
+   * `r = σ(zin_r + H·W_hr)`, `z = σ(zin_z + H·W_hz)`, `states[s+1] = z⊙H + (1-z)⊙n`, where
+   * the candidate is the book's `n = tanh(zin_n + (r⊙H)·W_hn)` when `resetAfter = 0` and
+   * PyTorch's `n = tanh(zin_n + r⊙(H·W_hn + bhn))` when `resetAfter = 1`. `zin[T,B,G]` holds
+   * the input products plus the input-side biases, `whh[H,G]` is `W_hr | W_hz | W_hn`, and
+   * `bhn[H]` is read only when `resetAfter = 1` (otherwise any buffer of the backend). Saves `gates[T,B,G]` (post-activation r, z, n)
+   * and `hn[T,B,H]` (`r⊙H` for the book's variant, `H·W_hn + bhn` for PyTorch's) for
+   * {@linkcode Backend.gruBackward}.
+   */
+  gruForward(
+    states: Buf,
+    gates: Buf,
+    hn: Buf,
+    zin: Buf,
+    whh: Buf,
+    bhn: Buf,
+    t: number,
+    b: number,
+    h: number,
+    resetAfter: 0 | 1,
+  ): void;
+  /**
+   * Backpropagation through time for {@linkcode Backend.gruForward}. On entry `dstates[s+1]`
+   * holds the loss gradient reaching `H_{s+1}` from above; walking `s = T-1 … 0` the kernel adds
+   * the recurrent part into `dstates[s]` and writes `dzin[T,B,G]`, the gradient of `zin`, which
+   * must be zero on entry. `dwhh[H,G]` and `dbhn[H]` are added into (`dbhn` only when
+   * `resetAfter = 1`; otherwise it may be any buffer of the backend and is left alone). On exit `dstates[0]` holds the gradient with respect to `H_0`.
+   */
+  gruBackward(
+    dzin: Buf,
+    dwhh: Buf,
+    dbhn: Buf,
+    dstates: Buf,
+    states: Buf,
+    gates: Buf,
+    hn: Buf,
+    whh: Buf,
+    t: number,
+    b: number,
+    h: number,
+    resetAfter: 0 | 1,
+  ): void;
+
+  /**
+   * Long short-term memory over a sequence, gates `[i | f | g | o]` (`G = 4H`).
+   * `states, cells[T+1,B,H]` hold `H_0`, `C_0` in their first blocks on entry; for `s < T`, with
+   * `H = states[s]`: `i, f, o = σ(zin_· + H·W_h·)`, `g = tanh(zin_g + H·W_hc)`,
+   * `cells[s+1] = f⊙cells[s] + i⊙g`, `states[s+1] = o⊙tanh(cells[s+1])`. `zin[T,B,G]` holds the
+   * input products plus biases and `whh[H,G]` is `W_hi | W_hf | W_hc | W_ho`. Saves
+   * `gates[T,B,G]` (post-activation) for {@linkcode Backend.lstmBackward}.
+   */
+  lstmForward(
+    states: Buf,
+    cells: Buf,
+    gates: Buf,
+    zin: Buf,
+    whh: Buf,
+    t: number,
+    b: number,
+    h: number,
+  ): void;
+  /**
+   * Backpropagation through time for {@linkcode Backend.lstmForward}. On entry `dstates[s+1]`
+   * and `dcells[s+1]` hold the loss gradients reaching `H_{s+1}` and `C_{s+1}` from outside the
+   * recurrence (for a language model `dcells` is zero but for `dcells[T]`, the gradient reaching
+   * the last cell state, usually 0 too); walking `s = T-1 … 0` the kernel adds the recurrent
+   * parts into `dstates[s]` and `dcells[s]`, leaves in `dcells[s+1]` the full gradient with
+   * respect to `C_{s+1}`, and writes `dzin[T,B,G]`, the gradient of `zin`, which must be zero on
+   * entry. `dwhh[H,G]` is added into. On exit `dstates[0]` and `dcells[0]` hold
+   * the gradients with respect to `H_0` and `C_0`.
+   */
+  lstmBackward(
+    dzin: Buf,
+    dwhh: Buf,
+    dstates: Buf,
+    dcells: Buf,
+    states: Buf,
+    cells: Buf,
+    gates: Buf,
+    whh: Buf,
+    t: number,
+    b: number,
+    h: number,
+  ): void;
+
+  /**
+   * Dropout as a product with a mask drawn by the caller (0, or 1/(1−p) for kept values):
+   * `y = x · mask` over `n` elements; `y` may alias `x`.
+   */
+  dropoutForward(y: Buf, x: Buf, mask: Buf, n: number): void;
+  /** `dx += dy · mask`, with the mask of {@linkcode Backend.dropoutForward}. */
+  dropoutBackward(dx: Buf, mask: Buf, dy: Buf, n: number): void;
 
   /** `Σ x²` over `n` elements, accumulated in float64. */
   sumSquares(x: Buf, n: number): number;

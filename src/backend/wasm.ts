@@ -123,11 +123,15 @@ function instantiate(suffix: "" | "Naive"): Backend {
 
   const mmNN = bind("matmulNN"), mmNT = bind("matmulNT"), mmTN = bind("matmulTN");
   const biasF = bind("biasForward"), biasB = bind("biasBackward");
+  const dropF = bind("dropoutForward"), dropB = bind("dropoutBackward");
   const tanhF = bind("tanhForward"), tanhB = bind("tanhBackward");
+  const sigF = bind("sigmoidForward"), sigB = bind("sigmoidBackward");
   const reluF = bind("reluForward"), reluB = bind("reluBackward");
   const gatherF = bind("gatherRowsForward"), gatherB = bind("gatherRowsBackward");
   const xentF = bind("softmaxXentForward"), xentB = bind("softmaxXentBackward");
   const rnnF = bind("rnnForward"), rnnB = bind("rnnBackward");
+  const gruF = bind("gruForward"), gruB = bind("gruBackward");
+  const lstmF = bind("lstmForward"), lstmB = bind("lstmBackward");
   const sumSq = bind("sumSquares"), scal = bind("scale"), sgd = bind("sgdUpdate");
   const adam = bind("adamUpdate");
 
@@ -197,6 +201,14 @@ function instantiate(suffix: "" | "Naive"): Backend {
       count(n, "n");
       tanhB(ptr(dx, n), ptr(y, n), ptr(dy, n), n);
     },
+    sigmoidForward(y, x, n) {
+      count(n, "n");
+      sigF(ptr(y, n), ptr(x, n), n);
+    },
+    sigmoidBackward(dx, y, dy, n) {
+      count(n, "n");
+      sigB(ptr(dx, n), ptr(y, n), ptr(dy, n), n);
+    },
     reluForward(y, x, n) {
       count(n, "n");
       reluF(ptr(y, n), ptr(x, n), n);
@@ -247,6 +259,83 @@ function instantiate(suffix: "" | "Naive"): Backend {
       );
     },
 
+    gruForward(states, gates, hn, zin, whh, bhn, t, b, h, resetAfter) {
+      sizes3(t, b, h);
+      const block = b * h, gate = 3 * block;
+      resetAfterCode(resetAfter);
+      gruF(
+        ptr(states, (t + 1) * block),
+        ptr(gates, t * gate),
+        ptr(hn, t * block),
+        ptr(zin, t * gate),
+        ptr(whh, 3 * h * h),
+        ptr(bhn, resetAfter * h),
+        t,
+        b,
+        h,
+        resetAfter,
+      );
+    },
+    gruBackward(dzin, dwhh, dbhn, dstates, states, gates, hn, whh, t, b, h, resetAfter) {
+      sizes3(t, b, h);
+      const block = b * h, gate = 3 * block;
+      resetAfterCode(resetAfter);
+      gruB(
+        ptr(dzin, t * gate),
+        ptr(dwhh, 3 * h * h),
+        ptr(dbhn, resetAfter * h),
+        ptr(dstates, (t + 1) * block),
+        ptr(states, (t + 1) * block),
+        ptr(gates, t * gate),
+        ptr(hn, t * block),
+        ptr(whh, 3 * h * h),
+        t,
+        b,
+        h,
+        resetAfter,
+      );
+    },
+    lstmForward(states, cells, gates, zin, whh, t, b, h) {
+      sizes3(t, b, h);
+      const block = b * h, gate = 4 * block;
+      lstmF(
+        ptr(states, (t + 1) * block),
+        ptr(cells, (t + 1) * block),
+        ptr(gates, t * gate),
+        ptr(zin, t * gate),
+        ptr(whh, 4 * h * h),
+        t,
+        b,
+        h,
+      );
+    },
+    lstmBackward(dzin, dwhh, dstates, dcells, states, cells, gates, whh, t, b, h) {
+      sizes3(t, b, h);
+      const block = b * h, gate = 4 * block;
+      lstmB(
+        ptr(dzin, t * gate),
+        ptr(dwhh, 4 * h * h),
+        ptr(dstates, (t + 1) * block),
+        ptr(dcells, (t + 1) * block),
+        ptr(states, (t + 1) * block),
+        ptr(cells, (t + 1) * block),
+        ptr(gates, t * gate),
+        ptr(whh, 4 * h * h),
+        t,
+        b,
+        h,
+      );
+    },
+
+    dropoutForward(y, x, mask, n) {
+      count(n, "n");
+      dropF(ptr(y, n), ptr(x, n), ptr(mask, n), n);
+    },
+    dropoutBackward(dx, mask, dy, n) {
+      count(n, "n");
+      dropB(ptr(dx, n), ptr(mask, n), ptr(dy, n), n);
+    },
+
     sumSquares(x, n) {
       count(n, "n");
       return sumSq(ptr(x, n), n);
@@ -290,6 +379,13 @@ function sizes3(a: number, b: number, c: number): void {
 function adamStep(step: number): void {
   if ((step | 0) !== step || step < 1) {
     throw new RangeError(`Expected step to be an integer in [1, 2^31), got ${step}`);
+  }
+}
+
+/** Throws unless the GRU variant is 0 (the book's) or 1 (PyTorch's). */
+function resetAfterCode(resetAfter: number): void {
+  if (resetAfter !== 0 && resetAfter !== 1) {
+    throw new RangeError(`Expected resetAfter to be 0 (book) or 1 (PyTorch), got ${resetAfter}`);
   }
 }
 
