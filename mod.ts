@@ -59,10 +59,15 @@ export { createReferenceBackend } from "./src/backend/reference.ts";
 export { createWasmBackend } from "./src/backend/wasm.ts";
 export {
   type Activation,
+  type CellType,
   createModel,
   type CreateModelOptions,
+  type Dropout,
+  GATES,
   getWeights,
+  type LayerParams,
   type ModelConfig,
+  type OutputParams,
   PARAM_NAMES,
   type ParamName,
   paramShapes,
@@ -81,6 +86,7 @@ export { generate, type GenerateOptions, prefixTokens } from "./src/generate.ts"
 export { evaluate, type EvaluateOptions, type EvaluateResult } from "./src/evaluate.ts";
 export {
   type Checkpoint,
+  type CheckpointExtras,
   decodeCheckpoint,
   encodeCheckpoint,
   loadCheckpoint,

@@ -1,8 +1,10 @@
 /**
  * Checkpoints: a model, its vocabulary and the settings it was trained with, as a safetensors
- * file. Tensors `W_xh` [V,H], `W_hh` [H,H], `b_h` [H], `W_hq` [H,V], `b_q` [V] are float32,
- * row-major, in the book's orientation; `__metadata__` holds `format` (`"rnn-wasm"`),
- * `format_version` (`"1"`), `cell` (`"rnn"`), and JSON strings `config`, `vocab`,
+ * file. Tensors are float32, row-major, in the book's orientation and under the book's names (see
+ * `paramShapes`): for the vanilla RNN `W_xh` [V,H], `W_hh` [H,H], `b_h` [H]; for the GRU and LSTM
+ * one `W_x<g>`, `W_h<g>`, `b_<g>` per gate; `_l0`, `_l1`, ... after each name in deep stacks; then
+ * `W_hq` [H,V] and `b_q` [V]. `__metadata__` holds `format` (`"rnn-wasm"`), `format_version`
+ * (`"1"`), `cell` (`"rnn"`, `"gru"` or `"lstm"`), and JSON strings `config`, `vocab`,
  * `hyperparameters` and `text` (`{"tokens": "char"|"word", "normalize": "none"|"letters"}`).
  *
  * @module
@@ -12,9 +14,9 @@ import type { Backend } from "./backend/types.ts";
 import { writeFileAtomic } from "./atomic_write.ts";
 import {
   createModel,
+  GATES,
   getWeights,
   type ModelConfig,
-  PARAM_NAMES,
   paramShapes,
   type RnnModel,
   setWeights,
@@ -97,7 +99,7 @@ export function encodeCheckpoint(
   }
   const weights = getWeights(model);
   const shapes = paramShapes(model.config);
-  const tensors: Tensor[] = PARAM_NAMES.map((name) => ({
+  const tensors: Tensor[] = Object.keys(shapes).map((name) => ({
     name,
     shape: shapes[name],
     data: weights[name] instanceof Float32Array
@@ -113,7 +115,7 @@ export function encodeCheckpoint(
     metadata: {
       format: "rnn-wasm",
       format_version: "1",
-      cell: "rnn",
+      cell: model.config.cell,
       config: JSON.stringify(model.config),
       vocab: JSON.stringify(vocab.toJSON()),
       hyperparameters: JSON.stringify(hyperparameters),
@@ -191,9 +193,9 @@ export function decodeCheckpoint(
       `not an @rnn/wasm checkpoint: metadata "format" is ${JSON.stringify(meta.format)}`,
     );
   }
-  if (meta.cell !== "rnn") {
+  if (!Object.hasOwn(GATES, meta.cell)) {
     throw new SyntaxError(
-      `the checkpoint holds a ${JSON.stringify(meta.cell)} cell; this version reads "rnn"`,
+      `the checkpoint holds a ${JSON.stringify(meta.cell)} cell; this version reads rnn, gru, lstm`,
     );
   }
   const config = parseJson(meta, "config") as ModelConfig;
@@ -206,15 +208,19 @@ export function decodeCheckpoint(
   if (
     typeof config !== "object" || config === null || !Number.isInteger(config.hidden) ||
     config.hidden < 1 || config.vocabSize !== vocab.size ||
-    (config.activation !== "tanh" && config.activation !== "relu")
+    (config.activation !== "tanh" && config.activation !== "relu") ||
+    (config.cell ?? "rnn") !== meta.cell ||
+    !(Number.isInteger(config.layers ?? 1) && (config.layers ?? 1) >= 1)
   ) {
     throw new SyntaxError(
-      `the checkpoint's config ${meta.config} does not fit its vocabulary of ${vocab.size}`,
+      `the checkpoint's config ${meta.config} does not fit its vocabulary of ${vocab.size} ` +
+        `and its ${JSON.stringify(meta.cell)} cell`,
     );
   }
   const expected = paramShapes(config);
+  const names = Object.keys(expected);
   const byName = new Map(file.tensors.map((t) => [t.name, t]));
-  for (const name of PARAM_NAMES) {
+  for (const name of names) {
     const tensor = byName.get(name);
     const want = JSON.stringify(expected[name]);
     if (!tensor) throw new SyntaxError(`the checkpoint has no tensor "${name}" (expected ${want})`);
@@ -225,19 +231,21 @@ export function decodeCheckpoint(
     }
   }
   const optimizer = readOptimizer(meta, byName, countParams(expected));
-  const known = [...PARAM_NAMES, ...(optimizer ? ["adam.m", "adam.v"] : [])];
+  const known = [...names, ...(optimizer ? ["adam.m", "adam.v"] : [])];
   const extra = file.tensors.filter((t) => !known.includes(t.name));
   if (extra.length > 0) {
     throw new SyntaxError(
       `the checkpoint has unexpected tensors: ${extra.map((t) => t.name).join(", ")}`,
     );
   }
-  const model = createModel(
-    { vocabSize: config.vocabSize, hidden: config.hidden, activation: config.activation },
-    { backend: options.backend, initScale: 0 },
-  );
-  const values = Object.fromEntries(PARAM_NAMES.map((n) => [n, byName.get(n)!.data]));
-  setWeights(model, values as Record<(typeof PARAM_NAMES)[number], Float32Array>);
+  const model = createModel({
+    vocabSize: config.vocabSize,
+    hidden: config.hidden,
+    activation: config.activation,
+    cell: config.cell ?? "rnn",
+    layers: config.layers ?? 1,
+  }, { backend: options.backend, initScale: 0 });
+  setWeights(model, Object.fromEntries(names.map((n) => [n, byName.get(n)!.data])));
   const hyperparameters = parseJson(meta, "hyperparameters");
   // Checkpoints written before word tokens existed hold characters.
   const text = meta.text === undefined ? CHAR_TEXT : parseJson(meta, "text") as TextSettings;

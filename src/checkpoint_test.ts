@@ -94,7 +94,7 @@ Deno.test("malformed checkpoints are rejected with a message that says what is w
 
 Deno.test("a model with NaN weights is never saved", async () => {
   const m = model();
-  m.backend.write(m.weights.b_q, [NaN]);
+  m.backend.write(m.output.b_q, [NaN]);
   assert.throws(() => encodeCheckpoint(m, vocab), /NaN/);
   const dir = await Deno.makeTempDir();
   try {

@@ -26,8 +26,8 @@ Usage:
 
 train options (defaults in brackets):
   --preset NAME        the book's settings for a run, as defaults for the flags below;
-                       timemachine: the English edition's Time Machine run (hidden 512,
-                       lr 1, clipping 1, 500 epochs, sequential sampling, letters only)
+                       scratch-rnn, concise-rnn, scratch-gru, scratch-lstm, concise-gru,
+                       concise-lstm (Jay Chou), timemachine (the English edition's run)
   --corpus NAME|PATH   jaychou, timemachine, or a .txt/.zip file             [jaychou]
   --tokens T           char, or word (words separated by whitespace)         [char]
   --normalize N        none (keep every character, newlines as spaces), or
@@ -36,8 +36,13 @@ train options (defaults in brackets):
   --min-freq N         words seen fewer than N times become <unk>            [0]
   --max-tokens N       keep the first N tokens; 0 keeps all (--max-chars is
                        the same setting)                                     [10000]
-  --hidden N           hidden units                                          [256]
-  --activation A       tanh or relu                                          [tanh]
+  --cell C             rnn, gru or lstm                                      [rnn]
+  --layers N           recurrent layers stacked, each feeding the next       [1]
+  --dropout P          probability of dropping each output of a layer that feeds
+                       another layer, in training only (kept ones are scaled
+                       by 1/(1-P)); needs --layers 2 or more                 [0]
+  --hidden N           hidden units of every layer                           [256]
+  --activation A       tanh or relu (the vanilla rnn cell)                   [tanh]
   --steps N            time steps per sequence                               [35]
   --batch N            sequences per minibatch                               [32]
   --optimizer O        sgd (the book's from-scratch runs) or adam (its concise
@@ -129,6 +134,9 @@ async function runTrain(args: string[]): Promise<number> {
     "max-chars": "string",
     hidden: "string",
     activation: "string",
+    cell: "string",
+    layers: "string",
+    dropout: "string",
     steps: "string",
     batch: "string",
     optimizer: "string",
@@ -164,11 +172,13 @@ async function runTrain(args: string[]): Promise<number> {
     : p.prefixes ?? ["分开", "不分开"];
   const activation = oneOf("activation", s("activation"), ["tanh", "relu"]);
   const hidden = int("hidden", s("hidden"), p.hidden ?? 256);
+  const cell = oneOf("cell", s("cell") ?? p.cell, ["rnn", "gru", "lstm"]);
+  const layers = int("layers", s("layers"), 1);
   const init = s("init") ? await loadCheckpoint(s("init")!) : undefined;
   // Resuming a run trained with Adam continues with Adam, its moments and its learning rate.
   const optimizer = oneOf(
     "optimizer",
-    s("optimizer") ?? (init?.optimizer ? "adam" : undefined),
+    s("optimizer") ?? (init?.optimizer ? "adam" : undefined) ?? p.optimizer,
     ["sgd", "adam"],
   );
   const savedLr = init?.optimizer && optimizer === "adam" ? init.hyperparameters.lr : undefined;
@@ -186,6 +196,7 @@ async function runTrain(args: string[]): Promise<number> {
     sampling: oneOf("sampling", s("sampling") ?? p.sampling, ["random", "sequential"]),
     seed: int("seed", s("seed"), 0, 0),
     randomOffset: v["random-offset"] === true || (p.randomOffset ?? false),
+    dropout: num("dropout", s("dropout"), 0),
     prefixes,
     predEvery,
     predLen: int("pred-len", s("pred-len"), 50, 0),
@@ -199,6 +210,8 @@ async function runTrain(args: string[]): Promise<number> {
     const [flag, given, saved] of [
       ["hidden", hidden, init?.model.config.hidden],
       ["activation", activation, init?.model.config.activation],
+      ["cell", cell, init?.model.config.cell],
+      ["layers", layers, init?.model.config.layers],
       ["tokens", s("tokens"), init?.text.tokens],
       ["normalize", s("normalize"), init?.text.normalize],
     ] as const
@@ -208,6 +221,12 @@ async function runTrain(args: string[]): Promise<number> {
         `--${flag} ${given} differs from the checkpoint's ${saved}; drop --${flag}`,
       );
     }
+  }
+  if (settings.dropout >= 1) {
+    throw new UsageError(`--dropout must be below 1, got ${settings.dropout}`);
+  }
+  if (settings.dropout > 0 && (init?.model.config.layers ?? layers) < 2) {
+    throw new UsageError("--dropout applies between stacked layers; add --layers 2 or more");
   }
   const minFreq = int("min-freq", s("min-freq"), 0, 0);
   if (minFreq > 0 && text.tokens !== "word") {
@@ -235,6 +254,12 @@ async function runTrain(args: string[]): Promise<number> {
   const trainCorpus = validation
     ? { ...corpus, indices: corpus.indices.slice(0, corpus.indices.length - numVal) }
     : corpus;
+  // Made here rather than in train() so that --save-best can save it while it trains.
+  const model = init?.model ??
+    createModel(
+      { vocabSize: corpus.vocab.size, hidden, activation, cell, layers },
+      { seed: settings.seed },
+    );
 
   const controller = new AbortController();
   const onSigint = () => controller.abort();
@@ -252,8 +277,8 @@ async function runTrain(args: string[]): Promise<number> {
       `training on ${corpusName}: ${corpus.indices.length} ${
         text.tokens === "word" ? "words" : "characters"
       }, vocabulary ` +
-        `${corpus.vocab.size}, hidden ${init?.model.config.hidden ?? hidden}, ` +
-        `${settings.sampling} sampling`,
+        `${corpus.vocab.size}, ${model.config.layers} x ${model.config.cell} of ` +
+        `${model.config.hidden}, ${settings.sampling} sampling, ${optimizer}`,
     );
   }
   const save = s("save");
@@ -265,9 +290,6 @@ async function runTrain(args: string[]): Promise<number> {
     minFreq,
     valFraction,
   });
-  // Made here rather than in train() so that --save-best can save it while it trains.
-  const model = init?.model ??
-    createModel({ vocabSize: corpus.vocab.size, hidden, activation }, { seed: settings.seed });
   let bestVal = Infinity, bestEpoch = 0;
   let result;
   try {

@@ -13,23 +13,40 @@ import { createWasmBackend } from "./backend/wasm.ts";
 import type { ActivationCode, Backend, Buf, IndexBuf } from "./backend/types.ts";
 import { Rng } from "./rng.ts";
 
-/** The parameter names, in the book's notation and in storage order. */
+/** The parameter names of the one-layer vanilla RNN, in the book's notation and storage order. */
 export const PARAM_NAMES = ["W_xh", "W_hh", "b_h", "W_hq", "b_q"] as const;
 
 /** One of {@linkcode PARAM_NAMES}. */
 export type ParamName = typeof PARAM_NAMES[number];
 
-/** Nonlinearity of the recurrent cell. */
+/** Nonlinearity of the vanilla recurrent cell. */
 export type Activation = "tanh" | "relu";
+
+/** The recurrent cell: the vanilla RNN, the GRU or the LSTM. */
+export type CellType = "rnn" | "gru" | "lstm";
+
+/**
+ * Each cell's gates in storage order (PyTorch's), with the book's letter for each: the GRU's reset
+ * `r`, update `z` and candidate `h`; the LSTM's input `i`, forget `f`, candidate `c`, output `o`.
+ */
+export const GATES: Readonly<Record<CellType, readonly string[]>> = {
+  rnn: ["h"],
+  gru: ["r", "z", "h"],
+  lstm: ["i", "f", "c", "o"],
+};
 
 /** Sizes and choices that define a model. */
 export interface ModelConfig {
   /** Number of tokens in the vocabulary (`V`). */
   vocabSize: number;
-  /** Hidden units (`H`); the book uses 256. */
+  /** Hidden units (`H`) of every layer; the book uses 256. */
   hidden: number;
-  /** `"tanh"` (the book's) or `"relu"`. */
+  /** Activation of the vanilla cell, `"tanh"` (the book's) or `"relu"`; unused by GRU and LSTM. */
   activation: Activation;
+  /** The cell; default `"rnn"`. */
+  cell?: CellType;
+  /** Recurrent layers stacked, each feeding the next; default 1. */
+  layers?: number;
 }
 
 /** Options of {@linkcode createModel}. */
@@ -42,58 +59,124 @@ export interface CreateModelOptions {
   initScale?: number;
 }
 
+/** The parameters of one recurrent layer, every gate side by side (see {@linkcode GATES}). */
+export interface LayerParams {
+  /** Input weights [I, G]: `I` is V for the first layer, H above; `G` is H times the gates. */
+  W_x: Buf;
+  /** Recurrent weights [H, G]. */
+  W_h: Buf;
+  /** Biases [G]. */
+  b: Buf;
+}
+
+/** The dense output layer. */
+export interface OutputParams {
+  /** [H, V]. */
+  W_hq: Buf;
+  /** [V]. */
+  b_q: Buf;
+}
+
 /** A model: its configuration, backend and parameter and gradient buffers. */
 export interface RnnModel {
-  /** The sizes and activation. */
-  readonly config: Readonly<ModelConfig>;
+  /** The sizes and choices, with defaults filled in. */
+  readonly config: Readonly<Required<ModelConfig>>;
   /** The kernels the model runs on. */
   readonly backend: Backend;
   /** Total number of parameters. */
   readonly numParams: number;
-  /** All parameters, contiguous, in the order of {@linkcode PARAM_NAMES}. */
+  /** All parameters, contiguous: layer by layer (W_x, W_h, b), then W_hq and b_q. */
   readonly params: Buf;
   /** All gradients, same layout as `params`. */
   readonly grads: Buf;
-  /** Views of `params`, one per parameter. */
-  readonly weights: Readonly<Record<ParamName, Buf>>;
-  /** Views of `grads`, one per parameter. */
-  readonly gradients: Readonly<Record<ParamName, Buf>>;
+  /** Views of `params`, one entry per layer. */
+  readonly layers: readonly LayerParams[];
+  /** Views of `grads`, one entry per layer. */
+  readonly layerGrads: readonly LayerParams[];
+  /** Views of the output layer's parameters. */
+  readonly output: OutputParams;
+  /** Views of the output layer's gradients. */
+  readonly outputGrads: OutputParams;
 }
 
-/**
- * The shape of each parameter in the book's orientation (`X W`, row-major).
- *
- * @param config Vocabulary size and hidden units.
- * @returns Shapes by name: `W_xh` [V,H], `W_hh` [H,H], `b_h` [H], `W_hq` [H,V], `b_q` [V].
- * @example Shapes of the default model
- * ```ts
- * import { paramShapes } from "./model.ts";
- * console.log(paramShapes({ vocabSize: 1027, hidden: 256 }).W_hq); // [256, 1027]
- * ```
- */
-export function paramShapes(
-  config: Pick<ModelConfig, "vocabSize" | "hidden">,
-): Record<ParamName, number[]> {
-  const { vocabSize: V, hidden: H } = config;
-  return { W_xh: [V, H], W_hh: [H, H], b_h: [H], W_hq: [H, V], b_q: [V] };
-}
-
-function checkConfig(config: ModelConfig): void {
-  for (const key of ["vocabSize", "hidden"] as const) {
-    const v = config[key];
+function fullConfig(config: ModelConfig): Required<ModelConfig> {
+  const full = { cell: "rnn" as CellType, layers: 1, ...config };
+  for (const key of ["vocabSize", "hidden", "layers"] as const) {
+    const v = full[key];
     if (!Number.isInteger(v) || v < 1) {
       throw new RangeError(`${key} must be a positive integer, got ${v}`);
     }
   }
-  if (config.activation !== "tanh" && config.activation !== "relu") {
-    throw new RangeError(`activation must be "tanh" or "relu", got ${String(config.activation)}`);
+  if (full.activation !== "tanh" && full.activation !== "relu") {
+    throw new RangeError(`activation must be "tanh" or "relu", got ${String(full.activation)}`);
   }
+  if (!Object.hasOwn(GATES, full.cell)) {
+    throw new RangeError(`cell must be "rnn", "gru" or "lstm", got ${String(full.cell)}`);
+  }
+  return full;
+}
+
+/** Storage order of the parameters: per layer W_x [I,G], W_h [H,G], b [G]; then the output. */
+function storage(config: Required<ModelConfig>): { key: string; shape: number[] }[] {
+  const { vocabSize: V, hidden: H, layers } = config;
+  const G = GATES[config.cell].length * H;
+  const out: { key: string; shape: number[] }[] = [];
+  for (let l = 0; l < layers; l++) {
+    out.push({ key: `${l}.W_x`, shape: [l === 0 ? V : H, G] });
+    out.push({ key: `${l}.W_h`, shape: [H, G] });
+    out.push({ key: `${l}.b`, shape: [G] });
+  }
+  out.push({ key: "W_hq", shape: [H, V] }, { key: "b_q", shape: [V] });
+  return out;
+}
+
+/** One named tensor of the book's notation: a gate's slice of a layer's parameter. */
+interface NamedSlice {
+  name: string;
+  shape: number[];
+  key: string;
+  gate: number;
+}
+
+/** The book's names: `W_x<g>`, `W_h<g>`, `b_<g>` per gate, `_l<k>` after them in deep stacks. */
+function namedSlices(config: Required<ModelConfig>): NamedSlice[] {
+  const { vocabSize: V, hidden: H, layers } = config;
+  const out: NamedSlice[] = [];
+  for (let l = 0; l < layers; l++) {
+    const suffix = layers > 1 ? `_l${l}` : "";
+    const I = l === 0 ? V : H;
+    GATES[config.cell].forEach((g, gate) => {
+      out.push({ name: `W_x${g}${suffix}`, shape: [I, H], key: `${l}.W_x`, gate });
+      out.push({ name: `W_h${g}${suffix}`, shape: [H, H], key: `${l}.W_h`, gate });
+      out.push({ name: `b_${g}${suffix}`, shape: [H], key: `${l}.b`, gate });
+    });
+  }
+  out.push({ name: "W_hq", shape: [H, V], key: "W_hq", gate: 0 });
+  out.push({ name: "b_q", shape: [V], key: "b_q", gate: 0 });
+  return out;
+}
+
+/**
+ * The shape of each parameter under the book's names (`X W`, row-major), in checkpoint order:
+ * per layer and gate `W_x<g>` [I,H], `W_h<g>` [H,H], `b_<g>` [H], then `W_hq` [H,V] and `b_q` [V].
+ * Gate letters are those of {@linkcode GATES}; deep stacks add `_l0`, `_l1`, ... to the names.
+ *
+ * @param config The model's sizes and cell.
+ * @returns Shapes by name, in checkpoint order.
+ * @example Shapes of the default model
+ * ```ts
+ * import { paramShapes } from "./model.ts";
+ * console.log(paramShapes({ vocabSize: 1027, hidden: 256, activation: "tanh" }).W_hq); // [256, 1027]
+ * ```
+ */
+export function paramShapes(config: ModelConfig): Record<string, number[]> {
+  return Object.fromEntries(namedSlices(fullConfig(config)).map((t) => [t.name, t.shape]));
 }
 
 /**
  * Creates a model with weights drawn from N(0, initScale²) and zero biases, as in the book.
  *
- * @param config Vocabulary size, hidden units and activation.
+ * @param config Vocabulary size, hidden units, activation, cell and layers.
  * @param options Backend, seed and initial scale.
  * @returns The model.
  * @example A small model on the reference backend
@@ -108,45 +191,62 @@ function checkConfig(config: ModelConfig): void {
  * ```
  */
 export function createModel(config: ModelConfig, options: CreateModelOptions = {}): RnnModel {
-  checkConfig(config);
+  const full = fullConfig(config);
   const backend = options.backend ?? createWasmBackend();
-  const shapes = paramShapes(config);
-  const sizes = PARAM_NAMES.map((name) => shapes[name].reduce((a, b) => a * b, 1));
+  const table = storage(full);
+  const sizes = table.map((t) => t.shape.reduce((a, b) => a * b, 1));
   const numParams = sizes.reduce((a, b) => a + b, 0);
   const params = backend.alloc(numParams);
   const grads = backend.alloc(numParams);
-  const weights = {} as Record<ParamName, Buf>;
-  const gradients = {} as Record<ParamName, Buf>;
-  let offset = 0;
-  PARAM_NAMES.forEach((name, i) => {
-    weights[name] = backend.view(params, offset, sizes[i]);
-    gradients[name] = backend.view(grads, offset, sizes[i]);
-    offset += sizes[i];
-  });
+  const views = (buf: Buf) => {
+    const byKey = new Map<string, Buf>();
+    let offset = 0;
+    table.forEach((t, i) => {
+      byKey.set(t.key, backend.view(buf, offset, sizes[i]));
+      offset += sizes[i];
+    });
+    const layers = Array.from({ length: full.layers }, (_, l) => ({
+      W_x: byKey.get(`${l}.W_x`)!,
+      W_h: byKey.get(`${l}.W_h`)!,
+      b: byKey.get(`${l}.b`)!,
+    }));
+    return { layers, output: { W_hq: byKey.get("W_hq")!, b_q: byKey.get("b_q")! } };
+  };
+  const p = views(params), g = views(grads);
   const model: RnnModel = {
-    config: { ...config },
+    config: full,
     backend,
     numParams,
     params,
     grads,
-    weights,
-    gradients,
+    layers: p.layers,
+    layerGrads: g.layers,
+    output: p.output,
+    outputGrads: g.output,
   };
+  // Weights in storage order (biases stay zero), so a seed gives the same model everywhere.
   const rng = new Rng(options.seed ?? 0);
   const scale = options.initScale ?? 0.01;
-  for (const name of ["W_xh", "W_hh", "W_hq"] as const) {
-    const values = new Float64Array(weights[name].length);
+  const weights = [...p.layers.flatMap((l) => [l.W_x, l.W_h]), p.output.W_hq];
+  for (const w of weights) {
+    const values = new Float64Array(w.length);
     for (let i = 0; i < values.length; i++) values[i] = rng.normal() * scale;
-    backend.write(weights[name], values);
+    backend.write(w, values);
   }
   return model;
 }
 
+function storageView(model: RnnModel, key: string): Buf {
+  if (key === "W_hq" || key === "b_q") return model.output[key];
+  const [l, part] = key.split(".");
+  return model.layers[Number(l)][part as keyof LayerParams];
+}
+
 /**
- * Copies the parameters out of the backend.
+ * Copies the parameters out of the backend under the book's names (see {@linkcode paramShapes}).
  *
  * @param model The model.
- * @returns One array per parameter, row-major in the shapes of {@linkcode paramShapes}.
+ * @returns One row-major array per named parameter, in checkpoint order.
  * @example Read the output bias
  * ```ts
  * import { createModel, getWeights } from "./model.ts";
@@ -157,17 +257,34 @@ export function createModel(config: ModelConfig, options: CreateModelOptions = {
  * console.log(Array.from(getWeights(model).b_q)); // [0, 0, 0]
  * ```
  */
-export function getWeights(model: RnnModel): Record<ParamName, Float32Array | Float64Array> {
-  const out = {} as Record<ParamName, Float32Array | Float64Array>;
-  for (const name of PARAM_NAMES) out[name] = model.backend.read(model.weights[name]);
+export function getWeights(model: RnnModel): Record<string, Float32Array | Float64Array> {
+  const H = model.config.hidden;
+  const out: Record<string, Float32Array | Float64Array> = {};
+  const cache = new Map<string, Float32Array | Float64Array>();
+  for (const t of namedSlices(model.config)) {
+    let all = cache.get(t.key);
+    if (!all) cache.set(t.key, all = model.backend.read(storageView(model, t.key)));
+    if (t.key === "W_hq" || t.key === "b_q") {
+      out[t.name] = all;
+      continue;
+    }
+    // Gate `gate` is columns [gate·H, (gate+1)·H) of a row-major [rows, G] block.
+    const G = GATES[model.config.cell].length * H, rows = all.length / G;
+    const slice = new (all.constructor as Float32ArrayConstructor)(rows * H);
+    for (let r = 0; r < rows; r++) {
+      slice.set(all.subarray(r * G + t.gate * H, r * G + (t.gate + 1) * H), r * H);
+    }
+    out[t.name] = slice;
+  }
   return out;
 }
 
 /**
- * Copies parameters into the model; sizes must match {@linkcode paramShapes}.
+ * Copies parameters, under the book's names, into the model; every one must be given with the
+ * size of {@linkcode paramShapes}.
  *
  * @param model The model.
- * @param values One array per parameter (all of them).
+ * @param values One array per named parameter (all of them).
  * @example Zero every weight
  * ```ts
  * import { createModel, getWeights, setWeights } from "./model.ts";
@@ -182,18 +299,68 @@ export function getWeights(model: RnnModel): Record<ParamName, Float32Array | Fl
  */
 export function setWeights(
   model: RnnModel,
-  values: Readonly<Record<ParamName, ArrayLike<number>>>,
+  values: Readonly<Record<string, ArrayLike<number>>>,
 ): void {
-  for (const name of PARAM_NAMES) {
-    const data = values[name];
-    const expected = model.weights[name].length;
+  const slices = namedSlices(model.config);
+  for (const t of slices) {
+    const data = values[t.name];
+    const expected = t.shape.reduce((a, b) => a * b, 1);
     if (!data || data.length !== expected) {
       throw new TypeError(
-        `${name} must have ${expected} values, got ${data ? data.length : "none"}`,
+        `${t.name} must have ${expected} values, got ${data ? data.length : "none"}`,
       );
     }
   }
-  for (const name of PARAM_NAMES) model.backend.write(model.weights[name], values[name]);
+  const H = model.config.hidden, G = GATES[model.config.cell].length * H;
+  const blocks = new Map<string, Float64Array>();
+  for (const t of slices) {
+    const data = values[t.name];
+    if (t.key === "W_hq" || t.key === "b_q") {
+      model.backend.write(storageView(model, t.key), data);
+      continue;
+    }
+    let block = blocks.get(t.key);
+    if (!block) blocks.set(t.key, block = new Float64Array(storageView(model, t.key).length));
+    const rows = block.length / G;
+    for (let r = 0; r < rows; r++) {
+      for (let j = 0; j < H; j++) block[r * G + t.gate * H + j] = data[r * H + j];
+    }
+  }
+  for (const [key, block] of blocks) model.backend.write(storageView(model, key), block);
+}
+
+/** One layer's activations and their gradients ([T,...] blocks are time-major). */
+export interface LayerWorkspace {
+  /** Input products plus bias [T,B,G]. */
+  readonly zin: Buf;
+  /** Hidden states [T+1,B,H]; block 0 is the initial state. */
+  readonly states: Buf;
+  /** Gradient of `zin` [T,B,G]. */
+  readonly dzin: Buf;
+  /** Gradients of the hidden states [T+1,B,H]. */
+  readonly dstates: Buf;
+  /** GRU and LSTM: the gates after their activations, saved for backward [T,B,G]. */
+  readonly gates?: Buf;
+  /** GRU: the candidate's recurrent input saved for backward [T,B,H]. */
+  readonly hn?: Buf;
+  /** LSTM: memory cells [T+1,B,H]; block 0 is the initial cell. */
+  readonly cells?: Buf;
+  /** LSTM: gradients of the memory cells [T+1,B,H]. */
+  readonly dcells?: Buf;
+  /** Below the top layer: the dropout mask of this layer's outputs, 0 or 1/(1−p) [T,B,H]. */
+  readonly mask?: Buf;
+  /** Below the top layer: the outputs after dropout, the next layer's input [T,B,H]. */
+  readonly dropped?: Buf;
+  /** Below the top layer: the gradient reaching `dropped` [T,B,H]. */
+  readonly ddropped?: Buf;
+}
+
+/** Dropout between stacked layers during training (PyTorch's `nn.RNN(dropout=p)`). */
+export interface Dropout {
+  /** The probability of dropping each output of a layer below the top one, in [0, 1). */
+  p: number;
+  /** Draws the masks. */
+  rng: Rng;
 }
 
 /**
@@ -209,16 +376,12 @@ export interface Workspace {
   readonly inputs: IndexBuf;
   /** Targets, time-major [T,B]. */
   readonly targets: IndexBuf;
-  /** Input products plus bias [T,B,H]. */
-  readonly zin: Buf;
-  /** Hidden states [T+1,B,H]; block 0 is the initial state. */
-  readonly states: Buf;
+  /** One entry per recurrent layer, bottom first. */
+  readonly layers: readonly LayerWorkspace[];
   /** Logits, then probabilities, then their gradient [T·B,V]. */
   readonly logits: Buf;
-  /** Gradients of the hidden states [T+1,B,H]. */
-  readonly dstates: Buf;
-  /** Gradient of `zin` [T,B,H]. */
-  readonly dzin: Buf;
+  /** Unused bias of the book's GRU, whose kernel takes PyTorch's extra bias [H]. */
+  readonly spare: Buf;
   /** JS-side scratch for transposing [B,T] minibatches to time-major. */
   readonly scratch: Int32Array;
 }
@@ -238,7 +401,7 @@ export interface Workspace {
  *   backend: createReferenceBackend(),
  * });
  * const ws = createWorkspace(model, 35, 32);
- * console.log(ws.states.length); // 36 * 32 * 4
+ * console.log(ws.layers[0].states.length); // 36 * 32 * 4
  * ```
  */
 export function createWorkspace(model: RnnModel, maxSteps: number, batchSize: number): Workspace {
@@ -248,18 +411,31 @@ export function createWorkspace(model: RnnModel, maxSteps: number, batchSize: nu
     }
   }
   const be = model.backend;
-  const { hidden: H, vocabSize: V } = model.config;
-  const n = maxSteps * batchSize;
+  const { hidden: H, vocabSize: V, cell } = model.config;
+  const G = GATES[cell].length * H;
+  const n = maxSteps * batchSize, block = batchSize * H;
+  const layers = model.layers.map((_, l): LayerWorkspace => ({
+    zin: be.alloc(n * G),
+    states: be.alloc((maxSteps + 1) * block),
+    dzin: be.alloc(n * G),
+    dstates: be.alloc((maxSteps + 1) * block),
+    ...(cell !== "rnn" ? { gates: be.alloc(n * G) } : {}),
+    ...(cell === "gru" ? { hn: be.alloc(n * H) } : {}),
+    ...(cell === "lstm"
+      ? { cells: be.alloc((maxSteps + 1) * block), dcells: be.alloc((maxSteps + 1) * block) }
+      : {}),
+    ...(l < model.layers.length - 1
+      ? { mask: be.alloc(n * H), dropped: be.alloc(n * H), ddropped: be.alloc(n * H) }
+      : {}),
+  }));
   return {
     maxSteps,
     batchSize,
     inputs: be.allocIndices(n),
     targets: be.allocIndices(n),
-    zin: be.alloc(n * H),
-    states: be.alloc((maxSteps + 1) * batchSize * H),
+    layers,
     logits: be.alloc(n * V),
-    dstates: be.alloc((maxSteps + 1) * batchSize * H),
-    dzin: be.alloc(n * H),
+    spare: be.alloc(H),
     scratch: new Int32Array(n),
   };
 }
@@ -314,7 +490,7 @@ export function writeTokens(
 }
 
 /**
- * Sets the initial hidden state (block 0 of `ws.states`) to zero, as at the start of an epoch.
+ * Sets every layer's initial state (and LSTM memory cell) to zero, as at the start of an epoch.
  *
  * @param model The model.
  * @param ws The workspace.
@@ -329,13 +505,17 @@ export function writeTokens(
  * ```
  */
 export function resetState(model: RnnModel, ws: Workspace): void {
-  const block = ws.batchSize * model.config.hidden;
-  model.backend.fill(model.backend.view(ws.states, 0, block), 0);
+  const be = model.backend, block = ws.batchSize * model.config.hidden;
+  for (const layer of ws.layers) {
+    be.fill(be.view(layer.states, 0, block), 0);
+    if (layer.cells) be.fill(be.view(layer.cells, 0, block), 0);
+  }
 }
 
 /**
- * Makes the last state of the previous `steps`-step sequence the initial state of the next one.
- * Gradients never flow across (the book's `detach`): backward stops at block 0.
+ * Makes the last state of the previous `steps`-step sequence the initial state of the next one,
+ * in every layer (and for the LSTM's memory cells too). Gradients never flow across (the book's
+ * `detach`): backward stops at block 0.
  *
  * @param model The model.
  * @param ws The workspace.
@@ -351,22 +531,27 @@ export function resetState(model: RnnModel, ws: Workspace): void {
  * ```
  */
 export function carryState(model: RnnModel, ws: Workspace, steps: number): void {
-  const be = model.backend;
-  const block = ws.batchSize * model.config.hidden;
-  be.copy(be.view(ws.states, 0, block), be.view(ws.states, steps * block, block));
+  const be = model.backend, block = ws.batchSize * model.config.hidden;
+  for (const layer of ws.layers) {
+    for (const buf of layer.cells ? [layer.states, layer.cells] : [layer.states]) {
+      be.copy(be.view(buf, 0, block), be.view(buf, steps * block, block));
+    }
+  }
 }
 
 /**
- * Runs the recurrent layer over `steps` steps from the state in block 0 of `ws.states`.
+ * Runs the recurrent layers over `steps` steps from the states in block 0, each layer's outputs
+ * feeding the next.
  *
  * @param model The model.
  * @param ws The workspace, with inputs written.
  * @param steps Steps to run.
+ * @param dropout Dropout between layers (training only); none by default.
  * @example Hidden states of a short sequence
  * ```ts
  * import { createModel, createWorkspace, forwardHidden, writeTokens } from "./model.ts";
  * import { createReferenceBackend } from "./backend/reference.ts";
- * const model = createModel({ vocabSize: 5, hidden: 4, activation: "tanh" }, {
+ * const model = createModel({ vocabSize: 5, hidden: 4, activation: "tanh", cell: "gru" }, {
  *   backend: createReferenceBackend(),
  * });
  * const ws = createWorkspace(model, 2, 1);
@@ -374,19 +559,59 @@ export function carryState(model: RnnModel, ws: Workspace, steps: number): void 
  * forwardHidden(model, ws, 2);
  * ```
  */
-export function forwardHidden(model: RnnModel, ws: Workspace, steps: number): void {
-  const be = model.backend, w = model.weights;
-  const { hidden: H } = model.config;
-  const n = steps * ws.batchSize;
-  const zin = be.view(ws.zin, 0, n * H);
-  be.fill(zin, 0);
-  be.gatherRowsForward(zin, ws.inputs, w.W_xh, n, H);
-  be.biasForward(zin, w.b_h, n, H);
-  be.rnnForward(ws.states, zin, w.W_hh, steps, ws.batchSize, H, activationCode(model));
+export function forwardHidden(
+  model: RnnModel,
+  ws: Workspace,
+  steps: number,
+  dropout?: Dropout,
+): void {
+  const be = model.backend;
+  const { hidden: H, cell } = model.config;
+  const B = ws.batchSize, n = steps * B, G = GATES[cell].length * H;
+  const drop = dropout && dropout.p > 0 ? dropout : undefined;
+  model.layers.forEach((p, l) => {
+    const w = ws.layers[l];
+    const zin = be.view(w.zin, 0, n * G);
+    be.fill(zin, 0);
+    // The first layer's input is one-hot: its product is a row gather.
+    if (l === 0) be.gatherRowsForward(zin, ws.inputs, p.W_x, n, G);
+    else be.matmulNN(zin, layerInput(model, ws, l - 1, steps, drop), p.W_x, n, H, G);
+    be.biasForward(zin, p.b, n, G);
+    if (cell === "rnn") {
+      be.rnnForward(w.states, zin, p.W_h, steps, B, H, activationCode(model));
+    } else if (cell === "gru") {
+      be.gruForward(w.states, w.gates!, w.hn!, zin, p.W_h, ws.spare, steps, B, H, 0);
+    } else {
+      be.lstmForward(w.states, w.cells!, w.gates!, zin, p.W_h, steps, B, H);
+    }
+  });
 }
 
 /**
- * Computes the logits of every step at once from the hidden states: `O = H W_hq + b_q`.
+ * The outputs of layer `l` as the next layer reads them: its states, or with dropout the states
+ * times a freshly drawn mask (inverted dropout: kept values are scaled by 1/(1−p)).
+ */
+function layerInput(
+  model: RnnModel,
+  ws: Workspace,
+  l: number,
+  steps: number,
+  dropout: Dropout | undefined,
+): Buf {
+  const be = model.backend, w = ws.layers[l];
+  const n = steps * ws.batchSize * model.config.hidden;
+  const outputs = be.view(w.states, ws.batchSize * model.config.hidden, n);
+  if (!dropout) return outputs;
+  const mask = new Float64Array(n), keep = 1 / (1 - dropout.p);
+  for (let i = 0; i < n; i++) mask[i] = dropout.rng.next() < dropout.p ? 0 : keep;
+  be.write(w.mask!, mask);
+  const dropped = be.view(w.dropped!, 0, n);
+  be.dropoutForward(dropped, outputs, be.view(w.mask!, 0, n), n);
+  return dropped;
+}
+
+/**
+ * Computes the logits of every step at once from the top layer's states: `O = H W_hq + b_q`.
  *
  * @param model The model.
  * @param ws The workspace, after {@linkcode forwardHidden}.
@@ -406,14 +631,14 @@ export function forwardHidden(model: RnnModel, ws: Workspace, steps: number): vo
  * ```
  */
 export function forwardLogits(model: RnnModel, ws: Workspace, steps: number): Buf {
-  const be = model.backend, w = model.weights;
+  const be = model.backend, out = model.output;
   const { hidden: H, vocabSize: V } = model.config;
   const n = steps * ws.batchSize;
-  const hs = be.view(ws.states, ws.batchSize * H, n * H);
+  const hs = be.view(ws.layers[ws.layers.length - 1].states, ws.batchSize * H, n * H);
   const logits = be.view(ws.logits, 0, n * V);
   be.fill(logits, 0);
-  be.matmulNN(logits, hs, w.W_hq, n, H, V);
-  be.biasForward(logits, w.b_q, n, V);
+  be.matmulNN(logits, hs, out.W_hq, n, H, V);
+  be.biasForward(logits, out.b_q, n, V);
   return logits;
 }
 
@@ -424,6 +649,7 @@ export function forwardLogits(model: RnnModel, ws: Workspace, steps: number): Bu
  * @param model The model.
  * @param ws The workspace, with inputs, targets and the initial state written.
  * @param steps Steps in this minibatch.
+ * @param dropout Dropout between layers (training only); none by default.
  * @returns Sum of `-log p(target)` over all predictions (divide by `steps·B` for the mean).
  * @example The loss of a uniform model is log V per prediction
  * ```ts
@@ -438,25 +664,33 @@ export function forwardLogits(model: RnnModel, ws: Workspace, steps: number): Bu
  * console.log(forwardLoss(model, ws, 2) / 2); // Math.log(5)
  * ```
  */
-export function forwardLoss(model: RnnModel, ws: Workspace, steps: number): number {
-  forwardHidden(model, ws, steps);
+export function forwardLoss(
+  model: RnnModel,
+  ws: Workspace,
+  steps: number,
+  dropout?: Dropout,
+): number {
+  forwardHidden(model, ws, steps, dropout);
   const logits = forwardLogits(model, ws, steps);
   const n = steps * ws.batchSize;
   return model.backend.softmaxXentForward(logits, logits, ws.targets, n, model.config.vocabSize);
 }
 
 /**
- * Backpropagation through time of the mean loss of the last {@linkcode forwardLoss}; adds the
- * gradients into `model.grads` (the caller zeroes them once per step).
+ * Backpropagation through time of the mean loss of the last {@linkcode forwardLoss}, through
+ * every layer from the top; adds the gradients into `model.grads` (the caller zeroes them once
+ * per step). Afterwards each layer's `dstates` block 0 (and `dcells` block 0) holds the gradient
+ * with respect to its initial state.
  *
  * @param model The model.
  * @param ws The workspace, right after {@linkcode forwardLoss} with the same `steps`.
  * @param steps Steps in this minibatch.
+ * @param dropout The dropout given to {@linkcode forwardLoss}, whose masks it reuses.
  * @example Gradients of one minibatch
  * ```ts
  * import { backward, createModel, createWorkspace, forwardLoss, writeTokens } from "./model.ts";
  * import { createReferenceBackend } from "./backend/reference.ts";
- * const model = createModel({ vocabSize: 5, hidden: 4, activation: "tanh" }, {
+ * const model = createModel({ vocabSize: 5, hidden: 4, activation: "tanh", layers: 2 }, {
  *   backend: createReferenceBackend(), seed: 3,
  * });
  * const ws = createWorkspace(model, 2, 1);
@@ -466,24 +700,81 @@ export function forwardLoss(model: RnnModel, ws: Workspace, steps: number): numb
  * backward(model, ws, 2);
  * ```
  */
-export function backward(model: RnnModel, ws: Workspace, steps: number): void {
-  const be = model.backend, w = model.weights, g = model.gradients;
-  const { hidden: H, vocabSize: V } = model.config;
-  const B = ws.batchSize, n = steps * B;
+export function backward(
+  model: RnnModel,
+  ws: Workspace,
+  steps: number,
+  dropout?: Dropout,
+): void {
+  const be = model.backend, out = model.output, dout = model.outputGrads;
+  const { hidden: H, vocabSize: V, cell } = model.config;
+  const B = ws.batchSize, n = steps * B, G = GATES[cell].length * H, block = B * H;
+  const top = ws.layers[ws.layers.length - 1];
   const dlogits = be.view(ws.logits, 0, n * V);
-  const hs = be.view(ws.states, B * H, n * H);
-  const dstates = be.view(ws.dstates, 0, (steps + 1) * B * H);
-  const dhs = be.view(ws.dstates, B * H, n * H);
-  const dzin = be.view(ws.dzin, 0, n * H);
   be.softmaxXentBackward(dlogits, dlogits, ws.targets, n, V, 1 / n);
-  be.fill(dstates, 0);
-  be.fill(dzin, 0);
-  be.matmulTN(g.W_hq, hs, dlogits, H, n, V);
-  be.biasBackward(g.b_q, dlogits, n, V);
-  be.matmulNT(dhs, dlogits, w.W_hq, n, V, H);
-  be.rnnBackward(dzin, g.W_hh, dstates, ws.states, w.W_hh, steps, B, H, activationCode(model));
-  be.gatherRowsBackward(g.W_xh, ws.inputs, dzin, n, H);
-  be.biasBackward(g.b_h, dzin, n, H);
+  for (const w of ws.layers) {
+    be.fill(be.view(w.dstates, 0, (steps + 1) * block), 0);
+    be.fill(be.view(w.dzin, 0, n * G), 0);
+    if (w.dcells) be.fill(be.view(w.dcells, 0, (steps + 1) * block), 0);
+  }
+  be.matmulTN(dout.W_hq, be.view(top.states, block, n * H), dlogits, H, n, V);
+  be.biasBackward(dout.b_q, dlogits, n, V);
+  be.matmulNT(be.view(top.dstates, block, n * H), dlogits, out.W_hq, n, V, H);
+  for (let l = model.layers.length - 1; l >= 0; l--) {
+    const p = model.layers[l], g = model.layerGrads[l], w = ws.layers[l];
+    const dzin = be.view(w.dzin, 0, n * G);
+    const dstates = be.view(w.dstates, 0, (steps + 1) * block);
+    if (cell === "rnn") {
+      be.rnnBackward(dzin, g.W_h, dstates, w.states, p.W_h, steps, B, H, activationCode(model));
+    } else if (cell === "gru") {
+      be.gruBackward(
+        dzin,
+        g.W_h,
+        ws.spare,
+        dstates,
+        w.states,
+        w.gates!,
+        w.hn!,
+        p.W_h,
+        steps,
+        B,
+        H,
+        0,
+      );
+    } else {
+      be.lstmBackward(
+        dzin,
+        g.W_h,
+        dstates,
+        w.dcells!,
+        w.states,
+        w.cells!,
+        w.gates!,
+        p.W_h,
+        steps,
+        B,
+        H,
+      );
+    }
+    be.biasBackward(g.b, dzin, n, G);
+    if (l === 0) {
+      be.gatherRowsBackward(g.W_x, ws.inputs, dzin, n, G);
+    } else {
+      // The layer below's outputs were this layer's inputs: dW_x += Xᵀ·dZ, dX += dZ·W_xᵀ.
+      const below = ws.layers[l - 1];
+      const belowOut = be.view(below.dstates, block, n * H);
+      if (dropout && dropout.p > 0) {
+        const ddropped = be.view(below.ddropped!, 0, n * H);
+        be.fill(ddropped, 0);
+        be.matmulTN(g.W_x, be.view(below.dropped!, 0, n * H), dzin, H, n, G);
+        be.matmulNT(ddropped, dzin, p.W_x, n, G, H);
+        be.dropoutBackward(belowOut, be.view(below.mask!, 0, n * H), ddropped, n * H);
+      } else {
+        be.matmulTN(g.W_x, be.view(below.states, block, n * H), dzin, H, n, G);
+        be.matmulNT(belowOut, dzin, p.W_x, n, G, H);
+      }
+    }
+  }
 }
 
 const workspaceCache = new WeakMap<RnnModel, Map<number, Workspace>>();

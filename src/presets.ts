@@ -9,6 +9,10 @@
 export interface PresetSettings {
   /** Corpus name or path. */
   corpus?: string;
+  /** `"rnn"`, `"gru"` or `"lstm"`. */
+  cell?: "rnn" | "gru" | "lstm";
+  /** `"sgd"` or `"adam"`. */
+  optimizer?: "sgd" | "adam";
   /** `"char"` or `"word"` tokens. */
   tokens?: "char" | "word";
   /** `"none"` (the Chinese edition) or `"letters"` (the English edition's normalisation). */
@@ -43,21 +47,104 @@ export interface Preset {
   settings: PresetSettings;
 }
 
+const jaychou = { corpus: "jaychou", maxTokens: 10000, hidden: 256, steps: 35, batch: 32 } as const;
+
 /**
- * The presets by name.
+ * The presets by name: the book's runs.
  *
- * - `timemachine`: the English edition's "RNN from scratch" run (d2l 2nd ed., 9.5): The Time
- *   Machine normalised to lower-case letters and spaces, the first 10000 character tokens, hidden
- *   512, steps 35, batch 32, SGD lr 1, clipping 1, 500 epochs, sequential sampling from a random
+ * - `scratch-rnn`: the Chinese edition's RNN from scratch (the `train` defaults): Jay Chou, the
+ *   first 10000 characters, hidden 256, steps 35, batch 32, 250 epochs, random sampling, SGD
+ *   lr 100, clipping 0.01.
+ * - `concise-rnn`: its concise RNN: the same data, 250 epochs, sequential sampling, Adam lr 0.001,
+ *   clipping 0.01.
+ * - `scratch-gru`, `scratch-lstm`: the gated cells from scratch: 160 epochs, sequential sampling,
+ *   SGD lr 100, clipping 0.01.
+ * - `concise-gru`, `concise-lstm`: the same with Adam at lr 0.01 (the learning rate the PyTorch
+ *   port of the Chinese edition uses for its concise GRU and LSTM).
+ * - `timemachine`: the English edition's RNN from scratch (d2l 2nd ed.): The Time Machine
+ *   normalised to lower-case letters and spaces, the first 10000 character tokens, hidden 512,
+ *   steps 35, batch 32, SGD lr 1, clipping 1, 500 epochs, sequential sampling from a random
  *   offset, prefixes "time traveller" and "traveller".
  *
  * @example List the presets
  * ```ts
  * import { PRESETS } from "./presets.ts";
- * console.log(Object.keys(PRESETS)); // ["timemachine"]
+ * console.log(Object.keys(PRESETS).length); // 7
  * ```
  */
 export const PRESETS: Readonly<Record<string, Preset>> = {
+  "scratch-rnn": {
+    description: "Jay Chou, vanilla RNN, SGD lr 100, 250 epochs, random sampling (the defaults)",
+    settings: {
+      ...jaychou,
+      cell: "rnn",
+      optimizer: "sgd",
+      lr: 100,
+      clip: 0.01,
+      epochs: 250,
+      sampling: "random",
+    },
+  },
+  "concise-rnn": {
+    description: "Jay Chou, vanilla RNN, Adam lr 0.001, 250 epochs, sequential sampling",
+    settings: {
+      ...jaychou,
+      cell: "rnn",
+      optimizer: "adam",
+      lr: 0.001,
+      clip: 0.01,
+      epochs: 250,
+      sampling: "sequential",
+    },
+  },
+  "scratch-gru": {
+    description: "Jay Chou, GRU, SGD lr 100, 160 epochs, sequential sampling",
+    settings: {
+      ...jaychou,
+      cell: "gru",
+      optimizer: "sgd",
+      lr: 100,
+      clip: 0.01,
+      epochs: 160,
+      sampling: "sequential",
+    },
+  },
+  "scratch-lstm": {
+    description: "Jay Chou, LSTM, SGD lr 100, 160 epochs, sequential sampling",
+    settings: {
+      ...jaychou,
+      cell: "lstm",
+      optimizer: "sgd",
+      lr: 100,
+      clip: 0.01,
+      epochs: 160,
+      sampling: "sequential",
+    },
+  },
+  "concise-gru": {
+    description: "Jay Chou, GRU, Adam lr 0.01, 160 epochs, sequential sampling",
+    settings: {
+      ...jaychou,
+      cell: "gru",
+      optimizer: "adam",
+      lr: 0.01,
+      clip: 0.01,
+      epochs: 160,
+      sampling: "sequential",
+    },
+  },
+  "concise-lstm": {
+    description: "Jay Chou, LSTM, Adam lr 0.01, 160 epochs, sequential sampling",
+    settings: {
+      ...jaychou,
+      cell: "lstm",
+      optimizer: "adam",
+      lr: 0.01,
+      clip: 0.01,
+      epochs: 160,
+      sampling: "sequential",
+    },
+  },
   timemachine: {
     description: "The Time Machine, characters, hidden 512, lr 1, 500 epochs (d2l 2nd ed.)",
     settings: {

@@ -16,6 +16,7 @@ import {
   type Activation,
   backward,
   carryState,
+  type CellType,
   createModel,
   forwardLoss,
   resetState,
@@ -35,8 +36,17 @@ export interface TrainOptions {
   backend?: Backend;
   /** Hidden units of a new model; default 256. */
   hidden?: number;
-  /** Activation of a new model; default `"tanh"`. */
+  /** Activation of a new vanilla model; default `"tanh"`. */
   activation?: Activation;
+  /** Cell of a new model: `"rnn"` (default), `"gru"` or `"lstm"`. */
+  cell?: CellType;
+  /** Stacked recurrent layers of a new model; default 1. */
+  layers?: number;
+  /**
+   * The probability of dropping each output of a layer that feeds another (training only; kept
+   * outputs are scaled by 1/(1−p), so evaluation uses the weights as they are); default 0.
+   */
+  dropout?: number;
   /** Passes over the corpus; default 250. */
   epochs?: number;
   /** Sequences per minibatch; default 32. */
@@ -181,6 +191,10 @@ export async function train(corpus: Corpus, options: TrainOptions = {}): Promise
   const epochs = positiveInteger("epochs", options.epochs ?? 250);
   const batchSize = positiveInteger("batch size", options.batchSize ?? 32);
   const numSteps = positiveInteger("steps", options.numSteps ?? 35);
+  const dropoutP = options.dropout ?? 0;
+  if (!(dropoutP >= 0 && dropoutP < 1)) {
+    throw new RangeError(`dropout must lie in [0, 1), got ${dropoutP}`);
+  }
   const optimizer = options.optimizer ?? "sgd";
   if (optimizer !== "sgd" && optimizer !== "adam") {
     throw new RangeError(`optimizer must be "sgd" or "adam", got ${String(optimizer)}`);
@@ -206,7 +220,13 @@ export async function train(corpus: Corpus, options: TrainOptions = {}): Promise
   }
   const vocabSize = corpus.vocab.size;
   const model = options.model ?? createModel(
-    { vocabSize, hidden: options.hidden ?? 256, activation: options.activation ?? "tanh" },
+    {
+      vocabSize,
+      hidden: options.hidden ?? 256,
+      activation: options.activation ?? "tanh",
+      cell: options.cell ?? "rnn",
+      layers: options.layers ?? 1,
+    },
     { backend: options.backend, seed },
   );
   if (model.config.vocabSize !== vocabSize) {
@@ -236,6 +256,8 @@ export async function train(corpus: Corpus, options: TrainOptions = {}): Promise
   }
   const ws = sharedWorkspace(model, numSteps, batchSize);
   const rng = new Rng(seed ^ 0x5bd1e995);
+  // Its own stream, so turning dropout on does not change which minibatches are drawn.
+  const dropout = dropoutP > 0 ? { p: dropoutP, rng: new Rng(seed ^ 0x2545f491) } : undefined;
   const n = numSteps * batchSize;
   const history: EpochReport[] = [];
   let lastYield = performance.now();
@@ -251,8 +273,8 @@ export async function train(corpus: Corpus, options: TrainOptions = {}): Promise
       writeTokens(model, ws, batch.inputs, numSteps, "inputs");
       writeTokens(model, ws, batch.targets, numSteps, "targets");
       be.fill(model.grads, 0);
-      const loss = forwardLoss(model, ws, numSteps);
-      backward(model, ws, numSteps);
+      const loss = forwardLoss(model, ws, numSteps, dropout);
+      backward(model, ws, numSteps, dropout);
       const norm = clipGradNorm(be, model.grads, model.numParams, clip);
       if (!Number.isFinite(loss) || !Number.isFinite(norm)) {
         throw new TrainingDivergedError(

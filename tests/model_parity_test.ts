@@ -16,9 +16,11 @@ const sizes = fc.record({
   T: fc.integer({ min: 1, max: 6 }),
   B: fc.integer({ min: 1, max: 5 }),
   activation: fc.constantFrom("tanh" as const, "relu" as const),
+  cell: fc.constantFrom("rnn" as const, "gru" as const, "lstm" as const),
+  layers: fc.integer({ min: 1, max: 3 }),
 });
 
-Deno.test("the WASM model's loss and gradients match the float64 reference", () => {
+Deno.test("the WASM model's loss and gradients match the float64 reference (every cell, depth)", () => {
   fc.assert(
     fc.property(sizes, fc.integer({ min: 0, max: 2 ** 31 - 1 }), (size, seed) => {
       const problem = drawProblem(size, seed, 0.3);
@@ -30,8 +32,13 @@ Deno.test("the WASM model's loss and gradients match the float64 reference", () 
       // Relative error per element, except that differences below 1e-6 of the tensor's largest
       // gradient count as agreement: float32 sums carried back through BPTT lose about that much
       // (a few ulps of the largest term), so a relative figure for elements that small is noise.
-      const { V, H } = size;
-      const sizes = [V * H, H * H, H, H * V, V];
+      const model = ref.model;
+      // Per tensor: each layer's W_x, W_h, b, then W_hq and b_q, in storage order.
+      const sizes = [
+        ...model.layers.flatMap((l) => [l.W_x.length, l.W_h.length, l.b.length]),
+        model.output.W_hq.length,
+        model.output.b_q.length,
+      ];
       let offset = 0;
       for (const n of sizes) {
         const scale = maxAbs(r.grads.subarray(offset, offset + n));
@@ -41,10 +48,13 @@ Deno.test("the WASM model's loss and gradients match the float64 reference", () 
         }
         offset += n;
       }
-      const hScale = maxAbs(r.dh0);
-      for (let i = 0; i < r.dh0.length; i++) {
-        const err = relativeError(a.dh0[i], r.dh0[i], Math.max(1e-3 * hScale, 1e-12));
-        assert.ok(err < TOLERANCE, `dH0[${i}]: wasm ${a.dh0[i]}, reference ${r.dh0[i]}`);
+      for (const [name, got, want] of [["dH0", a.dh0, r.dh0], ["dC0", a.dc0, r.dc0]] as const) {
+        if (!want) continue;
+        const scale = maxAbs(want);
+        for (let i = 0; i < want.length; i++) {
+          const err = relativeError(got![i], want[i], Math.max(1e-3 * scale, 1e-12));
+          assert.ok(err < TOLERANCE, `${name}[${i}]: wasm ${got![i]}, reference ${want[i]}`);
+        }
       }
     }),
     { numRuns: 40 },
