@@ -42,6 +42,9 @@ train options (defaults in brackets):
                        another layer, in training only (kept ones are scaled
                        by 1/(1-P)); needs --layers 2 or more                 [0]
   --hidden N           hidden units of every layer                           [256]
+  --init-weights I     normal: N(0, 0.01^2) weights, zero biases (the book's
+                       from-scratch models); uniform: every parameter
+                       U(-1/sqrt(H), 1/sqrt(H)) (PyTorch's, the concise runs) [normal]
   --activation A       tanh or relu (the vanilla rnn cell)                   [tanh]
   --steps N            time steps per sequence                               [35]
   --batch N            sequences per minibatch                               [32]
@@ -137,6 +140,7 @@ async function runTrain(args: string[]): Promise<number> {
     cell: "string",
     layers: "string",
     dropout: "string",
+    "init-weights": "string",
     steps: "string",
     batch: "string",
     optimizer: "string",
@@ -258,7 +262,13 @@ async function runTrain(args: string[]): Promise<number> {
   const model = init?.model ??
     createModel(
       { vocabSize: corpus.vocab.size, hidden, activation, cell, layers },
-      { seed: settings.seed },
+      {
+        seed: settings.seed,
+        init: oneOf<"normal" | "uniform">("init-weights", s("init-weights") ?? p.init, [
+          "normal",
+          "uniform",
+        ]),
+      },
     );
 
   const controller = new AbortController();

@@ -57,6 +57,12 @@ export interface CreateModelOptions {
   seed?: number;
   /** Standard deviation of the normal initial weights (biases start at zero); default 0.01. */
   initScale?: number;
+  /**
+   * `"normal"` (the book's from-scratch models: weights N(0, initScale²), biases 0, the default)
+   * or `"uniform"` (its concise models, PyTorch's layer defaults: every weight and bias
+   * U(−1/√H, 1/√H)).
+   */
+  init?: "normal" | "uniform";
 }
 
 /** The parameters of one recurrent layer, every gate side by side (see {@linkcode GATES}). */
@@ -174,7 +180,8 @@ export function paramShapes(config: ModelConfig): Record<string, number[]> {
 }
 
 /**
- * Creates a model with weights drawn from N(0, initScale²) and zero biases, as in the book.
+ * Creates a model with weights drawn from N(0, initScale²) and zero biases, as the book's
+ * from-scratch models do, or with PyTorch's defaults as its concise models do.
  *
  * @param config Vocabulary size, hidden units, activation, cell and layers.
  * @param options Backend, seed and initial scale.
@@ -224,8 +231,19 @@ export function createModel(config: ModelConfig, options: CreateModelOptions = {
     output: p.output,
     outputGrads: g.output,
   };
-  // Weights in storage order (biases stay zero), so a seed gives the same model everywhere.
+  // Drawn in storage order, so a seed gives the same model everywhere.
   const rng = new Rng(options.seed ?? 0);
+  if (options.init === "uniform") {
+    // nn.RNN/GRU/LSTM and nn.Linear(H, V) both draw U(-1/sqrt(H), 1/sqrt(H)), biases included.
+    const bound = 1 / Math.sqrt(full.hidden);
+    const values = new Float64Array(numParams);
+    for (let i = 0; i < numParams; i++) values[i] = (2 * rng.next() - 1) * bound;
+    backend.write(params, values);
+    return model;
+  }
+  if (options.init !== undefined && options.init !== "normal") {
+    throw new RangeError(`init must be "normal" or "uniform", got ${String(options.init)}`);
+  }
   const scale = options.initScale ?? 0.01;
   const weights = [...p.layers.flatMap((l) => [l.W_x, l.W_h]), p.output.W_hq];
   for (const w of weights) {

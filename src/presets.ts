@@ -13,6 +13,8 @@ export interface PresetSettings {
   cell?: "rnn" | "gru" | "lstm";
   /** `"sgd"` or `"adam"`. */
   optimizer?: "sgd" | "adam";
+  /** `"normal"` (from scratch) or `"uniform"` (PyTorch's layer defaults, the concise runs). */
+  init?: "normal" | "uniform";
   /** `"char"` or `"word"` tokens. */
   tokens?: "char" | "word";
   /** `"none"` (the Chinese edition) or `"letters"` (the English edition's normalisation). */
@@ -56,11 +58,12 @@ const jaychou = { corpus: "jaychou", maxTokens: 10000, hidden: 256, steps: 35, b
  *   first 10000 characters, hidden 256, steps 35, batch 32, 250 epochs, random sampling, SGD
  *   lr 100, clipping 0.01.
  * - `concise-rnn`: its concise RNN: the same data, 250 epochs, sequential sampling, Adam lr 0.001,
- *   clipping 0.01.
+ *   clipping 0.01, and PyTorch's initialisation of `nn.RNN` and `nn.Linear` (every parameter
+ *   uniform in ±1/√H).
  * - `scratch-gru`, `scratch-lstm`: the gated cells from scratch: 160 epochs, sequential sampling,
  *   SGD lr 100, clipping 0.01.
  * - `concise-gru`, `concise-lstm`: the same with Adam at lr 0.01 (the learning rate the PyTorch
- *   port of the Chinese edition uses for its concise GRU and LSTM).
+ *   port of the Chinese edition uses for its concise GRU and LSTM) and PyTorch's initialisation.
  * - `timemachine`: the English edition's RNN from scratch (d2l 2nd ed.): The Time Machine
  *   normalised to lower-case letters and spaces, the first 10000 character tokens, hidden 512,
  *   steps 35, batch 32, SGD lr 1, clipping 1, 500 epochs, sequential sampling from a random
@@ -91,6 +94,7 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
       ...jaychou,
       cell: "rnn",
       optimizer: "adam",
+      init: "uniform",
       lr: 0.001,
       clip: 0.01,
       epochs: 250,
@@ -127,6 +131,7 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
       ...jaychou,
       cell: "gru",
       optimizer: "adam",
+      init: "uniform",
       lr: 0.01,
       clip: 0.01,
       epochs: 160,
@@ -139,6 +144,7 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
       ...jaychou,
       cell: "lstm",
       optimizer: "adam",
+      init: "uniform",
       lr: 0.01,
       clip: 0.01,
       epochs: 160,

@@ -42,6 +42,8 @@ export interface TrainOptions {
   cell?: CellType;
   /** Stacked recurrent layers of a new model; default 1. */
   layers?: number;
+  /** Initialisation of a new model (see `createModel`); default `"normal"`. */
+  init?: "normal" | "uniform";
   /**
    * The probability of dropping each output of a layer that feeds another (training only; kept
    * outputs are scaled by 1/(1−p), so evaluation uses the weights as they are); default 0.
@@ -227,7 +229,7 @@ export async function train(corpus: Corpus, options: TrainOptions = {}): Promise
       cell: options.cell ?? "rnn",
       layers: options.layers ?? 1,
     },
-    { backend: options.backend, seed },
+    { backend: options.backend, seed, init: options.init },
   );
   if (model.config.vocabSize !== vocabSize) {
     throw new RangeError(
