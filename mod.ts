@@ -59,7 +59,9 @@ export { createReferenceBackend } from "./src/backend/reference.ts";
 export { createWasmBackend } from "./src/backend/wasm.ts";
 export {
   type Activation,
+  backwardHidden,
   type CellType,
+  clearGradients,
   createModel,
   type CreateModelOptions,
   type Dropout,
@@ -82,6 +84,16 @@ export {
   type TrainProgress,
   type TrainResult,
 } from "./src/train.ts";
+export {
+  GRU,
+  type LayerGradients,
+  type LayerOutput,
+  type LayerState,
+  LSTM,
+  RecurrentLayer,
+  type RecurrentLayerOptions,
+  RNN,
+} from "./src/layers.ts";
 export { generate, type GenerateOptions, prefixTokens } from "./src/generate.ts";
 export { evaluate, type EvaluateOptions, type EvaluateResult } from "./src/evaluate.ts";
 export {

@@ -37,8 +37,13 @@ export const GATES: Readonly<Record<CellType, readonly string[]>> = {
 
 /** Sizes and choices that define a model. */
 export interface ModelConfig {
-  /** Number of tokens in the vocabulary (`V`). */
+  /**
+   * Number of tokens in the vocabulary (`V`): the width of the one-hot inputs and of the output
+   * layer. 0, with `inputSize`, makes a bare recurrent stack with no output layer.
+   */
   vocabSize: number;
+  /** Dense inputs of this width instead of one-hot tokens (the layer objects); default 0: none. */
+  inputSize?: number;
   /** Hidden units (`H`) of every layer; the book uses 256. */
   hidden: number;
   /** Activation of the vanilla cell, `"tanh"` (the book's) or `"relu"`; unused by GRU and LSTM. */
@@ -99,15 +104,21 @@ export interface RnnModel {
   readonly layers: readonly LayerParams[];
   /** Views of `grads`, one entry per layer. */
   readonly layerGrads: readonly LayerParams[];
-  /** Views of the output layer's parameters. */
+  /** Views of the output layer's parameters (absent in a bare stack). */
   readonly output: OutputParams;
-  /** Views of the output layer's gradients. */
+  /** Views of the output layer's gradients (absent in a bare stack). */
   readonly outputGrads: OutputParams;
 }
 
 function fullConfig(config: ModelConfig): Required<ModelConfig> {
-  const full = { cell: "rnn" as CellType, layers: 1, ...config };
-  for (const key of ["vocabSize", "hidden", "layers"] as const) {
+  const full = { cell: "rnn" as CellType, layers: 1, inputSize: 0, ...config };
+  if (!Number.isInteger(full.inputSize) || full.inputSize < 0) {
+    throw new RangeError(`inputSize must be an integer >= 0, got ${full.inputSize}`);
+  }
+  const sizes = full.inputSize > 0 && full.vocabSize === 0
+    ? ["hidden", "layers"] as const
+    : ["vocabSize", "hidden", "layers"] as const;
+  for (const key of sizes) {
     const v = full[key];
     if (!Number.isInteger(v) || v < 1) {
       throw new RangeError(`${key} must be a positive integer, got ${v}`);
@@ -128,12 +139,17 @@ function storage(config: Required<ModelConfig>): { key: string; shape: number[] 
   const G = GATES[config.cell].length * H;
   const out: { key: string; shape: number[] }[] = [];
   for (let l = 0; l < layers; l++) {
-    out.push({ key: `${l}.W_x`, shape: [l === 0 ? V : H, G] });
+    out.push({ key: `${l}.W_x`, shape: [l === 0 ? inputWidth(config) : H, G] });
     out.push({ key: `${l}.W_h`, shape: [H, G] });
     out.push({ key: `${l}.b`, shape: [G] });
   }
-  out.push({ key: "W_hq", shape: [H, V] }, { key: "b_q", shape: [V] });
+  if (V > 0) out.push({ key: "W_hq", shape: [H, V] }, { key: "b_q", shape: [V] });
   return out;
+}
+
+/** The first layer's input width: dense inputs, or one-hot tokens. */
+function inputWidth(config: Required<ModelConfig>): number {
+  return config.inputSize > 0 ? config.inputSize : config.vocabSize;
 }
 
 /** One named tensor of the book's notation: a gate's slice of a layer's parameter. */
@@ -150,15 +166,17 @@ function namedSlices(config: Required<ModelConfig>): NamedSlice[] {
   const out: NamedSlice[] = [];
   for (let l = 0; l < layers; l++) {
     const suffix = layers > 1 ? `_l${l}` : "";
-    const I = l === 0 ? V : H;
+    const I = l === 0 ? inputWidth(config) : H;
     GATES[config.cell].forEach((g, gate) => {
       out.push({ name: `W_x${g}${suffix}`, shape: [I, H], key: `${l}.W_x`, gate });
       out.push({ name: `W_h${g}${suffix}`, shape: [H, H], key: `${l}.W_h`, gate });
       out.push({ name: `b_${g}${suffix}`, shape: [H], key: `${l}.b`, gate });
     });
   }
-  out.push({ name: "W_hq", shape: [H, V], key: "W_hq", gate: 0 });
-  out.push({ name: "b_q", shape: [V], key: "b_q", gate: 0 });
+  if (V > 0) {
+    out.push({ name: "W_hq", shape: [H, V], key: "W_hq", gate: 0 });
+    out.push({ name: "b_q", shape: [V], key: "b_q", gate: 0 });
+  }
   return out;
 }
 
@@ -217,6 +235,7 @@ export function createModel(config: ModelConfig, options: CreateModelOptions = {
       W_h: byKey.get(`${l}.W_h`)!,
       b: byKey.get(`${l}.b`)!,
     }));
+    // A bare stack has no output layer; its `output` is never read.
     return { layers, output: { W_hq: byKey.get("W_hq")!, b_q: byKey.get("b_q")! } };
   };
   const p = views(params), g = views(grads);
@@ -245,7 +264,10 @@ export function createModel(config: ModelConfig, options: CreateModelOptions = {
     throw new RangeError(`init must be "normal" or "uniform", got ${String(options.init)}`);
   }
   const scale = options.initScale ?? 0.01;
-  const weights = [...p.layers.flatMap((l) => [l.W_x, l.W_h]), p.output.W_hq];
+  const weights = [
+    ...p.layers.flatMap((l) => [l.W_x, l.W_h]),
+    ...(full.vocabSize > 0 ? [p.output.W_hq] : []),
+  ];
   for (const w of weights) {
     const values = new Float64Array(w.length);
     for (let i = 0; i < values.length; i++) values[i] = rng.normal() * scale;
@@ -398,6 +420,10 @@ export interface Workspace {
   readonly layers: readonly LayerWorkspace[];
   /** Logits, then probabilities, then their gradient [T·B,V]. */
   readonly logits: Buf;
+  /** Dense inputs [T,B,I] (models with `inputSize`). */
+  readonly x?: Buf;
+  /** Gradient of the dense inputs [T,B,I] (models with `inputSize`). */
+  readonly dx?: Buf;
   /** Unused bias of the book's GRU, whose kernel takes PyTorch's extra bias [H]. */
   readonly spare: Buf;
   /** JS-side scratch for transposing [B,T] minibatches to time-major. */
@@ -453,6 +479,9 @@ export function createWorkspace(model: RnnModel, maxSteps: number, batchSize: nu
     targets: be.allocIndices(n),
     layers,
     logits: be.alloc(n * V),
+    ...(model.config.inputSize > 0
+      ? { x: be.alloc(n * model.config.inputSize), dx: be.alloc(n * model.config.inputSize) }
+      : {}),
     spare: be.alloc(H),
     scratch: new Int32Array(n),
   };
@@ -591,9 +620,11 @@ export function forwardHidden(
     const w = ws.layers[l];
     const zin = be.view(w.zin, 0, n * G);
     be.fill(zin, 0);
-    // The first layer's input is one-hot: its product is a row gather.
-    if (l === 0) be.gatherRowsForward(zin, ws.inputs, p.W_x, n, G);
-    else be.matmulNN(zin, layerInput(model, ws, l - 1, steps, drop), p.W_x, n, H, G);
+    const I = model.config.inputSize;
+    // One-hot tokens make the first layer's product a row gather; dense inputs a product.
+    if (l > 0) be.matmulNN(zin, layerInput(model, ws, l - 1, steps, drop), p.W_x, n, H, G);
+    else if (I > 0) be.matmulNN(zin, be.view(ws.x!, 0, n * I), p.W_x, n, I, G);
+    else be.gatherRowsForward(zin, ws.inputs, p.W_x, n, G);
     be.biasForward(zin, p.b, n, G);
     if (cell === "rnn") {
       be.rnnForward(w.states, zin, p.W_h, steps, B, H, activationCode(model));
@@ -725,19 +756,79 @@ export function backward(
   dropout?: Dropout,
 ): void {
   const be = model.backend, out = model.output, dout = model.outputGrads;
-  const { hidden: H, vocabSize: V, cell } = model.config;
-  const B = ws.batchSize, n = steps * B, G = GATES[cell].length * H, block = B * H;
+  const { hidden: H, vocabSize: V } = model.config;
+  const n = steps * ws.batchSize, block = ws.batchSize * H;
   const top = ws.layers[ws.layers.length - 1];
   const dlogits = be.view(ws.logits, 0, n * V);
   be.softmaxXentBackward(dlogits, dlogits, ws.targets, n, V, 1 / n);
+  clearGradients(model, ws, steps);
+  be.matmulTN(dout.W_hq, be.view(top.states, block, n * H), dlogits, H, n, V);
+  be.biasBackward(dout.b_q, dlogits, n, V);
+  be.matmulNT(be.view(top.dstates, block, n * H), dlogits, out.W_hq, n, V, H);
+  backwardHidden(model, ws, steps, dropout);
+}
+
+/**
+ * Zeroes the workspace's state and input gradients for `steps` steps, before the gradient of the
+ * top layer's outputs is written into its `dstates` (blocks 1..steps) for
+ * {@linkcode backwardHidden}.
+ *
+ * @param model The model.
+ * @param ws The workspace.
+ * @param steps Steps of the last forward pass.
+ * @example Before a layer's backward pass
+ * ```ts
+ * import { clearGradients, createModel, createWorkspace } from "./model.ts";
+ * import { createReferenceBackend } from "./backend/reference.ts";
+ * const model = createModel({ vocabSize: 5, hidden: 4, activation: "tanh" }, {
+ *   backend: createReferenceBackend(),
+ * });
+ * clearGradients(model, createWorkspace(model, 2, 1), 2);
+ * ```
+ */
+export function clearGradients(model: RnnModel, ws: Workspace, steps: number): void {
+  const be = model.backend;
+  const { hidden: H, cell, inputSize: I } = model.config;
+  const n = steps * ws.batchSize, G = GATES[cell].length * H, block = ws.batchSize * H;
   for (const w of ws.layers) {
     be.fill(be.view(w.dstates, 0, (steps + 1) * block), 0);
     be.fill(be.view(w.dzin, 0, n * G), 0);
     if (w.dcells) be.fill(be.view(w.dcells, 0, (steps + 1) * block), 0);
   }
-  be.matmulTN(dout.W_hq, be.view(top.states, block, n * H), dlogits, H, n, V);
-  be.biasBackward(dout.b_q, dlogits, n, V);
-  be.matmulNT(be.view(top.dstates, block, n * H), dlogits, out.W_hq, n, V, H);
+  if (I > 0) be.fill(be.view(ws.dx!, 0, n * I), 0);
+}
+
+/**
+ * Backpropagation through time through the recurrent layers, from the gradient of the top
+ * layer's outputs in its `dstates` (see {@linkcode clearGradients}); adds into the layers'
+ * gradients and, for dense inputs, writes the inputs' gradient into `ws.dx`.
+ *
+ * @param model The model.
+ * @param ws The workspace, right after the forward pass.
+ * @param steps Steps of the forward pass.
+ * @param dropout The dropout given to the forward pass, whose masks it reuses.
+ * @example Through a bare stack
+ * ```ts
+ * import { backwardHidden, clearGradients, createModel, createWorkspace, forwardHidden } from "./model.ts";
+ * import { createReferenceBackend } from "./backend/reference.ts";
+ * const model = createModel({ vocabSize: 0, inputSize: 3, hidden: 4, activation: "tanh" }, {
+ *   backend: createReferenceBackend(),
+ * });
+ * const ws = createWorkspace(model, 2, 1);
+ * forwardHidden(model, ws, 2);
+ * clearGradients(model, ws, 2);
+ * backwardHidden(model, ws, 2);
+ * ```
+ */
+export function backwardHidden(
+  model: RnnModel,
+  ws: Workspace,
+  steps: number,
+  dropout?: Dropout,
+): void {
+  const be = model.backend;
+  const { hidden: H, cell, inputSize: I } = model.config;
+  const B = ws.batchSize, n = steps * B, G = GATES[cell].length * H, block = B * H;
   for (let l = model.layers.length - 1; l >= 0; l--) {
     const p = model.layers[l], g = model.layerGrads[l], w = ws.layers[l];
     const dzin = be.view(w.dzin, 0, n * G);
@@ -776,7 +867,12 @@ export function backward(
     }
     be.biasBackward(g.b, dzin, n, G);
     if (l === 0) {
-      be.gatherRowsBackward(g.W_x, ws.inputs, dzin, n, G);
+      if (I > 0) {
+        be.matmulTN(g.W_x, be.view(ws.x!, 0, n * I), dzin, I, n, G);
+        be.matmulNT(be.view(ws.dx!, 0, n * I), dzin, p.W_x, n, G, I);
+      } else {
+        be.gatherRowsBackward(g.W_x, ws.inputs, dzin, n, G);
+      }
     } else {
       // The layer below's outputs were this layer's inputs: dW_x += Xᵀ·dZ, dX += dZ·W_xᵀ.
       const below = ws.layers[l - 1];
