@@ -59,9 +59,7 @@ export { createReferenceBackend } from "./src/backend/reference.ts";
 export { createWasmBackend } from "./src/backend/wasm.ts";
 export {
   type Activation,
-  backwardHidden,
   type CellType,
-  clearGradients,
   createModel,
   type CreateModelOptions,
   type Dropout,
