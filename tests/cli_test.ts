@@ -203,6 +203,62 @@ Deno.test("--save-best keeps the best validation epoch; --init resumes Adam", as
   }
 });
 
+Deno.test("GRU and LSTM stacks train, generate and evaluate; a cell mismatch is refused", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const corpus = `${dir}/lyrics.txt`;
+    await Deno.writeTextFile(corpus, TEXT);
+    for (const cell of ["gru", "lstm"]) {
+      const model = `${dir}/${cell}.safetensors`;
+      const t = await cli(
+        "train",
+        "--corpus",
+        corpus,
+        "--max-tokens",
+        "0",
+        "--cell",
+        cell,
+        "--layers",
+        "2",
+        "--dropout",
+        "0.2",
+        "--hidden",
+        "16",
+        "--epochs",
+        "2",
+        "--batch",
+        "4",
+        "--steps",
+        "8",
+        "--lr",
+        "1",
+        "--clip",
+        "1",
+        "--pred-every",
+        "0",
+        "--save",
+        model,
+      );
+      assert.equal(t.code, 0, t.stderr);
+      const g = await cli("generate", "--model", model, "--prefix", "分开", "--len", "5");
+      assert.equal(g.code, 0, g.stderr);
+      assert.equal(Array.from(g.stdout.trim()).length, 7);
+      const e = await cli("eval", "--model", model, "--corpus", corpus, "--max-tokens", "0");
+      assert.equal(e.code, 0, e.stderr);
+    }
+    assertUsageError(
+      await cli("train", "--corpus", corpus, "--init", `${dir}/gru.safetensors`, "--cell", "lstm"),
+      /--cell lstm differs from the checkpoint's gru/,
+    );
+    assertUsageError(
+      await cli("train", "--dropout", "0.5"),
+      /--dropout applies between stacked layers/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("word-level models train, generate words and score text with <unk>", async () => {
   const dir = await Deno.makeTempDir();
   try {
@@ -302,6 +358,10 @@ Deno.test("help lists every train flag", async () => {
   for (
     const flag of [
       "--preset",
+      "--cell",
+      "--layers",
+      "--dropout",
+      "--init-weights",
       "--optimizer",
       "--val-fraction",
       "--save-best",
