@@ -92,7 +92,17 @@ export {
   type RecurrentLayerOptions,
   RNN,
 } from "./src/layers.ts";
-export { generate, type GenerateOptions, prefixTokens } from "./src/generate.ts";
+export {
+  generate,
+  generateBatch,
+  type GenerateOptions,
+  generateReadableStream,
+  generateStream,
+  type GenerateStreamOptions,
+  prefixTokens,
+  type SampleOptions,
+  sampleToken,
+} from "./src/generate.ts";
 export { evaluate, type EvaluateOptions, type EvaluateResult } from "./src/evaluate.ts";
 export {
   type Checkpoint,

@@ -4,11 +4,12 @@
  *
  * @module
  */
+import { parseArgs } from "node:util";
 import { int, num, oneOf, parse, UsageError } from "./_cli_args.ts";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { loadText } from "./corpus.ts";
 import { evaluate } from "./evaluate.ts";
-import { generate } from "./generate.ts";
+import { generateBatch, type GenerateOptions, generateStream } from "./generate.ts";
 import { createModel } from "./model.ts";
 import { PRESETS, type PresetSettings } from "./presets.ts";
 import { textCorpus, type TextSettings, textTokens } from "./text.ts";
@@ -18,7 +19,7 @@ const HELP = `@rnn/wasm — recurrent language models on WebAssembly SIMD
 
 Usage:
   deno run -A mod.ts train    [options]   train a model (defaults: the book's Jay Chou run)
-  deno run -A mod.ts generate --model FILE [--prefix TEXT] [--len N]
+  deno run -A mod.ts generate --model FILE [--prefix TEXT]... [--len N] [options]
   deno run -A mod.ts eval     --model FILE [--corpus NAME|PATH] [--max-tokens N]
   deno run -A mod.ts seq      [--seed N] [--epochs N] [--lr X] [--out DIR] [--json]
   deno run -A mod.ts stats    [--corpus NAME|PATH] [--tokens word|char] [--top N] [--out DIR] [--json]
@@ -69,10 +70,21 @@ train options (defaults in brackets):
                        with the best validation perplexity, written as it improves
   --json               one JSON object per reported epoch, then a summary
 
-generate options:
+generate options (greedy, the book's way, unless --temperature is above 0):
   --model FILE         checkpoint to load (required)
-  --prefix TEXT        text to continue                                      [分开]
+  --prefix TEXT        text to continue; repeat it to continue several prefixes
+                       in one batch, one line each                           [分开]
   --len N              tokens (characters or words) to generate              [50]
+  --temperature X      sample from softmax(logits / X); 0 is greedy          [0]
+  --top-k K            when sampling, keep the K most likely tokens          [all]
+  --top-p P            when sampling, keep the most likely tokens until their
+                       probability reaches P, in (0, 1]                      [1]
+  --seed N             seed of the sampler; prefix i uses N + i              [0]
+  --stop S             stop once the generated text ends with S (kept in the
+                       output); repeat it for several stop strings
+  --unk                feed <unk> for prefix tokens the vocabulary lacks
+                       (vocabularies with <unk>: --normalize letters or words)
+  --stream             print each token as it is generated
 
 eval options:
   --model FILE         checkpoint to load (required)
@@ -395,13 +407,71 @@ async function runTrain(args: string[]): Promise<number> {
 }
 
 async function runGenerate(args: string[]): Promise<number> {
-  const v = parse(args, { model: "string", prefix: "string", len: "string" });
+  const flags = {
+    model: "string",
+    prefix: "string",
+    len: "string",
+    temperature: "string",
+    "top-k": "string",
+    "top-p": "string",
+    seed: "string",
+    stop: "string",
+    unk: "boolean",
+    stream: "boolean",
+  } as const;
+  // parse() checks every flag; the repeatable ones (--prefix, --stop) are then read in order.
+  const v = parse(args, flags);
+  const repeated = (name: string) =>
+    parseArgs({
+      args,
+      options: Object.fromEntries(
+        Object.entries(flags).map(([k, type]) => [k, { type, multiple: k === name }]),
+      ),
+      strict: true,
+      allowPositionals: false,
+    }).values[name] as string[] | undefined;
+  const s = (k: string) => v[k] as string | undefined;
   if (typeof v.model !== "string") throw new UsageError("generate needs --model FILE");
-  const length = int("len", v.len as string | undefined, 50, 0);
+  const length = int("len", s("len"), 50, 0);
+  const temperature = num("temperature", s("temperature"), 0);
+  const topK = s("top-k") === undefined ? undefined : int("top-k", s("top-k"), 1);
+  const topP = s("top-p") === undefined ? undefined : num("top-p", s("top-p"), 1);
+  if (topP !== undefined && !(topP > 0 && topP <= 1)) {
+    throw new UsageError(`--top-p must be in (0, 1], got "${s("top-p")}"`);
+  }
+  for (const [flag, given] of [["top-k", topK], ["top-p", topP]] as const) {
+    if (given !== undefined && temperature === 0) {
+      throw new UsageError(`--${flag} applies when sampling; add --temperature X (above 0)`);
+    }
+  }
+  const seed = int("seed", s("seed"), 0, 0);
+  const stop = repeated("stop") ?? [];
+  if (stop.some((x) => x.length === 0)) throw new UsageError("--stop needs a non-empty string");
+  const prefixes = repeated("prefix") ?? ["分开"];
   const { model, vocab, text } = await loadCheckpoint(v.model);
-  console.log(
-    generate(model, vocab, (v.prefix as string | undefined) ?? "分开", { length, text }),
+  const options: GenerateOptions = {
+    length,
+    text,
+    temperature,
+    topK,
+    topP,
+    seed,
+    stop,
+    unknown: v.unk === true ? "unk" : "error",
+  };
+  if (v.stream !== true) {
+    for (const line of generateBatch(model, vocab, prefixes, options)) console.log(line);
+    return 0;
+  }
+  // Streamed one prefix after another; prefix i samples with seed + i, as in the batch.
+  const encoder = new TextEncoder();
+  const streams = prefixes.map((p, i) =>
+    generateStream(model, vocab, p, { ...options, seed: seed + i })
   );
+  for (const pieces of streams) {
+    for await (const piece of pieces) await Deno.stdout.write(encoder.encode(piece));
+    await Deno.stdout.write(encoder.encode("\n"));
+  }
   return 0;
 }
 
