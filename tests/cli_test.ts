@@ -1,30 +1,10 @@
 // The command line, run as a user would: a subprocess, its output and its exit code.
 import assert from "node:assert/strict";
+import { assertUsageError, cli, cliArgs } from "./_cli.ts";
 import { countBatches } from "../src/batches.ts";
 import { decodeCheckpoint } from "../src/checkpoint.ts";
 
-const MOD = new URL("../mod.ts", import.meta.url).pathname;
 const TEXT = "分开就分开 不分开的是我对你的想念 窗外的麻雀在电线杆上多嘴 ".repeat(10);
-
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MOD, ...args],
-    stdin: "null",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
-
-/** A usage error: exit code 2, one line on stderr that says what was wrong, no stack trace. */
-function assertUsageError(r: { code: number; stderr: string }, pattern: RegExp) {
-  assert.equal(r.code, 2, r.stderr);
-  const lines = r.stderr.trim().split("\n");
-  assert.equal(lines.length, 1, r.stderr);
-  assert.match(lines[0], /^error: /);
-  assert.match(lines[0], pattern);
-  assert.doesNotMatch(r.stderr, /\n\s+at /);
-}
 
 Deno.test("train, generate and eval work together from the command line", async () => {
   const dir = await Deno.makeTempDir();
@@ -400,10 +380,7 @@ Deno.test("Ctrl-C during training saves the checkpoint and exits with 130", asyn
     const corpus = `${dir}/lyrics.txt`, model = `${dir}/m.safetensors`;
     await Deno.writeTextFile(corpus, TEXT);
     const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        MOD,
+      args: cliArgs(
         "train",
         "--corpus",
         corpus,
@@ -422,7 +399,7 @@ Deno.test("Ctrl-C during training saves the checkpoint and exits with 130", asyn
         "--json",
         "--save",
         model,
-      ],
+      ),
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

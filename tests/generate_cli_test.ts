@@ -1,27 +1,9 @@
 // `generate`'s sampling, stop, <unk>, streaming and batch flags, run as a user would: a subprocess.
 import assert from "node:assert/strict";
+import { assertUsageError, cli } from "./_cli.ts";
 
-const MOD = new URL("../mod.ts", import.meta.url).pathname;
 const LYRICS = "分开就分开 不分开的是我对你的想念 窗外的麻雀在电线杆上多嘴 ".repeat(10);
 const WORDS = "The Time Traveller (for so it will be convenient to speak of him)\n".repeat(20);
-
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MOD, ...args],
-    stdin: "null",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
-
-function assertUsageError(r: { code: number; stderr: string }, pattern: RegExp): void {
-  assert.equal(r.code, 2, r.stderr);
-  const lines = r.stderr.trim().split("\n");
-  assert.equal(lines.length, 1, r.stderr);
-  assert.match(lines[0], /^error: /);
-  assert.match(lines[0], pattern);
-}
 
 /** Trains a tiny model on `text` into `dir` and returns its checkpoint's path. */
 async function tinyModel(dir: string, text: string, ...flags: string[]): Promise<string> {

@@ -1,0 +1,37 @@
+// Running the command line as a user would, for the CLI tests: a subprocess and its output.
+import assert from "node:assert/strict";
+
+const MOD = new URL("../mod.ts", import.meta.url).pathname;
+
+/** What a run of the CLI printed and how it exited. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `deno run -A mod.ts ...args` with no stdin. */
+export async function cli(...args: string[]): Promise<CliResult> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MOD, ...args],
+    stdin: "null",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** The arguments that start the CLI in a child process, for tests that drive it themselves. */
+export function cliArgs(...args: string[]): string[] {
+  return ["run", "-A", MOD, ...args];
+}
+
+/** A usage error: exit code 2, one line on stderr that says what was wrong, no stack trace. */
+export function assertUsageError(r: { code: number; stderr: string }, pattern: RegExp): void {
+  assert.equal(r.code, 2, r.stderr);
+  const lines = r.stderr.trim().split("\n");
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0], /^error: /);
+  assert.match(lines[0], pattern);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+}
