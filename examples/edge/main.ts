@@ -1,0 +1,309 @@
+/**
+ * An edge function that continues text with a trained model: `POST /generate` streams the text
+ * back as it is made, `GET /health` describes the model. The handler gets the checkpoint as bytes
+ * and never touches the file system; the kernels are inlined in the library, so it runs where
+ * `Deno.serve` runs (Deno Deploy, a container, a laptop) with network permission only.
+ *
+ * Run it (the model is read once, at start):
+ *
+ * ```sh
+ * deno run --allow-net --allow-read=model.safetensors --allow-env examples/edge/main.ts
+ * ```
+ *
+ * Environment: `MODEL` (a path or an `http(s):`/`file:` URL; default `model.safetensors`),
+ * `PORT` (default 8000), `HOST` (default `0.0.0.0`). See `examples/edge/README.md`.
+ *
+ * @module
+ */
+import { decodeCheckpoint, generateReadableStream, type GenerateStreamOptions } from "../../mod.ts";
+
+/** Bounds on what one request may ask for; every field is optional. */
+export interface EdgeLimits {
+  /** Largest request body in bytes, counted as it is read; default 4096. */
+  maxBodyBytes?: number;
+  /** Longest prefix in characters (code points); default 256. */
+  maxPrefixChars?: number;
+  /** Most tokens one request may generate; default 1000. */
+  maxLength?: number;
+  /** Highest sampling temperature; default 5. */
+  maxTemperature?: number;
+}
+
+/** The fields of a `POST /generate` body, checked. */
+interface GenerateRequest {
+  prefix: string;
+  length: number;
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  seed?: number;
+}
+
+/** A request the handler refuses: its status and the message sent as `{error, field}`. */
+class RequestError extends Error {
+  constructor(readonly status: number, message: string, readonly field?: string) {
+    super(message);
+  }
+}
+
+const FIELDS = ["prefix", "length", "temperature", "topK", "topP", "seed"];
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json; charset=utf-8", ...headers },
+  });
+}
+
+function positiveInt(name: string, value: number | undefined, fallback: number): number {
+  const v = value ?? fallback;
+  if (!Number.isSafeInteger(v) || v < 1) {
+    throw new RangeError(`limits.${name} must be an integer >= 1, got ${value}`);
+  }
+  return v;
+}
+
+/** Reads at most `max` bytes of a body: a lying or absent Content-Length cannot make it read more. */
+async function readBounded(
+  body: ReadableStream<Uint8Array> | null,
+  max: number,
+): Promise<Uint8Array> {
+  const tooLarge = () => new RequestError(413, `the request body is larger than ${max} bytes`);
+  if (body === null) return new Uint8Array(0);
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > max) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const c of chunks) {
+    bytes.set(c, offset);
+    offset += c.length;
+  }
+  return bytes;
+}
+
+/**
+ * Creates the request handler of the edge function from a checkpoint's bytes (as
+ * `encodeCheckpoint` writes them or a `.safetensors` file holds them). The model is decoded once,
+ * here; the handler itself touches no file system.
+ *
+ * Routes: `POST /generate` with a JSON body `{prefix, length?, temperature?, topK?, topP?, seed?}`
+ * streams `prefix` and its continuation as `text/plain; charset=utf-8` (greedy unless
+ * `temperature` > 0); `GET /health` answers `{ok: true, vocab, cell, hidden, layers, tokens}`.
+ * A bad request gets 400 (413 for a body over `maxBodyBytes`) with JSON `{error, field}` naming
+ * the field; an unknown path 404; a wrong method 405 with an `Allow` header. Unexpected errors
+ * give 500 `{error: "internal error"}`, never a stack trace.
+ *
+ * @param modelBytes A checkpoint's bytes.
+ * @param limits Bounds on request size and on what a request may ask for.
+ * @returns A handler for `Deno.serve`.
+ * @throws {SyntaxError} When the bytes are not a valid checkpoint.
+ * @throws {RangeError} When a limit is not an integer >= 1.
+ * @example Serve a tiny model and ask it for text
+ * ```ts
+ * import { createModel, encodeCheckpoint, Vocab } from "../../mod.ts";
+ * import { createHandler } from "./main.ts";
+ *
+ * const vocab = new Vocab(["a", "b", "c"]);
+ * const model = createModel({ vocabSize: 3, hidden: 8, activation: "tanh" }, { initScale: 0.5 });
+ * const handler = createHandler(encodeCheckpoint(model, vocab));
+ * const res = await handler(
+ *   new Request("http://localhost/generate", {
+ *     method: "POST",
+ *     body: JSON.stringify({ prefix: "ab", length: 5 }),
+ *   }),
+ * );
+ * console.log(res.status, (await res.text()).length); // 200 7
+ * ```
+ */
+export function createHandler(
+  modelBytes: Uint8Array,
+  limits: EdgeLimits = {},
+): (req: Request) => Promise<Response> {
+  const { model, vocab, text } = decodeCheckpoint(modelBytes);
+  const maxBodyBytes = positiveInt("maxBodyBytes", limits.maxBodyBytes, 4096);
+  const maxPrefixChars = positiveInt("maxPrefixChars", limits.maxPrefixChars, 256);
+  const maxLength = positiveInt("maxLength", limits.maxLength, 1000);
+  const maxTemperature = limits.maxTemperature ?? 5;
+  if (!(Number.isFinite(maxTemperature) && maxTemperature >= 0)) {
+    throw new RangeError(
+      `limits.maxTemperature must be a finite number >= 0, got ${maxTemperature}`,
+    );
+  }
+  const V = model.config.vocabSize;
+  const health = {
+    ok: true,
+    vocab: V,
+    cell: model.config.cell,
+    hidden: model.config.hidden,
+    layers: model.config.layers,
+    tokens: text.tokens,
+  };
+
+  function parse(bytes: Uint8Array): GenerateRequest {
+    let body: unknown;
+    try {
+      body = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    } catch {
+      throw new RequestError(400, "the request body is not valid UTF-8 JSON");
+    }
+    if (typeof body !== "object" || body === null || Array.isArray(body)) {
+      throw new RequestError(400, "the request body must be a JSON object");
+    }
+    const b = body as Record<string, unknown>;
+    const extra = Object.keys(b).filter((k) => !FIELDS.includes(k));
+    if (extra.length > 0) {
+      throw new RequestError(
+        400,
+        `unknown field ${JSON.stringify(extra[0])}; expected ${FIELDS.join(", ")}`,
+        extra[0],
+      );
+    }
+    const bad = (field: string, expected: string) =>
+      new RequestError(400, `${field} must be ${expected}, got ${JSON.stringify(b[field])}`, field);
+    const isNum = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
+    const { prefix, length = 50, temperature, topK, topP, seed } = b;
+    if (typeof prefix !== "string" || prefix.length === 0) {
+      throw bad("prefix", "a non-empty string");
+    }
+    if (Array.from(prefix).length > maxPrefixChars) {
+      throw new RequestError(400, `prefix must be at most ${maxPrefixChars} characters`, "prefix");
+    }
+    if (!Number.isInteger(length) || (length as number) < 1 || (length as number) > maxLength) {
+      throw bad("length", `an integer from 1 to ${maxLength}`);
+    }
+    if (
+      temperature !== undefined &&
+      !(isNum(temperature) && temperature >= 0 && temperature <= maxTemperature)
+    ) {
+      throw bad("temperature", `a number from 0 to ${maxTemperature}`);
+    }
+    if (
+      topK !== undefined &&
+      !(Number.isInteger(topK) && (topK as number) >= 1 && (topK as number) <= V)
+    ) {
+      throw bad("topK", `an integer from 1 to ${V}`);
+    }
+    if (topP !== undefined && !(isNum(topP) && topP > 0 && topP <= 1)) {
+      throw bad("topP", "a number in (0, 1]");
+    }
+    // The sampler seeds row r with seed + r, so seed + 1 must stay safe too.
+    if (
+      seed !== undefined &&
+      !(Number.isSafeInteger(seed) && Number.isSafeInteger((seed as number) + 1))
+    ) {
+      throw bad("seed", "a safe integer");
+    }
+    return {
+      prefix,
+      length: length as number,
+      temperature: temperature as number | undefined,
+      topK: topK as number | undefined,
+      topP: topP as number | undefined,
+      seed: seed as number | undefined,
+    };
+  }
+
+  async function generateRoute(req: Request): Promise<Response> {
+    // A declared size over the limit is refused unread; an honest or absent one is not trusted.
+    const declared = Number(req.headers.get("content-length") ?? 0);
+    if (declared > maxBodyBytes) {
+      throw new RequestError(413, `the request body is larger than ${maxBodyBytes} bytes`);
+    }
+    const r = parse(await readBounded(req.body, maxBodyBytes));
+    const options: GenerateStreamOptions = { length: r.length, text };
+    if (r.temperature !== undefined) options.temperature = r.temperature;
+    if (r.topK !== undefined) options.topK = r.topK;
+    if (r.topP !== undefined) options.topP = r.topP;
+    if (r.seed !== undefined) options.seed = r.seed;
+    let body: ReadableStream<Uint8Array>;
+    try {
+      // Options and the prefix's characters are checked here, before the response starts.
+      body = generateReadableStream(model, vocab, r.prefix, options);
+    } catch (e) {
+      if (e instanceof RangeError) {
+        throw new RequestError(400, e.message, /prefix/.test(e.message) ? "prefix" : undefined);
+      }
+      throw e;
+    }
+    return new Response(body, {
+      headers: {
+        "content-type": "text/plain; charset=utf-8",
+        "cache-control": "no-store",
+        "x-content-type-options": "nosniff",
+      },
+    });
+  }
+
+  return async (req: Request): Promise<Response> => {
+    const path = new URL(req.url).pathname;
+    try {
+      if (path === "/generate") {
+        if (req.method !== "POST") {
+          return json(405, { error: `${req.method} is not allowed on /generate; use POST` }, {
+            allow: "POST",
+          });
+        }
+        return await generateRoute(req);
+      }
+      if (path === "/health") {
+        if (req.method !== "GET" && req.method !== "HEAD") {
+          return json(405, { error: `${req.method} is not allowed on /health; use GET` }, {
+            allow: "GET, HEAD",
+          });
+        }
+        return json(200, health);
+      }
+      return json(404, { error: `no route ${path}; try POST /generate or GET /health` });
+    } catch (e) {
+      if (e instanceof RequestError) {
+        return json(
+          e.status,
+          e.field ? { error: e.message, field: e.field } : { error: e.message },
+        );
+      }
+      console.error(`edge: ${req.method} ${path}: ${e instanceof Error ? e.message : String(e)}`);
+      return json(500, { error: "internal error" });
+    }
+  };
+}
+
+/** Reads the model once: a URL is fetched, anything else is a path. */
+async function readModel(source: string): Promise<Uint8Array> {
+  if (/^(https?|file):/.test(source)) {
+    const res = await fetch(source);
+    if (!res.ok) throw new Error(`fetching ${source} gave HTTP ${res.status}`);
+    return new Uint8Array(await res.arrayBuffer());
+  }
+  return await Deno.readFile(source);
+}
+
+if (import.meta.main) {
+  try {
+    const source = Deno.env.get("MODEL") ?? "model.safetensors";
+    const port = Number(Deno.env.get("PORT") ?? 8000);
+    const hostname = Deno.env.get("HOST") ?? "0.0.0.0";
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new RangeError(`PORT must be an integer from 0 to 65535, got ${Deno.env.get("PORT")}`);
+    }
+    const handler = createHandler(await readModel(source));
+    Deno.serve({
+      port,
+      hostname,
+      onListen: (addr) => console.log(`listening on http://${addr.hostname}:${addr.port}/`),
+    }, handler);
+  } catch (e) {
+    console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
+    Deno.exit(1);
+  }
+}
