@@ -65,6 +65,7 @@ export {
   type Dropout,
   GATES,
   getWeights,
+  type GruVariant,
   type LayerParams,
   type ModelConfig,
   type OutputParams,
@@ -81,6 +82,7 @@ export {
   type TrainOptions,
   type TrainProgress,
   type TrainResult,
+  type TrainState,
 } from "./src/train.ts";
 export {
   GRU,
@@ -112,7 +114,15 @@ export {
   loadCheckpoint,
   type LoadCheckpointOptions,
   saveCheckpoint,
+  type TrainingProgress,
 } from "./src/checkpoint.ts";
+export {
+  exportPyTorch,
+  type ExportPyTorchOptions,
+  importPyTorch,
+  type ImportPyTorchOptions,
+  type PyTorchImport,
+} from "./src/pytorch.ts";
 export { Adam, type AdamOptions, type AdamState } from "./src/adam.ts";
 export {
   createMlp,

@@ -37,6 +37,8 @@ export interface Checkpoint {
   text: TextSettings;
   /** Adam's state, when the model was trained with Adam. */
   optimizer?: AdamState;
+  /** Where the run stood when it was saved, when the checkpoint records it. */
+  training?: TrainingProgress;
 }
 
 /** Options of {@linkcode decodeCheckpoint} and {@linkcode loadCheckpoint}. */
@@ -53,6 +55,18 @@ export interface CheckpointExtras {
   text?: TextSettings;
   /** Adam's moments and step, so that `--init` resumes as if the run had not stopped. */
   optimizer?: AdamState;
+  /** Epochs completed and the generators' states, so that `--resume` continues exactly. */
+  training?: TrainingProgress;
+}
+
+/** Where a run stands: epochs completed and its generators' states (see `train`'s `resume`). */
+export interface TrainingProgress {
+  /** Epochs completed. */
+  epoch: number;
+  /** The sampler's generator. */
+  rngState: number[];
+  /** The dropout masks' generator, when dropout was on. */
+  dropoutRngState?: number[];
 }
 
 /**
@@ -121,6 +135,17 @@ export function encodeCheckpoint(
       hyperparameters: JSON.stringify(hyperparameters),
       text: JSON.stringify({ tokens: text.tokens, normalize: text.normalize }),
       ...(optimizer ? { optimizer: JSON.stringify({ name: "adam", step: optimizer.step }) } : {}),
+      ...(extras.training
+        ? {
+          training: JSON.stringify({
+            epoch: extras.training.epoch,
+            rngState: extras.training.rngState,
+            ...(extras.training.dropoutRngState
+              ? { dropoutRngState: extras.training.dropoutRngState }
+              : {}),
+          }),
+        }
+        : {}),
     },
   });
 }
@@ -139,6 +164,26 @@ function parseJson(metadata: Record<string, string>, key: string): unknown {
 
 function countParams(shapes: Record<string, number[]>): number {
   return Object.values(shapes).reduce((sum, shape) => sum + shape.reduce((a, b) => a * b, 1), 0);
+}
+
+/** The run's progress when the checkpoint records it; checks its form. */
+function readTraining(meta: Record<string, string>): TrainingProgress | undefined {
+  if (meta.training === undefined) return undefined;
+  const t = parseJson(meta, "training") as Partial<TrainingProgress> | null;
+  const words = (x: unknown) =>
+    Array.isArray(x) && x.length === 4 &&
+    x.every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32);
+  if (
+    typeof t !== "object" || t === null || !Number.isInteger(t.epoch) || t.epoch! < 0 ||
+    !words(t.rngState) || (t.dropoutRngState !== undefined && !words(t.dropoutRngState))
+  ) {
+    throw new SyntaxError(`the checkpoint's training entry ${meta.training} is not understood`);
+  }
+  return {
+    epoch: t.epoch!,
+    rngState: t.rngState!,
+    ...(t.dropoutRngState ? { dropoutRngState: t.dropoutRngState } : {}),
+  };
 }
 
 /** Adam's state when the checkpoint holds one; checks the moments' sizes. */
@@ -210,7 +255,8 @@ export function decodeCheckpoint(
     config.hidden < 1 || config.vocabSize !== vocab.size ||
     (config.activation !== "tanh" && config.activation !== "relu") ||
     (config.cell ?? "rnn") !== meta.cell ||
-    !(Number.isInteger(config.layers ?? 1) && (config.layers ?? 1) >= 1)
+    !(Number.isInteger(config.layers ?? 1) && (config.layers ?? 1) >= 1) ||
+    !["book", "pytorch"].includes(config.gruVariant ?? "book")
   ) {
     throw new SyntaxError(
       `the checkpoint's config ${meta.config} does not fit its vocabulary of ${vocab.size} ` +
@@ -244,6 +290,7 @@ export function decodeCheckpoint(
     activation: config.activation,
     cell: config.cell ?? "rnn",
     layers: config.layers ?? 1,
+    gruVariant: config.gruVariant ?? "book",
   }, { backend: options.backend, initScale: 0 });
   setWeights(model, Object.fromEntries(names.map((n) => [n, byName.get(n)!.data])));
   const hyperparameters = parseJson(meta, "hyperparameters");
@@ -255,8 +302,10 @@ export function decodeCheckpoint(
   ) {
     throw new SyntaxError(`the checkpoint's text settings ${meta.text} are not understood`);
   }
+  const training = readTraining(meta);
   return {
     ...(optimizer ? { optimizer } : {}),
+    ...(training ? { training } : {}),
     text: { tokens: text.tokens, normalize: text.normalize },
     model,
     vocab,

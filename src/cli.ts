@@ -23,6 +23,8 @@ Usage:
   deno run -A mod.ts eval     --model FILE [--corpus NAME|PATH] [--max-tokens N]
   deno run -A mod.ts seq      [--seed N] [--epochs N] [--lr X] [--out DIR] [--json]
   deno run -A mod.ts stats    [--corpus NAME|PATH] [--tokens word|char] [--top N] [--out DIR] [--json]
+  deno run -A mod.ts export   --model FILE --out FILE [--format pytorch]
+  deno run -A mod.ts import   --in FILE --out FILE [--format pytorch]
   deno run -A mod.ts help
 
 train options (defaults in brackets):
@@ -66,6 +68,10 @@ train options (defaults in brackets):
   --val-fraction F     hold out the last fraction F of the tokens and report the
                        validation perplexity every reported epoch            [0]
   --save FILE          write a checkpoint (safetensors) at the end, or on Ctrl-C
+  --save-every N       also write --save every N epochs, with what --resume needs
+  --resume FILE        continue a run saved with --save-every (or at its end): its
+                       settings are the defaults, the weights, optimizer and
+                       generators as they were; --epochs N extends it to N epochs
   --save-best          with --val-fraction: keep in --save the model of the epoch
                        with the best validation perplexity, written as it improves
   --json               one JSON object per reported epoch, then a summary
@@ -106,9 +112,39 @@ stats options (the book's text statistics; text reduced to lowercase letters a-z
   --out DIR            also write DIR/zipf.svg: frequency by rank, log-log
   --json               one JSON object instead of the tables
 
+export / import options (the book's concise PyTorch model: nn.RNN/GRU/LSTM named rnn, then
+nn.Linear named dense, as a safetensors state dict; see the README's PyTorch section):
+  --format F           pytorch                                               [pytorch]
+  --model FILE         export: the checkpoint to export (required); the book's GRU
+                       has no nn.GRU equivalent and is refused
+  --in FILE            import: the state dict to read (required)
+  --out FILE           export: the state dict to write; import: the checkpoint
+                       to write (required)
+
 Corpora named jaychou or timemachine are looked up in ./data, then $RNN_DATA_DIR, then the
 user cache folder, and otherwise downloaded from their public sources and checked by SHA-1.
 `;
+
+/** The settings a checkpoint recorded, as the defaults of a resumed run. */
+function settingsOf(h: Record<string, unknown>): PresetSettings {
+  const pick = <T>(key: string, ok: (v: unknown) => boolean): T | undefined =>
+    ok(h[key]) ? h[key] as T : undefined;
+  const num = (v: unknown) => typeof v === "number";
+  const str = (v: unknown) => typeof v === "string";
+  return {
+    corpus: pick("corpus", str),
+    maxTokens: pick("maxTokens", num),
+    steps: pick("numSteps", num),
+    batch: pick("batchSize", num),
+    lr: pick("lr", num),
+    clip: pick("clip", num),
+    epochs: pick("epochs", num),
+    sampling: pick("sampling", (v) => v === "random" || v === "sequential"),
+    randomOffset: pick("randomOffset", (v) => typeof v === "boolean"),
+    prefixes: pick("prefixes", (v) => Array.isArray(v) && v.every((x) => typeof x === "string")),
+    optimizer: pick("optimizer", (v) => v === "sgd" || v === "adam"),
+  };
+}
 
 /** `--max-tokens`, or its older name `--max-chars`; the fallback when neither is given. */
 function maxTokens(v: Record<string, string | boolean | undefined>, fallback: number): number {
@@ -161,6 +197,8 @@ async function runTrain(args: string[]): Promise<number> {
     epochs: "string",
     "val-fraction": "string",
     "save-best": "boolean",
+    "save-every": "string",
+    resume: "string",
     sampling: "string",
     seed: "string",
     "random-offset": "boolean",
@@ -180,9 +218,26 @@ async function runTrain(args: string[]): Promise<number> {
     );
   }
   // A preset supplies defaults; every flag given on the command line wins over it.
-  const p: PresetSettings = presetName ? PRESETS[presetName].settings : {};
+  // --resume continues a saved run: its recorded settings are the defaults, as a preset's are.
+  const resumed = s("resume") ? await loadCheckpoint(s("resume")!) : undefined;
+  if (resumed && (s("init") !== undefined || presetName !== undefined)) {
+    throw new UsageError("--resume continues a saved run; drop --init and --preset");
+  }
+  if (resumed && !resumed.training) {
+    throw new UsageError(
+      `${s("resume")} records no training progress; start a new run from its weights with --init`,
+    );
+  }
+  const h = resumed?.hyperparameters ?? {};
+  const saved = (key: string): number | undefined =>
+    typeof h[key] === "number" ? h[key] as number : undefined;
+  const p: PresetSettings = presetName
+    ? PRESETS[presetName].settings
+    : resumed
+    ? settingsOf(h)
+    : {};
   const epochs = int("epochs", s("epochs"), p.epochs ?? 250);
-  const predEvery = int("pred-every", s("pred-every"), 50, 0);
+  const predEvery = int("pred-every", s("pred-every"), saved("predEvery") ?? 50, 0);
   const prefixes = s("prefixes") !== undefined
     ? s("prefixes")!.split(",").filter((x) => x.length > 0)
     : p.prefixes ?? ["分开", "不分开"];
@@ -190,7 +245,7 @@ async function runTrain(args: string[]): Promise<number> {
   const hidden = int("hidden", s("hidden"), p.hidden ?? 256);
   const cell = oneOf("cell", s("cell") ?? p.cell, ["rnn", "gru", "lstm"]);
   const layers = int("layers", s("layers"), 1);
-  const init = s("init") ? await loadCheckpoint(s("init")!) : undefined;
+  const init = s("init") ? await loadCheckpoint(s("init")!) : resumed;
   // Resuming a run trained with Adam continues with Adam, its moments and its learning rate.
   const optimizer = oneOf(
     "optimizer",
@@ -210,12 +265,12 @@ async function runTrain(args: string[]): Promise<number> {
     ),
     clip: num("clip", s("clip"), p.clip ?? 0.01),
     sampling: oneOf("sampling", s("sampling") ?? p.sampling, ["random", "sequential"]),
-    seed: int("seed", s("seed"), 0, 0),
+    seed: int("seed", s("seed"), saved("seed") ?? 0, 0),
     randomOffset: v["random-offset"] === true || (p.randomOffset ?? false),
-    dropout: num("dropout", s("dropout"), 0),
+    dropout: num("dropout", s("dropout"), saved("dropout") ?? 0),
     prefixes,
     predEvery,
-    predLen: int("pred-len", s("pred-len"), 50, 0),
+    predLen: int("pred-len", s("pred-len"), saved("predLen") ?? 50, 0),
   };
   const text: TextSettings = init?.text ?? {
     tokens: oneOf("tokens", s("tokens") ?? p.tokens, ["char", "word"]),
@@ -244,7 +299,7 @@ async function runTrain(args: string[]): Promise<number> {
   if (settings.dropout > 0 && (init?.model.config.layers ?? layers) < 2) {
     throw new UsageError("--dropout applies between stacked layers; add --layers 2 or more");
   }
-  const minFreq = int("min-freq", s("min-freq"), 0, 0);
+  const minFreq = int("min-freq", s("min-freq"), saved("minFreq") ?? 0, 0);
   if (minFreq > 0 && text.tokens !== "word") {
     throw new UsageError("--min-freq applies to word tokens; add --tokens word");
   }
@@ -255,7 +310,11 @@ async function runTrain(args: string[]): Promise<number> {
     minFreq,
     vocab: init?.vocab,
   });
-  const valFraction = num("val-fraction", s("val-fraction"), 0);
+  const valFraction = num("val-fraction", s("val-fraction"), saved("valFraction") ?? 0);
+  const saveEvery = int("save-every", s("save-every"), 0, 0);
+  if (saveEvery > 0 && s("save") === undefined) {
+    throw new UsageError("--save-every needs --save FILE");
+  }
   if (valFraction >= 1) throw new UsageError(`--val-fraction must be below 1, got ${valFraction}`);
   const saveBest = v["save-best"] === true;
   if (saveBest && (valFraction === 0 || s("save") === undefined)) {
@@ -319,6 +378,7 @@ async function runTrain(args: string[]): Promise<number> {
       ...settings,
       model,
       adamState: optimizer === "adam" ? init?.optimizer : undefined,
+      resume: resumed ? { ...resumed.training!, optimizerState: resumed.optimizer } : undefined,
       validation,
       text,
       hidden,
@@ -331,7 +391,17 @@ async function runTrain(args: string[]): Promise<number> {
           Deno.stderr.writeSync(encoder.encode(`\r\x1b[K${progressLine(p)}`));
         }
       },
-      onEpoch: async (r) => {
+      onEpoch: async (r, state) => {
+        if (saveEvery > 0 && !saveBest && r.epoch % saveEvery === 0) {
+          // Written atomically with everything --resume needs to continue exactly.
+          const st = state();
+          await saveCheckpoint(save!, model, corpus.vocab, {
+            hyperparameters: { ...hyperparameters(), epochsCompleted: r.epoch },
+            text,
+            optimizer: st.optimizerState,
+            training: st,
+          });
+        }
         if (saveBest && r.valPerplexity! < bestVal) {
           // Written as soon as it improves, so the best model survives a crash or Ctrl-C.
           [bestVal, bestEpoch] = [r.valPerplexity!, r.epoch];
@@ -373,10 +443,13 @@ async function runTrain(args: string[]): Promise<number> {
     await saveCheckpoint(save, result.model, corpus.vocab, {
       hyperparameters: {
         ...hyperparameters(),
-        epochsCompleted: Number(init?.hyperparameters.epochsCompleted ?? 0) + result.epochs,
+        epochsCompleted: resumed
+          ? result.state.epoch
+          : Number(init?.hyperparameters.epochsCompleted ?? 0) + result.epochs,
       },
       text,
       optimizer: result.optimizerState,
+      ...(result.aborted ? {} : { training: result.state }),
     });
   }
   if (json) {
@@ -538,6 +611,10 @@ export async function main(args: string[]): Promise<number> {
       case "stats":
         // Loaded on demand: the plotting library is needed by this command alone.
         return await (await import("./commands/stats.ts")).runStats(rest);
+      case "export":
+        return await (await import("./commands/export.ts")).runExport(rest);
+      case "import":
+        return await (await import("./commands/export.ts")).runImport(rest);
       case undefined:
       case "help":
       case "--help":

@@ -26,6 +26,13 @@ export type Activation = "tanh" | "relu";
 export type CellType = "rnn" | "gru" | "lstm";
 
 /**
+ * The GRU's candidate: the book's `tanh(X W_xh + (R ⊙ H) W_hh + b_h)` (`"book"`), or PyTorch's
+ * `tanh(X W_xh + b_h + R ⊙ (H W_hh + b_hn))` (`"pytorch"`, `nn.GRU`), which applies the reset gate
+ * after the recurrent product and has one more bias `b_hn` [H] per layer.
+ */
+export type GruVariant = "book" | "pytorch";
+
+/**
  * Each cell's gates in storage order (PyTorch's), with the book's letter for each: the GRU's reset
  * `r`, update `z` and candidate `h`; the LSTM's input `i`, forget `f`, candidate `c`, output `o`.
  */
@@ -52,6 +59,11 @@ export interface ModelConfig {
   cell?: CellType;
   /** Recurrent layers stacked, each feeding the next; default 1. */
   layers?: number;
+  /**
+   * The GRU's candidate (see {@linkcode GruVariant}); default `"book"`. `"pytorch"` adds the
+   * parameter `b_hn` [H] to every layer and is what `nn.GRU` computes; unused by RNN and LSTM.
+   */
+  gruVariant?: GruVariant;
 }
 
 /** Options of {@linkcode createModel}. */
@@ -78,6 +90,8 @@ export interface LayerParams {
   W_h: Buf;
   /** Biases [G]. */
   b: Buf;
+  /** PyTorch's GRU only: the candidate's recurrent bias `b_hn` [H], inside the reset product. */
+  b_hn?: Buf;
 }
 
 /** The dense output layer. */
@@ -96,7 +110,7 @@ export interface RnnModel {
   readonly backend: Backend;
   /** Total number of parameters. */
   readonly numParams: number;
-  /** All parameters, contiguous: layer by layer (W_x, W_h, b), then W_hq and b_q. */
+  /** All parameters, contiguous: layer by layer (W_x, W_h, b[, b_hn]), then W_hq and b_q. */
   readonly params: Buf;
   /** All gradients, same layout as `params`. */
   readonly grads: Buf;
@@ -111,7 +125,13 @@ export interface RnnModel {
 }
 
 function fullConfig(config: ModelConfig): Required<ModelConfig> {
-  const full = { cell: "rnn" as CellType, layers: 1, inputSize: 0, ...config };
+  const full = {
+    cell: "rnn" as CellType,
+    layers: 1,
+    inputSize: 0,
+    gruVariant: "book" as GruVariant,
+    ...config,
+  };
   if (!Number.isInteger(full.inputSize) || full.inputSize < 0) {
     throw new RangeError(`inputSize must be an integer >= 0, got ${full.inputSize}`);
   }
@@ -130,10 +150,21 @@ function fullConfig(config: ModelConfig): Required<ModelConfig> {
   if (!Object.hasOwn(GATES, full.cell)) {
     throw new RangeError(`cell must be "rnn", "gru" or "lstm", got ${String(full.cell)}`);
   }
+  if (full.gruVariant !== "book" && full.gruVariant !== "pytorch") {
+    throw new RangeError(`gruVariant must be "book" or "pytorch", got ${String(full.gruVariant)}`);
+  }
   return full;
 }
 
-/** Storage order of the parameters: per layer W_x [I,G], W_h [H,G], b [G]; then the output. */
+/** Whether the layers carry PyTorch's extra GRU bias `b_hn`. */
+function hasBhn(config: Required<ModelConfig>): boolean {
+  return config.cell === "gru" && config.gruVariant === "pytorch";
+}
+
+/**
+ * Storage order of the parameters: per layer W_x [I,G], W_h [H,G], b [G] (and PyTorch's GRU
+ * b_hn [H]); then the output.
+ */
 function storage(config: Required<ModelConfig>): { key: string; shape: number[] }[] {
   const { vocabSize: V, hidden: H, layers } = config;
   const G = GATES[config.cell].length * H;
@@ -142,6 +173,7 @@ function storage(config: Required<ModelConfig>): { key: string; shape: number[] 
     out.push({ key: `${l}.W_x`, shape: [l === 0 ? inputWidth(config) : H, G] });
     out.push({ key: `${l}.W_h`, shape: [H, G] });
     out.push({ key: `${l}.b`, shape: [G] });
+    if (hasBhn(config)) out.push({ key: `${l}.b_hn`, shape: [H] });
   }
   if (V > 0) out.push({ key: "W_hq", shape: [H, V] }, { key: "b_q", shape: [V] });
   return out;
@@ -160,7 +192,10 @@ interface NamedSlice {
   gate: number;
 }
 
-/** The book's names: `W_x<g>`, `W_h<g>`, `b_<g>` per gate, `_l<k>` after them in deep stacks. */
+/**
+ * The book's names: `W_x<g>`, `W_h<g>`, `b_<g>` per gate (PyTorch's GRU adds `b_hn`), `_l<k>`
+ * after them in deep stacks.
+ */
 function namedSlices(config: Required<ModelConfig>): NamedSlice[] {
   const { vocabSize: V, hidden: H, layers } = config;
   const out: NamedSlice[] = [];
@@ -172,6 +207,7 @@ function namedSlices(config: Required<ModelConfig>): NamedSlice[] {
       out.push({ name: `W_h${g}${suffix}`, shape: [H, H], key: `${l}.W_h`, gate });
       out.push({ name: `b_${g}${suffix}`, shape: [H], key: `${l}.b`, gate });
     });
+    if (hasBhn(config)) out.push({ name: `b_hn${suffix}`, shape: [H], key: `${l}.b_hn`, gate: 0 });
   }
   if (V > 0) {
     out.push({ name: "W_hq", shape: [H, V], key: "W_hq", gate: 0 });
@@ -184,6 +220,7 @@ function namedSlices(config: Required<ModelConfig>): NamedSlice[] {
  * The shape of each parameter under the book's names (`X W`, row-major), in checkpoint order:
  * per layer and gate `W_x<g>` [I,H], `W_h<g>` [H,H], `b_<g>` [H], then `W_hq` [H,V] and `b_q` [V].
  * Gate letters are those of {@linkcode GATES}; deep stacks add `_l0`, `_l1`, ... to the names.
+ * PyTorch's GRU (`gruVariant: "pytorch"`) has `b_hn` [H] after each layer's gates.
  *
  * @param config The model's sizes and cell.
  * @returns Shapes by name, in checkpoint order.
@@ -234,6 +271,7 @@ export function createModel(config: ModelConfig, options: CreateModelOptions = {
       W_x: byKey.get(`${l}.W_x`)!,
       W_h: byKey.get(`${l}.W_h`)!,
       b: byKey.get(`${l}.b`)!,
+      ...(hasBhn(full) ? { b_hn: byKey.get(`${l}.b_hn`)! } : {}),
     }));
     // A bare stack has no output layer; its `output` is never read.
     return { layers, output: { W_hq: byKey.get("W_hq")!, b_q: byKey.get("b_q")! } };
@@ -279,7 +317,12 @@ export function createModel(config: ModelConfig, options: CreateModelOptions = {
 function storageView(model: RnnModel, key: string): Buf {
   if (key === "W_hq" || key === "b_q") return model.output[key];
   const [l, part] = key.split(".");
-  return model.layers[Number(l)][part as keyof LayerParams];
+  return model.layers[Number(l)][part as keyof LayerParams]!;
+}
+
+/** Whether a storage block is one named tensor (not gates side by side). */
+function isWhole(key: string): boolean {
+  return key === "W_hq" || key === "b_q" || key.endsWith(".b_hn");
 }
 
 /**
@@ -304,7 +347,7 @@ export function getWeights(model: RnnModel): Record<string, Float32Array | Float
   for (const t of namedSlices(model.config)) {
     let all = cache.get(t.key);
     if (!all) cache.set(t.key, all = model.backend.read(storageView(model, t.key)));
-    if (t.key === "W_hq" || t.key === "b_q") {
+    if (isWhole(t.key)) {
       out[t.name] = all;
       continue;
     }
@@ -355,7 +398,7 @@ export function setWeights(
   const blocks = new Map<string, Float64Array>();
   for (const t of slices) {
     const data = values[t.name];
-    if (t.key === "W_hq" || t.key === "b_q") {
+    if (isWhole(t.key)) {
       model.backend.write(storageView(model, t.key), data);
       continue;
     }
@@ -424,7 +467,7 @@ export interface Workspace {
   readonly x?: Buf;
   /** Gradient of the dense inputs [T,B,I] (models with `inputSize`). */
   readonly dx?: Buf;
-  /** Unused bias of the book's GRU, whose kernel takes PyTorch's extra bias [H]. */
+  /** Unused bias of the book's GRU, whose kernel takes PyTorch's extra bias `b_hn` [H]. */
   readonly spare: Buf;
   /** JS-side scratch for transposing [B,T] minibatches to time-major. */
   readonly scratch: Int32Array;
@@ -629,7 +672,9 @@ export function forwardHidden(
     if (cell === "rnn") {
       be.rnnForward(w.states, zin, p.W_h, steps, B, H, activationCode(model));
     } else if (cell === "gru") {
-      be.gruForward(w.states, w.gates!, w.hn!, zin, p.W_h, ws.spare, steps, B, H, 0);
+      // PyTorch's variant applies the reset gate after the product and adds b_hn inside it.
+      const bhn = p.b_hn ?? ws.spare, resetAfter = p.b_hn ? 1 : 0;
+      be.gruForward(w.states, w.gates!, w.hn!, zin, p.W_h, bhn, steps, B, H, resetAfter);
     } else {
       be.lstmForward(w.states, w.cells!, w.gates!, zin, p.W_h, steps, B, H);
     }
@@ -839,7 +884,7 @@ export function backwardHidden(
       be.gruBackward(
         dzin,
         g.W_h,
-        ws.spare,
+        g.b_hn ?? ws.spare,
         dstates,
         w.states,
         w.gates!,
@@ -848,7 +893,7 @@ export function backwardHidden(
         steps,
         B,
         H,
-        0,
+        g.b_hn ? 1 : 0,
       );
     } else {
       be.lstmBackward(

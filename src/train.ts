@@ -64,6 +64,12 @@ export interface TrainOptions {
   lr?: number;
   /** Adam's moments and step from an earlier run (a checkpoint's), to resume it exactly. */
   adamState?: AdamState;
+  /**
+   * Where an earlier run stopped (a checkpoint's `training`): training continues with epoch
+   * `resume.epoch + 1`, the generators and optimizer as they were, so the result equals a run
+   * that never stopped.
+   */
+  resume?: TrainState;
   /** Held-out tokens scored after every epoch (read once in order, batch 1). */
   validation?: Int32Array;
   /** Clip the global gradient norm to this value; 0 turns clipping off; default 0.01. */
@@ -90,7 +96,7 @@ export interface TrainOptions {
   /** Called after every minibatch. */
   onProgress?: (progress: TrainProgress) => void;
   /** Called after every epoch; training waits for a returned promise (e.g. a save). */
-  onEpoch?: (report: EpochReport) => void | Promise<void>;
+  onEpoch?: (report: EpochReport, state: () => TrainState) => void | Promise<void>;
 }
 
 /** Progress within an epoch, reported after each minibatch. */
@@ -140,6 +146,23 @@ export interface TrainResult {
   /** One report per completed epoch. */
   history: EpochReport[];
   /** Adam's state after the last step, when training with Adam (for checkpoints). */
+  optimizerState?: AdamState;
+  /**
+   * The state to continue from (see `resume`); after an abort it is that of the interrupted
+   * epoch's middle, which cannot be continued exactly.
+   */
+  state: TrainState;
+}
+
+/** Everything besides the weights that a run needs to continue exactly (see `resume`). */
+export interface TrainState {
+  /** Epochs completed. */
+  epoch: number;
+  /** The sampler's generator. */
+  rngState: number[];
+  /** The dropout masks' generator, when dropout is on. */
+  dropoutRngState?: number[];
+  /** Adam's moments and step, when training with Adam. */
   optimizerState?: AdamState;
 }
 
@@ -252,20 +275,39 @@ export async function train(corpus: Corpus, options: TrainOptions = {}): Promise
   const adam = optimizer === "adam"
     ? new Adam(be, model.params, model.grads, model.numParams, { lr })
     : undefined;
-  if (options.adamState) {
+  const resume = options.resume;
+  const savedAdam = resume?.optimizerState ?? options.adamState;
+  if (savedAdam) {
     if (!adam) throw new RangeError("adamState was given, but the optimizer is not Adam");
-    adam.loadState(options.adamState);
+    adam.loadState(savedAdam);
   }
   const ws = sharedWorkspace(model, numSteps, batchSize);
-  const rng = new Rng(seed ^ 0x5bd1e995);
+  const rng = resume ? Rng.fromState(resume.rngState) : new Rng(seed ^ 0x5bd1e995);
   // Its own stream, so turning dropout on does not change which minibatches are drawn.
-  const dropout = dropoutP > 0 ? { p: dropoutP, rng: new Rng(seed ^ 0x2545f491) } : undefined;
+  const dropout = dropoutP > 0
+    ? {
+      p: dropoutP,
+      rng: resume?.dropoutRngState
+        ? Rng.fromState(resume.dropoutRngState)
+        : new Rng(seed ^ 0x2545f491),
+    }
+    : undefined;
+  const firstEpoch = (resume?.epoch ?? 0) + 1;
+  if (!Number.isInteger(firstEpoch) || firstEpoch < 1) {
+    throw new RangeError(`resume.epoch must be an integer >= 0, got ${resume?.epoch}`);
+  }
+  const snapshot = (epoch: number) => (): TrainState => ({
+    epoch,
+    rngState: rng.state(),
+    ...(dropout ? { dropoutRngState: dropout.rng.state() } : {}),
+    ...(adam ? { optimizerState: adam.state() } : {}),
+  });
   const n = numSteps * batchSize;
   const history: EpochReport[] = [];
   let lastYield = performance.now();
   let trainingSeconds = 0;
 
-  for (let epoch = 1; epoch <= epochs; epoch++) {
+  for (let epoch = firstEpoch; epoch <= epochs; epoch++) {
     const start = performance.now();
     let lossSum = 0, count = 0, step = 0;
     resetState(model, ws);
@@ -321,6 +363,8 @@ export async function train(corpus: Corpus, options: TrainOptions = {}): Promise
         perplexity: history.at(-1)?.perplexity ?? NaN,
         aborted: true,
         history,
+        ...(adam ? { optimizerState: adam.state() } : {}),
+        state: snapshot(epoch - 1)(),
       };
     }
     const seconds = (performance.now() - start) / 1000;
@@ -334,14 +378,15 @@ export async function train(corpus: Corpus, options: TrainOptions = {}): Promise
       }
     }
     history.push(report);
-    await options.onEpoch?.(report);
+    await options.onEpoch?.(report, snapshot(epoch));
   }
   return {
     model,
     epochs,
-    perplexity: history.at(-1)!.perplexity,
+    perplexity: history.at(-1)?.perplexity ?? NaN,
     aborted: false,
     history,
     ...(adam ? { optimizerState: adam.state() } : {}),
+    state: snapshot(Math.max(epochs, firstEpoch - 1))(),
   };
 }

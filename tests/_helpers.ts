@@ -6,6 +6,7 @@ import {
   createWorkspace,
   forwardLoss,
   GATES,
+  type GruVariant,
   type RnnModel,
   type Workspace,
   writeTokens,
@@ -22,6 +23,7 @@ export interface Sizes {
   activation: "tanh" | "relu";
   cell?: CellType;
   layers?: number;
+  gruVariant?: GruVariant;
 }
 
 /** A drawn problem: sizes, weights, initial states and a minibatch. */
@@ -36,10 +38,11 @@ export interface Problem extends Sizes {
 }
 
 /** Number of parameters of a model of these sizes. */
-export function countParams({ V, H, cell = "rnn", layers = 1 }: Sizes): number {
+export function countParams({ V, H, cell = "rnn", layers = 1, gruVariant }: Sizes): number {
   const G = GATES[cell].length * H;
+  const bhn = cell === "gru" && gruVariant === "pytorch" ? H : 0;
   let n = H * V + V;
-  for (let l = 0; l < layers; l++) n += (l === 0 ? V : H) * G + H * G + G;
+  for (let l = 0; l < layers; l++) n += (l === 0 ? V : H) * G + H * G + G + bhn;
   return n;
 }
 
@@ -58,8 +61,11 @@ export function drawProblem(sizes: Sizes, seed: number, scale = 0.5): Problem {
 
 /** A model and workspace on `backend` holding the problem's weights, inputs and state. */
 export function setUp(problem: Problem, backend: Backend): { model: RnnModel; ws: Workspace } {
-  const { V, H, T, B, activation, cell = "rnn", layers = 1 } = problem;
-  const model = createModel({ vocabSize: V, hidden: H, activation, cell, layers }, { backend });
+  const { V, H, T, B, activation, cell = "rnn", layers = 1, gruVariant } = problem;
+  const model = createModel(
+    { vocabSize: V, hidden: H, activation, cell, layers, ...(gruVariant ? { gruVariant } : {}) },
+    { backend },
+  );
   backend.write(model.params, problem.params);
   const ws = createWorkspace(model, T, B);
   writeTokens(model, ws, problem.inputs, T, "inputs");

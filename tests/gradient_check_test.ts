@@ -20,6 +20,7 @@ const sizes = fc.record({
   activation: fc.constantFrom("tanh" as const, "relu" as const),
   cell: fc.constantFrom("rnn" as const, "gru" as const, "lstm" as const),
   layers: fc.integer({ min: 1, max: 3 }),
+  gruVariant: fc.constantFrom("book" as const, "pytorch" as const),
 });
 
 Deno.test("every cell's and depth's gradients match central finite differences (float64)", () => {

@@ -18,6 +18,7 @@ const sizes = fc.record({
   activation: fc.constantFrom("tanh" as const, "relu" as const),
   cell: fc.constantFrom("rnn" as const, "gru" as const, "lstm" as const),
   layers: fc.integer({ min: 1, max: 3 }),
+  gruVariant: fc.constantFrom("book" as const, "pytorch" as const),
 });
 
 Deno.test("the WASM model's loss and gradients match the float64 reference (every cell, depth)", () => {
@@ -33,9 +34,11 @@ Deno.test("the WASM model's loss and gradients match the float64 reference (ever
       // gradient count as agreement: float32 sums carried back through BPTT lose about that much
       // (a few ulps of the largest term), so a relative figure for elements that small is noise.
       const model = ref.model;
-      // Per tensor: each layer's W_x, W_h, b, then W_hq and b_q, in storage order.
+      // Per tensor: each layer's W_x, W_h, b (and b_hn), then W_hq and b_q, in storage order.
       const sizes = [
-        ...model.layers.flatMap((l) => [l.W_x.length, l.W_h.length, l.b.length]),
+        ...model.layers.flatMap((
+          l,
+        ) => [l.W_x.length, l.W_h.length, l.b.length, l.b_hn?.length ?? 0]),
         model.output.W_hq.length,
         model.output.b_q.length,
       ];
