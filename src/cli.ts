@@ -1,6 +1,6 @@
 /**
- * The command line: `train`, `generate` and `eval`. Usage errors print one line and exit with
- * code 2; no stack traces.
+ * The command line: `train`, `generate`, `eval`, `seq`, `stats`, `export` and `import`. Usage
+ * errors print one line and exit with code 2; no stack traces.
  *
  * @module
  */
@@ -41,6 +41,8 @@ train options (defaults in brackets):
                        the same setting)                                     [10000]
   --cell C             rnn, gru or lstm                                      [rnn]
   --layers N           recurrent layers stacked, each feeding the next       [1]
+  --gru-variant V      book (the reset gate before the hidden product) or
+                       pytorch (after it, as nn.GRU; needed for export)      [book]
   --dropout P          probability of dropping each output of a layer that feeds
                        another layer, in training only (kept ones are scaled
                        by 1/(1-P)); needs --layers 2 or more                 [0]
@@ -189,6 +191,7 @@ async function runTrain(args: string[]): Promise<number> {
     layers: "string",
     dropout: "string",
     "init-weights": "string",
+    "gru-variant": "string",
     steps: "string",
     batch: "string",
     optimizer: "string",
@@ -245,6 +248,11 @@ async function runTrain(args: string[]): Promise<number> {
   const hidden = int("hidden", s("hidden"), p.hidden ?? 256);
   const cell = oneOf("cell", s("cell") ?? p.cell, ["rnn", "gru", "lstm"]);
   const layers = int("layers", s("layers"), 1);
+  const gruVariant = oneOf<"book" | "pytorch">(
+    "gru-variant",
+    s("gru-variant") ?? p.gruVariant,
+    ["book", "pytorch"],
+  );
   const init = s("init") ? await loadCheckpoint(s("init")!) : resumed;
   // Resuming a run trained with Adam continues with Adam, its moments and its learning rate.
   const optimizer = oneOf(
@@ -283,6 +291,7 @@ async function runTrain(args: string[]): Promise<number> {
       ["activation", activation, init?.model.config.activation],
       ["cell", cell, init?.model.config.cell],
       ["layers", layers, init?.model.config.layers],
+      ["gru-variant", gruVariant, init?.model.config.gruVariant],
       ["tokens", s("tokens"), init?.text.tokens],
       ["normalize", s("normalize"), init?.text.normalize],
     ] as const
@@ -305,11 +314,7 @@ async function runTrain(args: string[]): Promise<number> {
   }
   const corpusName = s("corpus") ?? p.corpus ?? "jaychou";
   const limit = maxTokens(v, p.maxTokens ?? 10000);
-  const corpus = textCorpus(await readText(corpusName), text, {
-    maxTokens: limit,
-    minFreq,
-    vocab: init?.vocab,
-  });
+  // Usage mistakes are reported before the corpus is read.
   const valFraction = num("val-fraction", s("val-fraction"), saved("valFraction") ?? 0);
   const saveEvery = int("save-every", s("save-every"), 0, 0);
   if (saveEvery > 0 && s("save") === undefined) {
@@ -320,6 +325,12 @@ async function runTrain(args: string[]): Promise<number> {
   if (saveBest && (valFraction === 0 || s("save") === undefined)) {
     throw new UsageError("--save-best needs --val-fraction F (above 0) and --save FILE");
   }
+  const corpus = textCorpus(await readText(corpusName), text, {
+    maxTokens: limit,
+    minFreq,
+    vocab: init?.vocab,
+  });
+
   // The validation text is the end of the corpus; the vocabulary covers both parts.
   const numVal = Math.floor(valFraction * corpus.indices.length);
   const validation = numVal > 0 ? corpus.indices.slice(-numVal) : undefined;
@@ -332,7 +343,7 @@ async function runTrain(args: string[]): Promise<number> {
   // Made here rather than in train() so that --save-best can save it while it trains.
   const model = init?.model ??
     createModel(
-      { vocabSize: corpus.vocab.size, hidden, activation, cell, layers },
+      { vocabSize: corpus.vocab.size, hidden, activation, cell, layers, gruVariant },
       {
         seed: settings.seed,
         init: oneOf<"normal" | "uniform">("init-weights", s("init-weights") ?? p.init, [
@@ -623,7 +634,7 @@ export async function main(args: string[]): Promise<number> {
         return 0;
       default:
         throw new UsageError(
-          `unknown command "${command}"; use train, generate, eval, seq or stats`,
+          `unknown command "${command}"; use train, generate, eval, seq, stats, export or import`,
         );
     }
   } catch (e) {

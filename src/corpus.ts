@@ -17,7 +17,6 @@
  *
  * @module
  */
-import { unzipSync } from "fflate";
 import { Vocab } from "./vocab.ts";
 
 /**
@@ -223,9 +222,11 @@ function decodeUtf8(bytes: Uint8Array, path: string): string {
  * The bytes of the text member of a zip: the member named `wanted`, else the only `.txt` member.
  * Errors say what the archive held.
  */
-function zipMember(zip: Uint8Array, path: string, wanted: string): Uint8Array {
+async function zipMember(zip: Uint8Array, path: string, wanted: string): Promise<Uint8Array> {
   let entries: Record<string, Uint8Array>;
   try {
+    // Loaded on demand: generation imports this module and never reads a zip.
+    const { unzipSync } = await import("fflate");
     entries = unzipSync(zip);
   } catch (e) {
     throw new SyntaxError(
@@ -297,7 +298,7 @@ function notFoundError(
 /** The text of a registered corpus from the bytes of its published file, checking the member. */
 async function sourceText(source: CorpusSource, bytes: Uint8Array, path: string): Promise<string> {
   if (source.member === undefined) return decodeUtf8(bytes, path);
-  const member = zipMember(bytes, path, source.member);
+  const member = await zipMember(bytes, path, source.member);
   const memberPath = `${path} → ${source.member}`;
   if (source.memberSha1 !== undefined) {
     const found = await sha1Hex(member);
@@ -437,7 +438,7 @@ async function loadPath(path: string): Promise<string> {
   }
   if (/\.zip$/i.test(path)) {
     const wanted = path.slice(Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\")) + 1, -4);
-    return decodeUtf8(zipMember(bytes, path, wanted), `${path} → ${wanted}`);
+    return decodeUtf8(await zipMember(bytes, path, wanted), `${path} → ${wanted}`);
   }
   return decodeUtf8(bytes, path);
 }

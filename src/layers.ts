@@ -32,6 +32,8 @@ export interface RecurrentLayerOptions {
   numLayers?: number;
   /** `"tanh"` (default) or `"relu"`: the vanilla cell's nonlinearity. */
   nonlinearity?: "tanh" | "relu";
+  /** The GRU's equations: `"pytorch"` (as `nn.GRU`, the default here) or `"book"`. */
+  gruVariant?: "book" | "pytorch";
   /** Kernels to run on; default a new WebAssembly backend. */
   backend?: Backend;
   /** Seed of the initial weights; default 0. */
@@ -84,6 +86,7 @@ export class RecurrentLayer {
       layers: options.numLayers ?? 1,
       activation: options.nonlinearity ?? "tanh",
       cell,
+      gruVariant: options.gruVariant ?? "pytorch",
     }, { backend: options.backend, seed: options.seed, init: options.init ?? "uniform" });
   }
 
@@ -198,7 +201,8 @@ export class RNN extends RecurrentLayer {
 }
 
 /**
- * A stack of GRU layers, like `nn.GRU` (the book's variant, reset gate before the product).
+ * A stack of GRU layers, like `nn.GRU` (PyTorch's equations by default: the reset gate applies
+ * after the hidden product; `gruVariant: "book"` for the book's).
  *
  * @example One step of a batch of 1
  * ```ts

@@ -34,7 +34,14 @@ Deno.test("a layer fed one-hot rows gives the language model's hidden states", (
         numLayers: L,
         seed,
       });
-      const lm = createModel({ vocabSize: V, hidden: H, activation: "tanh", cell, layers: L });
+      const lm = createModel({
+        vocabSize: V,
+        hidden: H,
+        activation: "tanh",
+        cell,
+        layers: L,
+        gruVariant: layer.model.config.gruVariant,
+      });
       setWeights(lm, { ...getWeights(lm), ...getWeights(layer.model) });
       const rng = new Rng(seed);
       const tokens = Int32Array.from({ length: B * T }, () => rng.nextInt(V)); // [B, T]

@@ -302,6 +302,8 @@ export function createModel(config: ModelConfig, options: CreateModelOptions = {
     throw new RangeError(`init must be "normal" or "uniform", got ${String(options.init)}`);
   }
   const scale = options.initScale ?? 0.01;
+  // A zero scale leaves the zeroed buffers as they are: loading a checkpoint skips the draws.
+  if (scale === 0) return model;
   const weights = [
     ...p.layers.flatMap((l) => [l.W_x, l.W_h]),
     ...(full.vocabSize > 0 ? [p.output.W_hq] : []),

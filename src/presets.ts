@@ -15,6 +15,8 @@ export interface PresetSettings {
   optimizer?: "sgd" | "adam";
   /** `"normal"` (from scratch) or `"uniform"` (PyTorch's layer defaults, the concise runs). */
   init?: "normal" | "uniform";
+  /** The GRU's equations: the book's, or PyTorch's `nn.GRU` (the concise run). */
+  gruVariant?: "book" | "pytorch";
   /** `"char"` or `"word"` tokens. */
   tokens?: "char" | "word";
   /** `"none"` (the Chinese edition) or `"letters"` (the English edition's normalisation). */
@@ -63,7 +65,8 @@ const jaychou = { corpus: "jaychou", maxTokens: 10000, hidden: 256, steps: 35, b
  * - `scratch-gru`, `scratch-lstm`: the gated cells from scratch: 160 epochs, sequential sampling,
  *   SGD lr 100, clipping 0.01.
  * - `concise-gru`, `concise-lstm`: the same with Adam at lr 0.01 (the learning rate the PyTorch
- *   port of the Chinese edition uses for its concise GRU and LSTM) and PyTorch's initialisation.
+ *   port of the Chinese edition uses for its concise GRU and LSTM) and PyTorch's initialisation;
+ *   the GRU is PyTorch's `nn.GRU` (reset gate after the hidden product), so it exports exactly.
  * - `timemachine`: the English edition's RNN from scratch (d2l 2nd ed.): The Time Machine
  *   normalised to lower-case letters and spaces, the first 10000 character tokens, hidden 512,
  *   steps 35, batch 32, SGD lr 1, clipping 1, 500 epochs, sequential sampling from a random
@@ -132,6 +135,7 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
       cell: "gru",
       optimizer: "adam",
       init: "uniform",
+      gruVariant: "pytorch",
       lr: 0.01,
       clip: 0.01,
       epochs: 160,
