@@ -10,7 +10,7 @@
 // gate math is fused into one SIMD pass per row with a scalar tail. Too large an h to pack
 // (3h² > PACK_B_FLOATS, h > 418) falls back to products that pack per call.
 import { sigmoidf1, sigmoidf4, tanhf1, tanhf4 } from "./activations";
-import { gemm, gemmPacked, PACK_B, PACK_B_FLOATS, packB, packedBSize } from "./matmul";
+import { gemm, gemmPacked, PACK_B, PACK_B_FLOATS, packB, packedBSize, packingPays } from "./matmul";
 
 /**
  * c[m,n] += a[m,k] · op(w): through the packed copy of op(w) when wp != 0, else packing per call.
@@ -167,7 +167,7 @@ export function gruForward(
   const blockH = <usize> b * hb, blockG = <usize> b * gb;
   if (resetAfter != 0) {
     // One product of width 3h per step: H·[W_hr | W_hz | W_hn].
-    const wp: usize = packedBSize(h, g) <= PACK_B_FLOATS ? PACK_B : 0;
+    const wp: usize = packingPays(b) && packedBSize(h, g) <= PACK_B_FLOATS ? PACK_B : 0;
     if (wp != 0) packB(wp, whh, g, h, g, false);
     for (let s = 0; s < t; s++) {
       const prev = states + <usize> s * blockH, gs = gates + <usize> s * blockG;
@@ -185,7 +185,7 @@ export function gruForward(
   }
   // Two products per step: H·[W_hr | W_hz] (width 2h), then (r⊙H)·W_hn (width h).
   const sizeRZ = packedBSize(h, 2 * h);
-  const fits = sizeRZ + packedBSize(h, h) <= PACK_B_FLOATS;
+  const fits = packingPays(b) && sizeRZ + packedBSize(h, h) <= PACK_B_FLOATS;
   const wrz: usize = fits ? PACK_B : 0;
   const wn: usize = fits ? PACK_B + (<usize> sizeRZ << 2) : 0;
   if (fits) {

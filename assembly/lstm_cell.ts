@@ -8,7 +8,7 @@
 // with a scalar tail. Too large an h to pack (4h² > PACK_B_FLOATS, h > 362) falls back to
 // products that pack per call.
 import { sigmoidf1, sigmoidf4, tanhf1, tanhf4 } from "./activations";
-import { gemm, gemmPacked, PACK_B, PACK_B_FLOATS, packB, packedBSize } from "./matmul";
+import { gemm, gemmPacked, PACK_B, PACK_B_FLOATS, packB, packedBSize, packingPays } from "./matmul";
 
 /**
  * After the product, g holds the pre-activations: the gates in place, C' = f⊙C + i⊙g and
@@ -70,7 +70,7 @@ export function lstmForward(
   if (t <= 0 || b <= 0 || h <= 0) return;
   const g = 4 * h;
   const blockH = <usize> b * h << 2, blockG = <usize> b * g << 2;
-  const wp: usize = packedBSize(h, g) <= PACK_B_FLOATS ? PACK_B : 0;
+  const wp: usize = packingPays(b) && packedBSize(h, g) <= PACK_B_FLOATS ? PACK_B : 0;
   if (wp != 0) packB(wp, whh, g, h, g, false);
   for (let s = 0; s < t; s++) {
     const prev = states + <usize> s * blockH, cprev = cells + <usize> s * blockH;

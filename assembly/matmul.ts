@@ -325,6 +325,10 @@ export function gemm(
   transB: bool,
 ): void {
   if (m <= 0 || n <= 0 || k <= 0) return;
+  if (!packingPays(m) && !transA && !transB) {
+    gemmFewRows(c, ldc, a, lda, b, ldb, m, k, n);
+    return;
+  }
   const ldcBytes = <usize> ldc << 2;
   const ks = kStep(k);
   for (let jc = 0; jc < n; jc += NC) {
@@ -334,6 +338,87 @@ export function gemm(
       if (transB) packBT(PACK_B, b, ldb, pc, kc, jc, nc);
       else packBN(PACK_B, b, ldb, pc, kc, jc, nc);
       gemmSlice(c + (<usize> jc << 2), ldcBytes, a, lda, PACK_B, m, pc, kc, nc, transA);
+    }
+  }
+}
+
+/**
+ * Whether packing B pays for a product with `rows` rows of A: each packed panel is reused by
+ * every 4-row tile, so with fewer rows (batch-1 generation) reading B in place is cheaper.
+ */
+export function packingPays(rows: i32): bool {
+  return rows >= MR;
+}
+
+/**
+ * C[m,n] += A[m,k]·B[k,n] for m < MR, reading B in place (no packing): the matrix-vector products
+ * of generating with a batch of 1. Each output is summed over p in order, then added to C, as
+ * kernel4x8 does within one k block, so both paths agree bit for bit when k ≤ KC.
+ * c: C [m,ldc] f32; a: A [m,lda] f32; b: B [k,ldb] f32 (strides in floats).
+ */
+function gemmFewRows(
+  c: usize,
+  ldc: i32,
+  a: usize,
+  lda: i32,
+  b: usize,
+  ldb: i32,
+  m: i32,
+  k: i32,
+  n: i32,
+): void {
+  const ldbBytes = <usize> ldb << 2;
+  for (let i = 0; i < m; i++) {
+    const arow = a + ((<usize> i * <usize> lda) << 2);
+    const crow = c + ((<usize> i * <usize> ldc) << 2);
+    let j = 0;
+    // 32 columns at a time in eight registers: B is read once, down each column block.
+    for (; j + 32 <= n; j += 32) {
+      let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+      let s4 = f32x4.splat(0), s5 = f32x4.splat(0), s6 = f32x4.splat(0), s7 = f32x4.splat(0);
+      let bp = b + (<usize> j << 2);
+      for (let p = 0; p < k; p++) {
+        const x = v128.load32_splat(arow + (<usize> p << 2));
+        s0 = f32x4.add(s0, f32x4.mul(x, v128.load(bp)));
+        s1 = f32x4.add(s1, f32x4.mul(x, v128.load(bp, 16)));
+        s2 = f32x4.add(s2, f32x4.mul(x, v128.load(bp, 32)));
+        s3 = f32x4.add(s3, f32x4.mul(x, v128.load(bp, 48)));
+        s4 = f32x4.add(s4, f32x4.mul(x, v128.load(bp, 64)));
+        s5 = f32x4.add(s5, f32x4.mul(x, v128.load(bp, 80)));
+        s6 = f32x4.add(s6, f32x4.mul(x, v128.load(bp, 96)));
+        s7 = f32x4.add(s7, f32x4.mul(x, v128.load(bp, 112)));
+        bp += ldbBytes;
+      }
+      const o = crow + (<usize> j << 2);
+      v128.store(o, f32x4.add(v128.load(o), s0));
+      v128.store(o, f32x4.add(v128.load(o, 16), s1), 16);
+      v128.store(o, f32x4.add(v128.load(o, 32), s2), 32);
+      v128.store(o, f32x4.add(v128.load(o, 48), s3), 48);
+      v128.store(o, f32x4.add(v128.load(o, 64), s4), 64);
+      v128.store(o, f32x4.add(v128.load(o, 80), s5), 80);
+      v128.store(o, f32x4.add(v128.load(o, 96), s6), 96);
+      v128.store(o, f32x4.add(v128.load(o, 112), s7), 112);
+    }
+    for (; j + 4 <= n; j += 4) {
+      let acc = f32x4.splat(0);
+      let bp = b + (<usize> j << 2);
+      for (let p = 0; p < k; p++) {
+        acc = f32x4.add(acc, f32x4.mul(v128.load32_splat(arow + (<usize> p << 2)), v128.load(bp)));
+        bp += ldbBytes;
+      }
+      const o = crow + (<usize> j << 2);
+      v128.store(o, f32x4.add(v128.load(o), acc));
+    }
+    // Scalar tail for the last n mod 4 columns.
+    for (; j < n; j++) {
+      let acc: f32 = 0;
+      let bp = b + (<usize> j << 2);
+      for (let p = 0; p < k; p++) {
+        acc += load<f32>(arow + (<usize> p << 2)) * load<f32>(bp);
+        bp += ldbBytes;
+      }
+      const o = crow + (<usize> j << 2);
+      store<f32>(o, load<f32>(o) + acc);
     }
   }
 }

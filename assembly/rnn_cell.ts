@@ -11,6 +11,7 @@ import {
   PACK_B_FLOATS,
   packB,
   packedBSize,
+  packingPays,
 } from "./matmul";
 
 /**
@@ -30,8 +31,8 @@ export function rnnForward(
   const block = b * h;
   if (t <= 0 || block <= 0) return;
   const blockBytes = <usize> block << 2;
-  // Pack W_hh once when it fits; a larger H falls back to the per-step product.
-  const packed = packedBSize(h, h) <= PACK_B_FLOATS;
+  // Pack W_hh once when it fits and the batch reuses it; otherwise the per-step product.
+  const packed = packingPays(b) && packedBSize(h, h) <= PACK_B_FLOATS;
   if (packed) packB(PACK_B, whh, h, h, h, false);
   for (let s = 0; s < t; s++) {
     const prev = states + <usize> s * blockBytes;

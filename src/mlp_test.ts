@@ -72,6 +72,9 @@ const EPS = 1e-3;
 const TINY = 1e-4;
 
 Deno.test("mlpBackward() matches central finite differences (float64 reference)", () => {
+  // Kinks are counted over all runs: in a net of two hidden units one unit near its kink takes a
+  // third of the parameters with it, so a single draw may skip many; across runs few are skipped.
+  let compared = 0, straddled = 0;
   fc.assert(
     fc.property(shapes, ({ sizes, batch, seed }) => {
       const be = createReferenceBackend();
@@ -82,7 +85,6 @@ Deno.test("mlpBackward() matches central finite differences (float64 reference)"
       const pattern = () =>
         ws.acts.slice(1, -1).map((a) => Array.from(be.read(a), (v) => (v > 0 ? 1 : 0)).join(""))
           .join("|");
-      let compared = 0, straddled = 0;
       for (let i = 0; i < net.numParams; i++) {
         be.write(net.params, [p.params[i] + EPS], i);
         const up = lossAt(), upPattern = pattern();
@@ -98,10 +100,10 @@ Deno.test("mlpBackward() matches central finite differences (float64 reference)"
         const err = relativeError(grads[i], numeric, TINY);
         assert.ok(err < 1e-6, `sizes [${sizes}] parameter ${i}: ${grads[i]} vs ${numeric}`);
       }
-      assert.ok(straddled <= compared / 4, `${straddled} of ${compared + straddled} straddled`);
     }),
     { numRuns: 60 },
   );
+  assert.ok(straddled <= compared / 20, `${straddled} of ${compared + straddled} straddled`);
 });
 
 Deno.test("mlpForward() and mlpBackward() on WASM match the float64 reference", () => {
