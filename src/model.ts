@@ -438,6 +438,8 @@ export interface LayerWorkspace {
   readonly dropped?: Buf;
   /** Below the top layer: the gradient reaching `dropped` [T,B,H]. */
   readonly ddropped?: Buf;
+  /** Below the top layer: JS-side room to draw the mask in before it is written [T·B·H]. */
+  readonly maskValues?: Float64Array;
 }
 
 /** Dropout between stacked layers during training (PyTorch's `nn.RNN(dropout=p)`). */
@@ -514,7 +516,12 @@ export function createWorkspace(model: RnnModel, maxSteps: number, batchSize: nu
       ? { cells: be.alloc((maxSteps + 1) * block), dcells: be.alloc((maxSteps + 1) * block) }
       : {}),
     ...(l < model.layers.length - 1
-      ? { mask: be.alloc(n * H), dropped: be.alloc(n * H), ddropped: be.alloc(n * H) }
+      ? {
+        mask: be.alloc(n * H),
+        dropped: be.alloc(n * H),
+        ddropped: be.alloc(n * H),
+        maskValues: new Float64Array(n * H),
+      }
       : {}),
   }));
   return {
@@ -698,7 +705,7 @@ function layerInput(
   const n = steps * ws.batchSize * model.config.hidden;
   const outputs = be.view(w.states, ws.batchSize * model.config.hidden, n);
   if (!dropout) return outputs;
-  const mask = new Float64Array(n), keep = 1 / (1 - dropout.p);
+  const mask = w.maskValues!.subarray(0, n), keep = 1 / (1 - dropout.p);
   for (let i = 0; i < n; i++) mask[i] = dropout.rng.next() < dropout.p ? 0 : keep;
   be.write(w.mask!, mask);
   const dropped = be.view(w.dropped!, 0, n);
