@@ -56,7 +56,7 @@ export {
 } from "./src/batches.ts";
 export type { ActivationCode, Backend, Buf, IndexBuf } from "./src/backend/types.ts";
 export { createReferenceBackend } from "./src/backend/reference.ts";
-export { createWasmBackend } from "./src/backend/wasm.ts";
+export { createWasmBackend, hasRelaxedSimd, type WasmBackendOptions } from "./src/backend/wasm.ts";
 export {
   type Activation,
   type CellType,

@@ -11,6 +11,8 @@
 // lanes broadcast by shuffles beat four load32_splat (each a lea, a check and a load), and 4×8
 // beat 5×8, 3×12 and 4×12 (the last spills).
 
+import { madd4 } from "./fma";
+
 /** Rows of the register tile. */
 const MR: i32 = 4;
 /** Columns of the register tile (two f32x4). */
@@ -53,17 +55,17 @@ function kernel4x8(c: usize, ldc: usize, ap: usize, bp: usize, kc: i32, mr: i32,
     const av = v128.load(a);
     const b0 = v128.load(b), b1 = v128.load(b, 16);
     let x = v128.shuffle<f32>(av, av, 0, 0, 0, 0);
-    c00 = f32x4.add(c00, f32x4.mul(x, b0));
-    c01 = f32x4.add(c01, f32x4.mul(x, b1));
+    c00 = madd4(x, b0, c00);
+    c01 = madd4(x, b1, c01);
     x = v128.shuffle<f32>(av, av, 1, 1, 1, 1);
-    c10 = f32x4.add(c10, f32x4.mul(x, b0));
-    c11 = f32x4.add(c11, f32x4.mul(x, b1));
+    c10 = madd4(x, b0, c10);
+    c11 = madd4(x, b1, c11);
     x = v128.shuffle<f32>(av, av, 2, 2, 2, 2);
-    c20 = f32x4.add(c20, f32x4.mul(x, b0));
-    c21 = f32x4.add(c21, f32x4.mul(x, b1));
+    c20 = madd4(x, b0, c20);
+    c21 = madd4(x, b1, c21);
     x = v128.shuffle<f32>(av, av, 3, 3, 3, 3);
-    c30 = f32x4.add(c30, f32x4.mul(x, b0));
-    c31 = f32x4.add(c31, f32x4.mul(x, b1));
+    c30 = madd4(x, b0, c30);
+    c31 = madd4(x, b1, c31);
     a += 16;
     b += 32;
   }
@@ -379,14 +381,14 @@ function gemmFewRows(
       let bp = b + (<usize> j << 2);
       for (let p = 0; p < k; p++) {
         const x = v128.load32_splat(arow + (<usize> p << 2));
-        s0 = f32x4.add(s0, f32x4.mul(x, v128.load(bp)));
-        s1 = f32x4.add(s1, f32x4.mul(x, v128.load(bp, 16)));
-        s2 = f32x4.add(s2, f32x4.mul(x, v128.load(bp, 32)));
-        s3 = f32x4.add(s3, f32x4.mul(x, v128.load(bp, 48)));
-        s4 = f32x4.add(s4, f32x4.mul(x, v128.load(bp, 64)));
-        s5 = f32x4.add(s5, f32x4.mul(x, v128.load(bp, 80)));
-        s6 = f32x4.add(s6, f32x4.mul(x, v128.load(bp, 96)));
-        s7 = f32x4.add(s7, f32x4.mul(x, v128.load(bp, 112)));
+        s0 = madd4(x, v128.load(bp), s0);
+        s1 = madd4(x, v128.load(bp, 16), s1);
+        s2 = madd4(x, v128.load(bp, 32), s2);
+        s3 = madd4(x, v128.load(bp, 48), s3);
+        s4 = madd4(x, v128.load(bp, 64), s4);
+        s5 = madd4(x, v128.load(bp, 80), s5);
+        s6 = madd4(x, v128.load(bp, 96), s6);
+        s7 = madd4(x, v128.load(bp, 112), s7);
         bp += ldbBytes;
       }
       const o = crow + (<usize> j << 2);
@@ -403,7 +405,7 @@ function gemmFewRows(
       let acc = f32x4.splat(0);
       let bp = b + (<usize> j << 2);
       for (let p = 0; p < k; p++) {
-        acc = f32x4.add(acc, f32x4.mul(v128.load32_splat(arow + (<usize> p << 2)), v128.load(bp)));
+        acc = madd4(v128.load32_splat(arow + (<usize> p << 2)), v128.load(bp), acc);
         bp += ldbBytes;
       }
       const o = crow + (<usize> j << 2);

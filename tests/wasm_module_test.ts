@@ -4,7 +4,7 @@
  * the committed bytes.
  */
 import assert from "node:assert/strict";
-import { KERNELS_WASM } from "../src/_wasm/kernels.ts";
+import { KERNELS_WASM, KERNELS_WASM_RELAXED } from "../src/_wasm/kernels.ts";
 import { compileKernels } from "../scripts/build_wasm.ts";
 
 const KERNELS = [
@@ -37,21 +37,28 @@ const KERNELS = [
   "adamUpdate",
 ];
 
-const module = new WebAssembly.Module(KERNELS_WASM as Uint8Array<ArrayBuffer>);
+const BUILDS = [
+  ["simd", KERNELS_WASM],
+  ["relaxed-simd", KERNELS_WASM_RELAXED],
+] as const;
 
-Deno.test("the kernel module has no imports", () => {
-  assert.deepEqual(WebAssembly.Module.imports(module), []);
-});
+for (const [variant, bytes] of BUILDS) {
+  const module = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
 
-Deno.test("the kernel module exports every kernel, its scalar twin, heapBase and memory", () => {
-  const names = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
-  for (const name of [...KERNELS, ...KERNELS.map((k) => `${k}Naive`), "heapBase", "memory"]) {
-    assert.ok(names.has(name), `missing export ${name}`);
-  }
-});
+  Deno.test(`the ${variant} kernel module has no imports`, () => {
+    assert.deepEqual(WebAssembly.Module.imports(module), []);
+  });
 
-Deno.test("src/_wasm/kernels.ts is fresh: rebuilding assembly/ gives the same bytes", async () => {
-  const bytes = await compileKernels();
-  const same = bytes.length === KERNELS_WASM.length && bytes.every((b, i) => b === KERNELS_WASM[i]);
-  assert.ok(same, "src/_wasm/kernels.ts is stale; run `deno task build:wasm`");
-});
+  Deno.test(`the ${variant} module exports every kernel, its scalar twin, heapBase and memory`, () => {
+    const names = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
+    for (const name of [...KERNELS, ...KERNELS.map((k) => `${k}Naive`), "heapBase", "memory"]) {
+      assert.ok(names.has(name), `missing export ${name}`);
+    }
+  });
+
+  Deno.test(`src/_wasm/kernels.ts holds a fresh ${variant} build of assembly/`, async () => {
+    const fresh = await compileKernels(variant);
+    const same = fresh.length === bytes.length && fresh.every((b, i) => b === bytes[i]);
+    assert.ok(same, "src/_wasm/kernels.ts is stale; run `deno task build:wasm`");
+  });
+}

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { KERNELS_WASM } from "../_wasm/kernels.ts";
+import { KERNELS_WASM, KERNELS_WASM_RELAXED } from "../_wasm/kernels.ts";
 import type { ActivationCode, Backend, Buf, IndexBuf } from "./types.ts";
 
 /** Buffers start on 64-byte boundaries (a cache line); memory grows in 64 KiB pages. */
@@ -22,12 +22,39 @@ class WasmBuf implements Buf, IndexBuf {
 
 type Fn = (...args: number[]) => number;
 
-let compiled: WebAssembly.Module | undefined;
+const compiled = new Map<boolean, WebAssembly.Module>();
 
-/** The kernel module, compiled on first use and shared by every backend. */
-function kernelsModule(): WebAssembly.Module {
-  compiled ??= new WebAssembly.Module(KERNELS_WASM as Uint8Array<ArrayBuffer>);
-  return compiled;
+/**
+ * Whether this engine runs relaxed SIMD (fused multiply-adds): it validates the relaxed build.
+ *
+ * @returns `true` in current Deno, Chrome and Node; `false` where the proposal is missing.
+ * @example Which build a default backend runs
+ * ```ts
+ * import { hasRelaxedSimd } from "./wasm.ts";
+ * console.log(hasRelaxedSimd() ? "relaxed-simd" : "simd");
+ * ```
+ */
+export function hasRelaxedSimd(): boolean {
+  return WebAssembly.validate(KERNELS_WASM_RELAXED as Uint8Array<ArrayBuffer>);
+}
+
+/** A kernel module, compiled on first use and shared by every backend of that build. */
+function kernelsModule(relaxed: boolean): WebAssembly.Module {
+  let module = compiled.get(relaxed);
+  if (!module) {
+    const bytes = relaxed ? KERNELS_WASM_RELAXED : KERNELS_WASM;
+    compiled.set(relaxed, module = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>));
+  }
+  return module;
+}
+
+/** Options of {@linkcode createWasmBackend}. */
+export interface WasmBackendOptions {
+  /**
+   * Run the relaxed-SIMD build, whose matrix products use fused multiply-adds (faster; the last
+   * bits of a result may differ between CPUs); default: where the engine has relaxed SIMD.
+   */
+  relaxedSimd?: boolean;
 }
 
 /**
@@ -39,6 +66,7 @@ function kernelsModule(): WebAssembly.Module {
  * non-negative 32-bit integer throws `RangeError`. Index values (gather rows, targets) are not
  * checked and must lie in range.
  *
+ * @param options Which build to run; by default the relaxed-SIMD one where the engine has it.
  * @returns A {@linkcode Backend} named `"wasm"`.
  * @example Multiply two matrices
  * ```ts
@@ -51,8 +79,12 @@ function kernelsModule(): WebAssembly.Module {
  * console.log(be.read(c)[0]); // 11
  * ```
  */
-export function createWasmBackend(): Backend {
-  return instantiate("");
+export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
+  const relaxed = options.relaxedSimd ?? hasRelaxedSimd();
+  if (relaxed && !hasRelaxedSimd()) {
+    throw new RangeError("this engine has no relaxed SIMD; leave relaxedSimd unset or false");
+  }
+  return instantiate("", relaxed);
 }
 
 /**
@@ -74,12 +106,12 @@ export function createWasmBackend(): Backend {
  * ```
  */
 export function createNaiveWasmBackend(): Backend {
-  return instantiate("Naive");
+  return instantiate("Naive", false);
 }
 
 /** A backend over a new instance, binding each kernel `name + suffix`. */
-function instantiate(suffix: "" | "Naive"): Backend {
-  const instance = new WebAssembly.Instance(kernelsModule(), {});
+function instantiate(suffix: "" | "Naive", relaxed: boolean): Backend {
+  const instance = new WebAssembly.Instance(kernelsModule(relaxed), {});
   const ex = instance.exports as Record<string, unknown>;
   const memory = ex.memory as WebAssembly.Memory;
   const bind = (name: string): Fn => ex[name + suffix] as Fn;
