@@ -2,7 +2,8 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { createReferenceBackend } from "../src/backend/reference.ts";
-import { backward, forwardLoss } from "../src/model.ts";
+import type { Buf } from "../src/backend/types.ts";
+import { backward, forwardLoss, type RnnModel, type Workspace } from "../src/model.ts";
 import { Rng } from "../src/rng.ts";
 import { drawProblem, lossAndGradients, relativeError, setUp } from "./_helpers.ts";
 
@@ -23,65 +24,64 @@ const sizes = fc.record({
   gruVariant: fc.constantFrom("book" as const, "pytorch" as const),
 });
 
+/**
+ * Central differences of `lossAt` at chosen coordinates of backend buffers, compared with the
+ * analytic gradients. A coordinate whose two evaluations differ in which relu units are active
+ * (in any layer) straddles a kink, where the loss has no derivative, and is skipped.
+ */
+function centralDifferences(model: RnnModel, ws: Workspace, lossAt: () => number) {
+  const be = model.backend;
+  const pattern = () =>
+    ws.layers.map((w) => Array.from(be.read(w.states), (y) => (y > 0 ? 1 : 0)).join("")).join();
+  let compared = 0, straddled = 0;
+  return {
+    /** Perturbs `buf[i]` (whose value is `value`) both ways and compares with `analytic`. */
+    probe(what: string, buf: Buf, i: number, value: number, analytic: number): void {
+      be.write(buf, [value + EPS], i);
+      const up = lossAt(), upPattern = pattern();
+      be.write(buf, [value - EPS], i);
+      const down = lossAt(), same = upPattern === pattern();
+      be.write(buf, [value], i);
+      if (!same) return void straddled++;
+      compared++;
+      const numeric = (up - down) / (2 * EPS);
+      const err = relativeError(analytic, numeric, TINY);
+      assert.ok(err < TOLERANCE, `${what}: analytic ${analytic}, numeric ${numeric}`);
+    },
+    /** Kinks within EPS of a drawn point are rare; a check that skipped most would be none. */
+    assertMostCompared(): void {
+      assert.ok(straddled <= compared / 4, `${straddled} of ${compared + straddled} straddled`);
+    },
+  };
+}
+
+/** Every parameter when there are few, otherwise a spread of 40 of them. */
+function sampledParams(numParams: number): number[] {
+  const count = Math.min(numParams, 40);
+  return Array.from({ length: count }, (_, c) => Math.floor((c * numParams) / count));
+}
+
 Deno.test("every cell's and depth's gradients match central finite differences (float64)", () => {
   fc.assert(
     fc.property(sizes, fc.integer({ min: 0, max: 2 ** 31 - 1 }), (size, seed) => {
       const problem = drawProblem(size, seed);
       const be = createReferenceBackend();
       const { model, ws } = setUp(problem, be);
-      const { grads, dh0 } = lossAndGradients(model, ws, size.T);
+      const { grads, dh0, dc0 } = lossAndGradients(model, ws, size.T);
       const n = size.T * size.B;
-      const lossAt = () => forwardLoss(model, ws, size.T) / n;
-      // Which units are active (relu): a central difference whose two ends differ here straddles
-      // a kink, where the loss has no derivative, so that coordinate is not compared.
-      const pattern = () =>
-        Array.from(be.read(ws.layers[0].states), (y) => (y > 0 ? 1 : 0)).join("");
-      let compared = 0, straddled = 0;
-      const check = (what: string, analytic: number, up: number, down: number, same: boolean) => {
-        if (!same) return void straddled++;
-        compared++;
-        const numeric = (up - down) / (2 * EPS);
-        const err = relativeError(analytic, numeric, TINY);
-        assert.ok(err < TOLERANCE, `${what}: analytic ${analytic}, numeric ${numeric}`);
-      };
-
-      // Every parameter when there are few, otherwise a spread of 40 of them.
-      const count = Math.min(model.numParams, 40);
-      for (let c = 0; c < count; c++) {
-        const i = Math.floor((c * model.numParams) / count);
-        const p = problem.params[i];
-        be.write(model.params, [p + EPS], i);
-        const up = lossAt(), upPattern = pattern();
-        be.write(model.params, [p - EPS], i);
-        const down = lossAt(), same = upPattern === pattern();
-        be.write(model.params, [p], i);
-        check(`parameter ${i}`, grads[i], up, down, same);
+      const fd = centralDifferences(model, ws, () => forwardLoss(model, ws, size.T) / n);
+      for (const i of sampledParams(model.numParams)) {
+        fd.probe(`parameter ${i}`, model.params, i, problem.params[i], grads[i]);
       }
-      // The gradient with respect to the initial state (what BPTT would pass further back).
+      // The gradients with respect to the initial state (what BPTT would pass further back).
+      const first = ws.layers[0];
       for (let i = 0; i < problem.h0.length; i++) {
-        const h = problem.h0[i];
-        be.write(ws.layers[0].states, [h + EPS], i);
-        const up = lossAt(), upPattern = pattern();
-        be.write(ws.layers[0].states, [h - EPS], i);
-        const down = lossAt(), same = upPattern === pattern();
-        be.write(ws.layers[0].states, [h], i);
-        check(`H0[${i}]`, dh0[i], up, down, same);
+        fd.probe(`H0[${i}]`, first.states, i, problem.h0[i], dh0[i]);
       }
-      // The LSTM's initial memory cell.
-      const { dc0 } = lossAndGradients(model, ws, size.T);
-      const cells = ws.layers[0].cells;
-      for (let i = 0; cells && i < problem.c0.length; i++) {
-        const c = problem.c0[i];
-        be.write(cells, [c + EPS], i);
-        const up = lossAt(), upPattern = pattern();
-        be.write(cells, [c - EPS], i);
-        const down = lossAt(), same = upPattern === pattern();
-        be.write(cells, [c], i);
-        check(`C0[${i}]`, dc0![i], up, down, same);
+      for (let i = 0; first.cells && i < problem.c0.length; i++) {
+        fd.probe(`C0[${i}]`, first.cells, i, problem.c0[i], dc0![i]);
       }
-      // Kinks within EPS of a drawn point are rare; a check that skipped most coordinates
-      // would be no check.
-      assert.ok(straddled <= compared / 4, `${straddled} of ${compared + straddled} straddled`);
+      fd.assertMostCompared();
     }),
     { numRuns: 60 },
   );
@@ -104,30 +104,15 @@ Deno.test("with dropout between layers the gradients match central finite differ
         forwardLoss(model, ws, size.T, dropout());
         backward(model, ws, size.T, dropout());
         const grads = be.read(model.grads);
-        const lossAt = () => forwardLoss(model, ws, size.T, dropout()) / n;
-        const pattern = () =>
-          ws.layers.map((w) => Array.from(be.read(w.states), (y) => (y > 0 ? 1 : 0)).join(""))
-            .join();
-        let compared = 0, straddled = 0;
-        const count = Math.min(model.numParams, 40);
-        for (let c = 0; c < count; c++) {
-          const i = Math.floor((c * model.numParams) / count);
-          const v = problem.params[i];
-          be.write(model.params, [v + EPS], i);
-          const up = lossAt(), upPattern = pattern();
-          be.write(model.params, [v - EPS], i);
-          const down = lossAt(), same = upPattern === pattern();
-          be.write(model.params, [v], i);
-          if (!same) {
-            straddled++;
-            continue;
-          }
-          compared++;
-          const numeric = (up - down) / (2 * EPS);
-          const err = relativeError(grads[i], numeric, TINY);
-          assert.ok(err < TOLERANCE, `parameter ${i}: analytic ${grads[i]}, numeric ${numeric}`);
+        const fd = centralDifferences(
+          model,
+          ws,
+          () => forwardLoss(model, ws, size.T, dropout()) / n,
+        );
+        for (const i of sampledParams(model.numParams)) {
+          fd.probe(`parameter ${i}`, model.params, i, problem.params[i], grads[i]);
         }
-        assert.ok(straddled <= compared / 4, `${straddled} of ${compared + straddled} straddled`);
+        fd.assertMostCompared();
       },
     ),
     { numRuns: 30 },
