@@ -147,7 +147,8 @@ function candidateForward(gs: usize, prev: usize, next: usize, b: i32, h: i32): 
  * 1: H_s·W_hn + b_hn) for gruBackward.
  * states: [t+1,b,h] f32; gates: [t,b,3h] f32 (r, z, n); hn: [t,b,h] f32; zin: [t,b,3h] f32 (input
  * products plus input-side biases); whh: W_hr | W_hz | W_hn [h,3h] f32; bhn: b_hn [h] f32 (read
- * only when resetAfter = 1).
+ * only when resetAfter = 1); whhPacked: whh packed by packWeights, or 0 (read only when
+ * resetAfter = 1: the book's variant multiplies by two column blocks of whh, packed apart).
  */
 export function gruForward(
   states: usize,
@@ -160,15 +161,20 @@ export function gruForward(
   b: i32,
   h: i32,
   resetAfter: i32,
+  whhPacked: usize,
 ): void {
   if (t <= 0 || b <= 0 || h <= 0) return;
   const g = 3 * h;
   const hb = <usize> h << 2, gb = <usize> g << 2;
   const blockH = <usize> b * hb, blockG = <usize> b * gb;
   if (resetAfter != 0) {
-    // One product of width 3h per step: H·[W_hr | W_hz | W_hn].
-    const wp: usize = packingPays(b) && packedBSize(h, g) <= PACK_B_FLOATS ? PACK_B : 0;
-    if (wp != 0) packB(wp, whh, g, h, g, false);
+    // One product of width 3h per step: H·[W_hr | W_hz | W_hn], packed by the caller
+    // (generation), or here when it fits and the batch reuses it.
+    let wp: usize = whhPacked;
+    if (wp == 0 && packingPays(b) && packedBSize(h, g) <= PACK_B_FLOATS) {
+      wp = PACK_B;
+      packB(wp, whh, g, h, g, false);
+    }
     for (let s = 0; s < t; s++) {
       const prev = states + <usize> s * blockH, gs = gates + <usize> s * blockG;
       const zs = zin + <usize> s * blockG;
@@ -455,7 +461,7 @@ export function gruBackward(
 // ---------------------------------------------------------------------------------------------
 // Scalar twins
 
-/** Scalar twin of gruForward; buffers as there. */
+/** Scalar twin of gruForward; buffers as there (whhPacked: a copy of whh, or 0). */
 export function gruForwardNaive(
   states: usize,
   gates: usize,
@@ -467,7 +473,9 @@ export function gruForwardNaive(
   b: i32,
   h: i32,
   resetAfter: i32,
+  whhPacked: usize,
 ): void {
+  if (whhPacked != 0 && resetAfter != 0) whh = whhPacked;
   const g = 3 * h;
   for (let s = 0; s < t; s++) {
     for (let r = 0; r < b; r++) {

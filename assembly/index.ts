@@ -9,8 +9,14 @@ export {
   matmulNNNaive,
   matmulNT,
   matmulNTNaive,
+  matmulPacked,
+  matmulPackedNaive,
   matmulTN,
   matmulTNNaive,
+  packedSize,
+  packedSizeNaive,
+  packWeights,
+  packWeightsNaive,
 } from "./matmul";
 export { biasBackward, biasBackwardNaive, biasForward, biasForwardNaive } from "./bias";
 export {

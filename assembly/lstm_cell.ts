@@ -55,7 +55,8 @@ function gatesForward(gs: usize, cprev: usize, cnext: usize, next: usize, b: i32
  * For s < t, one LSTM step from (states[s], cells[s]) to (states[s+1], cells[s+1]); block 0 of
  * each holds H_0, C_0 on entry. Saves the post-activation gates for lstmBackward.
  * states, cells: [t+1,b,h] f32; gates: [t,b,4h] f32 (i, f, g, o); zin: [t,b,4h] f32 (input
- * products plus biases); whh: W_hi | W_hf | W_hc | W_ho [h,4h] f32.
+ * products plus biases); whh: W_hi | W_hf | W_hc | W_ho [h,4h] f32; whhPacked: whh packed by
+ * packWeights, or 0.
  */
 export function lstmForward(
   states: usize,
@@ -66,12 +67,17 @@ export function lstmForward(
   t: i32,
   b: i32,
   h: i32,
+  whhPacked: usize,
 ): void {
   if (t <= 0 || b <= 0 || h <= 0) return;
   const g = 4 * h;
   const blockH = <usize> b * h << 2, blockG = <usize> b * g << 2;
-  const wp: usize = packingPays(b) && packedBSize(h, g) <= PACK_B_FLOATS ? PACK_B : 0;
-  if (wp != 0) packB(wp, whh, g, h, g, false);
+  // Packed by the caller (generation), or here when it fits and the batch reuses it.
+  let wp: usize = whhPacked;
+  if (wp == 0 && packingPays(b) && packedBSize(h, g) <= PACK_B_FLOATS) {
+    wp = PACK_B;
+    packB(wp, whh, g, h, g, false);
+  }
   for (let s = 0; s < t; s++) {
     const prev = states + <usize> s * blockH, cprev = cells + <usize> s * blockH;
     const gs = gates + <usize> s * blockG;
@@ -197,7 +203,7 @@ export function lstmBackward(
   gemm(dwhh, g, states, h, dzin, g, h, t * b, g, true, false);
 }
 
-/** Scalar twin of lstmForward; buffers as there. */
+/** Scalar twin of lstmForward; buffers as there (whhPacked: a copy of whh, or 0). */
 export function lstmForwardNaive(
   states: usize,
   cells: usize,
@@ -207,7 +213,9 @@ export function lstmForwardNaive(
   t: i32,
   b: i32,
   h: i32,
+  whhPacked: usize,
 ): void {
+  if (whhPacked != 0) whh = whhPacked;
   const g = 4 * h;
   for (let s = 0; s < t; s++) {
     for (let r = 0; r < b; r++) {

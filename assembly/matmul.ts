@@ -466,7 +466,83 @@ export function gemmPacked(
   const ks = kStep(k);
   for (let pc = 0; pc < k; pc += ks) {
     const kc = min(ks, k - pc);
-    gemmSlice(c, ldcBytes, a, lda, bPacked + <usize> pc * npad * 4, m, pc, kc, n, false);
+    const block = bPacked + <usize> pc * npad * 4;
+    if (packingPays(m)) gemmSlice(c, ldcBytes, a, lda, block, m, pc, kc, n, false);
+    else packedFewRows(c, ldcBytes, a + (<usize> pc << 2), lda, block, m, kc, n);
+  }
+}
+
+// Four packed panels' worth of one row's sums, for the edge of packedFewRows.
+const ROW_EDGE: usize = memory.data(4 * NR * 4, 64);
+
+/**
+ * C[m,n] += A[m,kc] · Bblock for m < MR rows (batch-1 generation), reading one packed k block
+ * (panels [kc][8]) four panels at a time: eight accumulators as in kernel4x8, but no wasted rows,
+ * and B streams through memory in order. Each output is summed over p from zero and then added
+ * to C, as kernel4x8 does, so a row's result does not depend on how many rows the batch has.
+ * c: C [m, ldc/4] f32; a: A [m,lda] f32 at the block's first column; block: [ceil(n/8)][kc][8].
+ */
+function packedFewRows(
+  c: usize,
+  ldc: usize,
+  a: usize,
+  lda: i32,
+  block: usize,
+  m: i32,
+  kc: i32,
+  n: i32,
+): void {
+  const panelBytes = <usize> kc << 5;
+  for (let i = 0; i < m; i++) {
+    const arow = a + ((<usize> i * <usize> lda) << 2);
+    const crow = c + <usize> i * ldc;
+    for (let jr = 0; jr < n; jr += 4 * NR) {
+      // Panels past the last column hold nothing; read the last one again instead.
+      const p0 = block + <usize> (jr / NR) * panelBytes;
+      const p1 = jr + NR < n ? p0 + panelBytes : p0;
+      const p2 = jr + 2 * NR < n ? p0 + 2 * panelBytes : p0;
+      const p3 = jr + 3 * NR < n ? p0 + 3 * panelBytes : p0;
+      let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+      let s4 = f32x4.splat(0), s5 = f32x4.splat(0), s6 = f32x4.splat(0), s7 = f32x4.splat(0);
+      let off: usize = 0;
+      for (let p = 0; p < kc; p++) {
+        const x = v128.load32_splat(arow + (<usize> p << 2));
+        s0 = madd4(x, v128.load(p0 + off), s0);
+        s1 = madd4(x, v128.load(p0 + off, 16), s1);
+        s2 = madd4(x, v128.load(p1 + off), s2);
+        s3 = madd4(x, v128.load(p1 + off, 16), s3);
+        s4 = madd4(x, v128.load(p2 + off), s4);
+        s5 = madd4(x, v128.load(p2 + off, 16), s5);
+        s6 = madd4(x, v128.load(p3 + off), s6);
+        s7 = madd4(x, v128.load(p3 + off, 16), s7);
+        off += 32;
+      }
+      const o = crow + (<usize> jr << 2);
+      if (jr + 4 * NR <= n) {
+        v128.store(o, f32x4.add(v128.load(o), s0));
+        v128.store(o, f32x4.add(v128.load(o, 16), s1), 16);
+        v128.store(o, f32x4.add(v128.load(o, 32), s2), 32);
+        v128.store(o, f32x4.add(v128.load(o, 48), s3), 48);
+        v128.store(o, f32x4.add(v128.load(o, 64), s4), 64);
+        v128.store(o, f32x4.add(v128.load(o, 80), s5), 80);
+        v128.store(o, f32x4.add(v128.load(o, 96), s6), 96);
+        v128.store(o, f32x4.add(v128.load(o, 112), s7), 112);
+        continue;
+      }
+      // The last columns: spill the sums and add the valid ones.
+      v128.store(ROW_EDGE, s0);
+      v128.store(ROW_EDGE, s1, 16);
+      v128.store(ROW_EDGE, s2, 32);
+      v128.store(ROW_EDGE, s3, 48);
+      v128.store(ROW_EDGE, s4, 64);
+      v128.store(ROW_EDGE, s5, 80);
+      v128.store(ROW_EDGE, s6, 96);
+      v128.store(ROW_EDGE, s7, 112);
+      for (let j = 0; j < n - jr; j++) {
+        const q = <usize> j << 2;
+        store<f32>(o + q, load<f32>(o + q) + load<f32>(ROW_EDGE + q));
+      }
+    }
   }
 }
 
@@ -486,6 +562,46 @@ export function matmulNT(c: usize, a: usize, b: usize, m: i32, k: i32, n: i32): 
 /** c[m,n] += a[k,m]ᵀ · b[k,n]. c: C [m,n] f32; a: A [k,m] f32; b: B [k,n] f32. */
 export function matmulTN(c: usize, a: usize, b: usize, m: i32, k: i32, n: i32): void {
   gemm(c, n, a, m, b, n, m, k, n, true, false);
+}
+
+/** Floats a weight b[k,n] takes once packed by packWeights. */
+export function packedSize(k: i32, n: i32): i32 {
+  return packedBSize(k, n);
+}
+
+/** Packs a weight b[k,n] for matmulPacked. dst: packedSize(k, n) f32; b: B [k,n] f32. */
+export function packWeights(dst: usize, b: usize, k: i32, n: i32): void {
+  if (k > 0 && n > 0) packB(dst, b, n, k, n, false);
+}
+
+/**
+ * c[m,n] += a[m,k] · b[k,n] with b packed by packWeights: a weight multiplied many times, by
+ * few rows (generation). c: C [m,n] f32; a: A [m,k] f32; bPacked: packedSize(k, n) f32.
+ */
+export function matmulPacked(c: usize, a: usize, bPacked: usize, m: i32, k: i32, n: i32): void {
+  gemmPacked(c, n, a, k, bPacked, m, k, n);
+}
+
+/** Scalar twin of packedSize: the naive layout is the matrix itself. */
+export function packedSizeNaive(k: i32, n: i32): i32 {
+  return k * n;
+}
+
+/** Scalar twin of packWeights: a plain copy. dst: [k,n] f32; b: B [k,n] f32. */
+export function packWeightsNaive(dst: usize, b: usize, k: i32, n: i32): void {
+  if (k > 0 && n > 0) memory.copy(dst, b, (<usize> k * <usize> n) << 2);
+}
+
+/** Scalar twin of matmulPacked. c: C [m,n] f32; a: A [m,k] f32; bPacked: B [k,n] f32. */
+export function matmulPackedNaive(
+  c: usize,
+  a: usize,
+  bPacked: usize,
+  m: i32,
+  k: i32,
+  n: i32,
+): void {
+  matmulNNNaive(c, a, bPacked, m, k, n);
 }
 
 /** Scalar twin of matmulNN. c: C [m,n] f32; a: A [m,k] f32; b: B [k,n] f32. */

@@ -17,7 +17,8 @@ import {
 /**
  * For s < t: states[s+1] = act(zin[s] + states[s] · whh); act 0 = tanh, 1 = relu. states[0]
  * holds H_0 on entry.
- * states: [t+1,b,h] f32; zin: [t,b,h] f32 (input products plus bias); whh: W_hh [h,h] f32.
+ * states: [t+1,b,h] f32; zin: [t,b,h] f32 (input products plus bias); whh: W_hh [h,h] f32;
+ * whhPacked: W_hh packed by packWeights, or 0.
  */
 export function rnnForward(
   states: usize,
@@ -27,18 +28,23 @@ export function rnnForward(
   b: i32,
   h: i32,
   act: i32,
+  whhPacked: usize,
 ): void {
   const block = b * h;
   if (t <= 0 || block <= 0) return;
   const blockBytes = <usize> block << 2;
-  // Pack W_hh once when it fits and the batch reuses it; otherwise the per-step product.
-  const packed = packingPays(b) && packedBSize(h, h) <= PACK_B_FLOATS;
-  if (packed) packB(PACK_B, whh, h, h, h, false);
+  // W_hh packed by the caller (generation, one step per call), or packed here once when it fits
+  // and the batch reuses it; otherwise the per-step product.
+  let wp: usize = whhPacked;
+  if (wp == 0 && packingPays(b) && packedBSize(h, h) <= PACK_B_FLOATS) {
+    wp = PACK_B;
+    packB(wp, whh, h, h, h, false);
+  }
   for (let s = 0; s < t; s++) {
     const prev = states + <usize> s * blockBytes;
     const next = prev + blockBytes;
     memory.copy(next, zin + <usize> s * blockBytes, blockBytes);
-    if (packed) gemmPacked(next, h, prev, h, PACK_B, b, h, h);
+    if (wp != 0) gemmPacked(next, h, prev, h, wp, b, h, h);
     else matmulNN(next, prev, whh, b, h, h);
     if (act == 0) tanhForward(next, next, block);
     else reluForward(next, next, block);
@@ -84,7 +90,10 @@ export function rnnBackward(
   matmulTN(dwhh, states, dzin, h, t * b, h);
 }
 
-/** Scalar twin of rnnForward. states: [t+1,b,h] f32; zin: [t,b,h] f32; whh: W_hh [h,h] f32. */
+/**
+ * Scalar twin of rnnForward. states: [t+1,b,h] f32; zin: [t,b,h] f32; whh: W_hh [h,h] f32;
+ * whhPacked: 0, or W_hh as packWeightsNaive leaves it (a copy), used in its place.
+ */
 export function rnnForwardNaive(
   states: usize,
   zin: usize,
@@ -93,7 +102,9 @@ export function rnnForwardNaive(
   b: i32,
   h: i32,
   act: i32,
+  whhPacked: usize,
 ): void {
+  if (whhPacked != 0) whh = whhPacked;
   const block = b * h;
   for (let s = 0; s < t; s++) {
     for (let r = 0; r < b; r++) {

@@ -13,6 +13,9 @@ import {
   carryState,
   forwardHidden,
   forwardLogits,
+  type PackedWeights,
+  packModel,
+  repackModel,
   resetState,
   type RnnModel,
   sharedWorkspace,
@@ -99,8 +102,10 @@ function checkSampling(options: SampleOptions): Sampling {
 
 /** The first index of the largest value (the book's `argmax`). */
 function argmax(logits: ArrayLike<number>): number {
-  let best = 0;
-  for (let j = 1; j < logits.length; j++) if (logits[j] > logits[best]) best = j;
+  let best = 0, max = logits[0];
+  for (let j = 1, n = logits.length; j < n; j++) {
+    if (logits[j] > max) max = logits[best = j];
+  }
   return best;
 }
 
@@ -245,6 +250,30 @@ function plan(vocab: Vocab, prefixes: readonly string[], options: GenerateOption
   return { rows, length, text, sampling, seed, stop };
 }
 
+/** Rows below which generation multiplies by packed weights (as the kernels pack for more). */
+const PACKED_ROWS = 4;
+
+/** Per shared workspace: the model packed, and the decoder that last packed it. */
+const packedFor = new WeakMap<Workspace, { weights: PackedWeights; owner: object }>();
+
+/**
+ * Packs the model's weights for `owner` into buffers kept with the shared workspace, when the
+ * workspace has few rows: with a batch of one, reading the weights in order is most of a step's
+ * cost, and packing them costs about two steps. Returns undefined for larger batches, whose
+ * products pack as they go.
+ */
+function packFor(model: RnnModel, ws: Workspace, owner: object): PackedWeights | undefined {
+  if (ws.batchSize >= PACKED_ROWS) return undefined;
+  const entry = packedFor.get(ws);
+  if (!entry) {
+    packedFor.set(ws, { weights: packModel(model), owner });
+    return packedFor.get(ws)!.weights;
+  }
+  repackModel(model, entry.weights);
+  entry.owner = owner;
+  return entry.weights;
+}
+
 /**
  * The one decoder behind every form of generation. Rows are left-aligned: the tokens every prefix
  * has go through the network in one call; after that each step feeds every row at once, the next
@@ -263,6 +292,8 @@ class Decoder {
   readonly #generated: string[];
   readonly #done: boolean[];
   #saved: (Float32Array | Float64Array)[] = [];
+  /** The weights packed for few-row products, when there are few rows (see packFor). */
+  #packed: PackedWeights | undefined;
 
   constructor(model: RnnModel, vocab: Vocab, p: Plan) {
     this.#model = model;
@@ -271,11 +302,12 @@ class Decoder {
     const B = p.rows.length, shortest = Math.min(...p.rows.map((r) => r.tokens.length));
     const ws = this.#ws = sharedWorkspace(model, Math.max(1, shortest - 1), B);
     resetState(model, ws);
+    this.#packed = packFor(model, ws, this);
     if (shortest > 1) {
       const steps = shortest - 1, common = new Int32Array(B * steps);
       p.rows.forEach((r, i) => common.set(r.tokens.subarray(0, steps), i * steps));
       writeTokens(model, ws, common, steps, "inputs");
-      forwardHidden(model, ws, steps);
+      forwardHidden(model, ws, steps, undefined, this.#packed);
       carryState(model, ws, steps);
     }
     this.#t = shortest - 1;
@@ -307,8 +339,8 @@ class Decoder {
     const model = this.#model, ws = this.#ws, p = this.#plan, B = p.rows.length;
     const V = model.config.vocabSize;
     writeTokens(model, ws, this.#inputs, 1, "inputs");
-    forwardHidden(model, ws, 1);
-    const logits = model.backend.read(forwardLogits(model, ws, 1));
+    forwardHidden(model, ws, 1, undefined, this.#packed);
+    const logits = model.backend.read(forwardLogits(model, ws, 1, this.#packed));
     carryState(model, ws, 1);
     const next = ++this.#t, chunks: (string | undefined)[] = new Array(B);
     for (let r = 0; r < B; r++) {
@@ -343,6 +375,10 @@ class Decoder {
   resume(): void {
     const model = this.#model, be = model.backend;
     const ws = this.#ws = sharedWorkspace(model, 1, this.#plan.rows.length);
+    // Another decoder may have packed its model's weights since (or the workspace is new).
+    if (this.#packed && packedFor.get(ws)?.owner !== this) {
+      this.#packed = packFor(model, ws, this);
+    }
     const block = ws.batchSize * model.config.hidden;
     const bufs = ws.layers.flatMap((l) => l.cells ? [l.states, l.cells] : [l.states]);
     bufs.forEach((b, i) => be.write(be.view(b, 0, block), this.#saved[i]));

@@ -108,6 +108,63 @@ for (const form of ["matmulNN", "matmulNT", "matmulTN"] as const) {
   });
 }
 
+/** matmulPacked on a weight packed by packWeights, against matmulNN of the reference. */
+function checkPacked(be: Backend, m: number, k: number, n: number, s: number): void {
+  const rnd = random(s);
+  const a = fill(m * k, rnd), b = fill(k * n, rnd), c = fill(m * n, rnd);
+  const cr = load(ref, c);
+  ref.matmulNN(cr, load(ref, a), load(ref, b), m, k, n);
+  const packed = be.alloc(be.packedSize(k, n));
+  be.packWeights(packed, load(be, b), k, n);
+  const cw = load(be, c);
+  be.matmulPacked(cw, load(be, a), packed, m, k, n);
+  assertClose(be.read(cw), ref.read(cr), 2e-6 * k + 1e-6, 1e-5, `matmulPacked ${m}x${k}x${n}`);
+}
+
+Deno.test("matmulPacked() on a packed weight matches the reference on random shapes", async (t) => {
+  for (const { label, make } of SUBJECTS) {
+    await t.step(label, () => {
+      fc.assert(
+        fc.property(small(9), small(70), small(80), seed, (m, k, n, s) => {
+          checkPacked(make(), m, k, n, s);
+        }),
+        RUNS,
+      );
+      const be = make();
+      for (const [m, k, n] of [...BIG_SHAPES, [1, 300, 1027], [3, 513, 33]] as const) {
+        checkPacked(be, m, k, n, m + k + n);
+      }
+    });
+  }
+});
+
+Deno.test("matmulPacked() gives each row the same bits whatever the number of rows", async (t) => {
+  // Generation relies on it: a prefix continued alone or in a batch of 8 gets the same text.
+  for (const { label, make } of SUBJECTS) {
+    await t.step(label, () => {
+      fc.assert(
+        fc.property(small(300), small(80), seed, (k, n, s) => {
+          const be = make(), rnd = random(s), m = 6;
+          const a = fill(m * k, rnd), b = fill(k * n, rnd);
+          const packed = be.alloc(be.packedSize(k, n));
+          be.packWeights(packed, load(be, b), k, n);
+          const all = be.alloc(m * n);
+          be.matmulPacked(all, load(be, a), packed, m, k, n);
+          const unpacked = be.alloc(m * n);
+          be.matmulNN(unpacked, load(be, a), load(be, b), m, k, n);
+          assert.deepEqual(be.read(all), be.read(unpacked), "packed vs matmulNN");
+          for (const rows of [1, 2, 3]) {
+            const part = be.alloc(rows * n);
+            be.matmulPacked(part, load(be, a.slice(0, rows * k)), packed, rows, k, n);
+            assert.deepEqual(be.read(part), be.read(all).subarray(0, rows * n), `${rows} rows`);
+          }
+        }),
+        RUNS,
+      );
+    });
+  }
+});
+
 Deno.test("biasForward() and biasBackward() match the reference on random shapes", async (t) => {
   for (const { label, make } of SUBJECTS) {
     await t.step(label, () => {
@@ -596,6 +653,101 @@ Deno.test("the gated cells check their sizes and the GRU variant", () => {
   const [states, gates, hn] = [be.alloc(8), be.alloc(12), be.alloc(4)];
   be.gruForward(states, gates, hn, be.alloc(12), be.alloc(48), be.alloc(0), 1, 1, 4, 0);
   assert.throws(() => be.gruForward(x, x, x, x, x, be.alloc(3), 1, 1, 4, 1), TypeError);
+});
+
+Deno.test("the cell forward kernels match the reference with a packed recurrent weight", async (t) => {
+  // Generation packs W_h once (packWeights) and passes it to every one-step call.
+  const packed = (be: Backend, whh: number[], h: number, g: number) => {
+    const buf = be.alloc(be.packedSize(h, g));
+    be.packWeights(buf, load(be, whh), h, g);
+    return buf;
+  };
+  for (const { label, make } of SUBJECTS) {
+    await t.step(label, () => {
+      fc.assert(
+        fc.property(small(3), small(5), small(40), seed, (tt, b, h, s) => {
+          const be = make(), tol = cellTol(tt, h), what = `t${tt} b${b} h${h}`;
+          const rnn = cellInputs(tt, b, h, h, s);
+          const sr = load(ref, rnn.states), sw = load(be, rnn.states);
+          ref.rnnForward(sr, load(ref, rnn.zin), load(ref, rnn.whh), tt, b, h, 0);
+          // The unpacked weight is zeros: only the packed one may be read.
+          const zeros = be.alloc(h * h);
+          be.rnnForward(sw, load(be, rnn.zin), zeros, tt, b, h, 0, packed(be, rnn.whh, h, h));
+          assertClose(be.read(sw), ref.read(sr), tol, 1e-5, `rnnForward ${what}`);
+
+          const gru = cellInputs(tt, b, h, 3 * h, s);
+          const out = (x: Backend) => ({
+            states: load(x, gru.states),
+            gates: x.alloc(tt * b * 3 * h),
+            hn: x.alloc(tt * b * h),
+          });
+          const r = out(ref), w = out(be);
+          const [zr, zw] = [load(ref, gru.zin), load(be, gru.zin)];
+          ref.gruForward(
+            r.states,
+            r.gates,
+            r.hn,
+            zr,
+            load(ref, gru.whh),
+            load(ref, gru.bhn),
+            tt,
+            b,
+            h,
+            1,
+          );
+          be.gruForward(
+            w.states,
+            w.gates,
+            w.hn,
+            zw,
+            be.alloc(3 * h * h),
+            load(be, gru.bhn),
+            tt,
+            b,
+            h,
+            1,
+            packed(be, gru.whh, h, 3 * h),
+          );
+          assertClose(be.read(w.states), ref.read(r.states), tol, 1e-5, `gruForward ${what}`);
+
+          const lstm = cellInputs(tt, b, h, 4 * h, s);
+          const lr = {
+            states: load(ref, lstm.states),
+            cells: load(ref, lstm.cells),
+            gates: ref.alloc(tt * b * 4 * h),
+          };
+          const lw = {
+            states: load(be, lstm.states),
+            cells: load(be, lstm.cells),
+            gates: be.alloc(tt * b * 4 * h),
+          };
+          ref.lstmForward(
+            lr.states,
+            lr.cells,
+            lr.gates,
+            load(ref, lstm.zin),
+            load(ref, lstm.whh),
+            tt,
+            b,
+            h,
+          );
+          be.lstmForward(
+            lw.states,
+            lw.cells,
+            lw.gates,
+            load(be, lstm.zin),
+            be.alloc(4 * h * h),
+            tt,
+            b,
+            h,
+            packed(be, lstm.whh, h, 4 * h),
+          );
+          assertClose(be.read(lw.states), ref.read(lr.states), tol, 1e-5, `lstmForward ${what}`);
+        }),
+        RUNS,
+      );
+    });
+  }
 });
 
 Deno.test("sumSquares(), scale() and sgdUpdate() match the reference", async (t) => {

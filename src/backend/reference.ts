@@ -9,6 +9,18 @@ import type { ActivationCode, Backend, Buf, IndexBuf } from "./types.ts";
 const f = (buf: Buf): Float64Array => buf as Float64Array;
 const ix = (buf: IndexBuf): Int32Array => buf as Int32Array;
 
+/** `c[m,n] += a[m,k] · b[k,n]` in float64. */
+function matmulNN(c: Buf, a: Buf, b: Buf, m: number, k: number, n: number): void {
+  const C = f(c), A = f(a), B = f(b);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += A[i * k + p] * B[p * n + j];
+      C[i * n + j] += s;
+    }
+  }
+}
+
 /**
  * Creates the float64 reference backend.
  *
@@ -36,16 +48,7 @@ export function createReferenceBackend(): Backend {
     fill: (buf, value) => void f(buf).fill(value),
     copy: (dst, src) => f(dst).set(f(src)),
 
-    matmulNN(c, a, b, m, k, n) {
-      const C = f(c), A = f(a), B = f(b);
-      for (let i = 0; i < m; i++) {
-        for (let j = 0; j < n; j++) {
-          let s = 0;
-          for (let p = 0; p < k; p++) s += A[i * k + p] * B[p * n + j];
-          C[i * n + j] += s;
-        }
-      }
-    },
+    matmulNN: matmulNN,
     matmulNT(c, a, b, m, k, n) {
       const C = f(c), A = f(a), B = f(b);
       for (let i = 0; i < m; i++) {
@@ -66,6 +69,10 @@ export function createReferenceBackend(): Backend {
         }
       }
     },
+    // The reference layout of a packed weight is the weight itself.
+    packedSize: (k, n) => k * n,
+    packWeights: (dst, b, k, n) => f(dst).set(f(b).subarray(0, k * n)),
+    matmulPacked: matmulNN,
 
     biasForward(y, bias, m, n) {
       const Y = f(y), b = f(bias);
@@ -138,8 +145,9 @@ export function createReferenceBackend(): Backend {
       }
     },
 
-    rnnForward(states, zin, whh, t, b, h, act: ActivationCode) {
-      const S = f(states), Z = f(zin), W = f(whh);
+    // A packed weight here is a copy of the weight (see packWeights), so it stands in for it.
+    rnnForward(states, zin, whh, t, b, h, act: ActivationCode, whhPacked) {
+      const S = f(states), Z = f(zin), W = f(whhPacked ?? whh);
       const block = b * h;
       for (let s = 0; s < t; s++) {
         for (let r = 0; r < b; r++) {
@@ -171,9 +179,10 @@ export function createReferenceBackend(): Backend {
     },
 
     // GRU gates: Dive into Deep Learning, GRU section; resetAfter = 1 as torch.nn.GRU.
-    gruForward(states, gates, hn, zin, whh, bhn, t, b, h, resetAfter) {
+    gruForward(states, gates, hn, zin, whh, bhn, t, b, h, resetAfter, whhPacked) {
       resetAfterCode(resetAfter);
-      const S = f(states), Gs = f(gates), HN = f(hn), Z = f(zin), W = f(whh), BN = f(bhn);
+      const S = f(states), Gs = f(gates), HN = f(hn), Z = f(zin), BN = f(bhn);
+      const W = f(resetAfter === 1 ? whhPacked ?? whh : whh);
       const g = 3 * h;
       for (let s = 0; s < t; s++) {
         for (let r = 0; r < b; r++) {
@@ -263,8 +272,8 @@ export function createReferenceBackend(): Backend {
     },
 
     // LSTM gates: Dive into Deep Learning, LSTM section, in torch.nn.LSTM's order [i | f | g | o].
-    lstmForward(states, cells, gates, zin, whh, t, b, h) {
-      const S = f(states), C = f(cells), Gs = f(gates), Z = f(zin), W = f(whh);
+    lstmForward(states, cells, gates, zin, whh, t, b, h, whhPacked) {
+      const S = f(states), C = f(cells), Gs = f(gates), Z = f(zin), W = f(whhPacked ?? whh);
       const g = 4 * h;
       for (let s = 0; s < t; s++) {
         for (let r = 0; r < b; r++) {

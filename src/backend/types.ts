@@ -59,6 +59,22 @@ export interface Backend {
   matmulNT(c: Buf, a: Buf, b: Buf, m: number, k: number, n: number): void;
   /** `c[m,n] += a[k,m]ᵀ · b[k,n]`. */
   matmulTN(c: Buf, a: Buf, b: Buf, m: number, k: number, n: number): void;
+  /**
+   * Elements a packed copy of a weight `b[k,n]` takes (see {@linkcode Backend.packWeights}); the
+   * layout is the backend's own.
+   */
+  packedSize(k: number, n: number): number;
+  /**
+   * Packs a weight `b[k,n]` into `dst` (of {@linkcode Backend.packedSize} elements) for
+   * {@linkcode Backend.matmulPacked}: for a weight multiplied many times by a few rows, as in
+   * generation, where reading it in order is what costs.
+   */
+  packWeights(dst: Buf, b: Buf, k: number, n: number): void;
+  /**
+   * `c[m,n] += a[m,k] · b[k,n]` with `b` packed by {@linkcode Backend.packWeights}; the same
+   * numbers as {@linkcode Backend.matmulNN} with `m >= 4`, whatever `m`.
+   */
+  matmulPacked(c: Buf, a: Buf, bPacked: Buf, m: number, k: number, n: number): void;
 
   /** `y[i,:] += bias` for each of the `m` rows of `y[m,n]`. */
   biasForward(y: Buf, bias: Buf, m: number, n: number): void;
@@ -107,7 +123,9 @@ export interface Backend {
   /**
    * The vanilla RNN over a sequence. `states[T+1,B,H]` holds `H_0` in its first block on entry;
    * for `s < T`: `states[s+1] = act(zin[s] + states[s] · whh)`, with `zin[T,B,H]` the input
-   * products plus bias and `whh[H,H]`.
+   * products plus bias and `whh[H,H]`. `whhPacked`, when given, is `whh` packed by
+   * {@linkcode Backend.packWeights} and used in its place (generation packs it once for many
+   * one-step calls); the numbers are the same.
    */
   rnnForward(
     states: Buf,
@@ -117,6 +135,7 @@ export interface Backend {
     b: number,
     h: number,
     act: ActivationCode,
+    whhPacked?: Buf,
   ): void;
   /**
    * Backpropagation through time for {@linkcode Backend.rnnForward}. On entry `dstates[s+1]`
@@ -147,7 +166,8 @@ export interface Backend {
    * the input products plus the input-side biases, `whh[H,G]` is `W_hr | W_hz | W_hn`, and
    * `bhn[H]` is read only when `resetAfter = 1` (otherwise any buffer of the backend). Saves `gates[T,B,G]` (post-activation r, z, n)
    * and `hn[T,B,H]` (`r⊙H` for the book's variant, `H·W_hn + bhn` for PyTorch's) for
-   * {@linkcode Backend.gruBackward}.
+   * {@linkcode Backend.gruBackward}. `whhPacked` as for {@linkcode Backend.rnnForward}, read
+   * only when `resetAfter = 1` (the book's variant multiplies by two column blocks of `whh`).
    */
   gruForward(
     states: Buf,
@@ -160,6 +180,7 @@ export interface Backend {
     b: number,
     h: number,
     resetAfter: 0 | 1,
+    whhPacked?: Buf,
   ): void;
   /**
    * Backpropagation through time for {@linkcode Backend.gruForward}. On entry `dstates[s+1]`
@@ -189,7 +210,8 @@ export interface Backend {
    * `H = states[s]`: `i, f, o = σ(zin_· + H·W_h·)`, `g = tanh(zin_g + H·W_hc)`,
    * `cells[s+1] = f⊙cells[s] + i⊙g`, `states[s+1] = o⊙tanh(cells[s+1])`. `zin[T,B,G]` holds the
    * input products plus biases and `whh[H,G]` is `W_hi | W_hf | W_hc | W_ho`. Saves
-   * `gates[T,B,G]` (post-activation) for {@linkcode Backend.lstmBackward}.
+   * `gates[T,B,G]` (post-activation) for {@linkcode Backend.lstmBackward}. `whhPacked` as for
+   * {@linkcode Backend.rnnForward}.
    */
   lstmForward(
     states: Buf,
@@ -200,6 +222,7 @@ export interface Backend {
     t: number,
     b: number,
     h: number,
+    whhPacked?: Buf,
   ): void;
   /**
    * Backpropagation through time for {@linkcode Backend.lstmForward}. On entry `dstates[s+1]`

@@ -153,7 +153,12 @@ function instantiate(suffix: "" | "Naive", relaxed: boolean): Backend {
     return buf.ptr;
   }
 
+  /** The offset of a weight [k,n] packed by packWeights, or 0 (the kernels pack it themselves). */
+  const packedPtr = (buf: Buf | undefined, k: number, n: number): number =>
+    buf === undefined ? 0 : ptr(buf, packedSize(k, n));
+
   const mmNN = bind("matmulNN"), mmNT = bind("matmulNT"), mmTN = bind("matmulTN");
+  const packedSize = bind("packedSize"), packW = bind("packWeights"), mmP = bind("matmulPacked");
   const biasF = bind("biasForward"), biasB = bind("biasBackward");
   const dropF = bind("dropoutForward"), dropB = bind("dropoutBackward");
   const tanhF = bind("tanhForward"), tanhB = bind("tanhBackward");
@@ -215,6 +220,18 @@ function instantiate(suffix: "" | "Naive", relaxed: boolean): Backend {
       sizes3(m, k, n);
       mmTN(ptr(c, m * n), ptr(a, k * m), ptr(b, k * n), m, k, n);
     },
+    packedSize(k, n) {
+      sizes2(k, n);
+      return packedSize(k, n);
+    },
+    packWeights(dst, b, k, n) {
+      sizes2(k, n);
+      packW(ptr(dst, packedSize(k, n)), ptr(b, k * n), k, n);
+    },
+    matmulPacked(c, a, bPacked, m, k, n) {
+      sizes3(m, k, n);
+      mmP(ptr(c, m * n), ptr(a, m * k), ptr(bPacked, packedSize(k, n)), m, k, n);
+    },
 
     biasForward(y, bias, m, n) {
       sizes2(m, n);
@@ -268,11 +285,20 @@ function instantiate(suffix: "" | "Naive", relaxed: boolean): Backend {
       xentB(ptr(dlogits, m * v), ptr(probs, m * v), ptr(targets, m), m, v, scale);
     },
 
-    rnnForward(states, zin, whh, t, b, h, act: ActivationCode) {
+    rnnForward(states, zin, whh, t, b, h, act: ActivationCode, whhPacked) {
       sizes3(t, b, h);
       activation(act);
       const block = b * h;
-      rnnF(ptr(states, (t + 1) * block), ptr(zin, t * block), ptr(whh, h * h), t, b, h, act);
+      rnnF(
+        ptr(states, (t + 1) * block),
+        ptr(zin, t * block),
+        ptr(whh, h * h),
+        t,
+        b,
+        h,
+        act,
+        packedPtr(whhPacked, h, h),
+      );
     },
     rnnBackward(dzin, dwhh, dstates, states, whh, t, b, h, act: ActivationCode) {
       sizes3(t, b, h);
@@ -291,7 +317,7 @@ function instantiate(suffix: "" | "Naive", relaxed: boolean): Backend {
       );
     },
 
-    gruForward(states, gates, hn, zin, whh, bhn, t, b, h, resetAfter) {
+    gruForward(states, gates, hn, zin, whh, bhn, t, b, h, resetAfter, whhPacked) {
       sizes3(t, b, h);
       const block = b * h, gate = 3 * block;
       resetAfterCode(resetAfter);
@@ -306,6 +332,7 @@ function instantiate(suffix: "" | "Naive", relaxed: boolean): Backend {
         b,
         h,
         resetAfter,
+        packedPtr(whhPacked, h, 3 * h),
       );
     },
     gruBackward(dzin, dwhh, dbhn, dstates, states, gates, hn, whh, t, b, h, resetAfter) {
@@ -327,7 +354,7 @@ function instantiate(suffix: "" | "Naive", relaxed: boolean): Backend {
         resetAfter,
       );
     },
-    lstmForward(states, cells, gates, zin, whh, t, b, h) {
+    lstmForward(states, cells, gates, zin, whh, t, b, h, whhPacked) {
       sizes3(t, b, h);
       const block = b * h, gate = 4 * block;
       lstmF(
@@ -339,6 +366,7 @@ function instantiate(suffix: "" | "Naive", relaxed: boolean): Backend {
         t,
         b,
         h,
+        packedPtr(whhPacked, h, 4 * h),
       );
     },
     lstmBackward(dzin, dwhh, dstates, dcells, states, cells, gates, whh, t, b, h) {
