@@ -16,8 +16,10 @@ import {
   createWorkspace,
   forwardHidden,
   forwardLogits,
+  getWeights,
   resetState,
   type RnnModel,
+  setWeights,
   writeTokens,
 } from "./model.ts";
 import { Rng } from "./rng.ts";
@@ -265,6 +267,20 @@ Deno.test("streams on one model may interleave with each other and with generate
   }
   assert.equal(got[0], generate(m, charVocab, "分开", { length: 20, temperature: 1, seed: 1 }));
   assert.equal(got[1], generate(m, charVocab, "不分开的是我", { length: 20 }));
+});
+
+Deno.test("generation reads the weights as they are now, after they change", () => {
+  // A batch of one multiplies by packed copies of the weights; they must follow the model.
+  for (const cell of ["rnn", "gru", "lstm"] as const) {
+    const m = model(cell, 2), other = createModel(m.config, { seed: 9, initScale: 0.6 });
+    const before = generate(m, charVocab, "分开", { length: 30 });
+    setWeights(m, getWeights(other));
+    assert.equal(
+      generate(m, charVocab, "分开", { length: 30 }),
+      generate(other, charVocab, "分开", { length: 30 }),
+    );
+    assert.notEqual(before, generate(m, charVocab, "分开", { length: 30 }), cell);
+  }
 });
 
 Deno.test("generateStream() lets timers run while it generates, and stops on abort", async () => {
