@@ -58,6 +58,12 @@ export type { ActivationCode, Backend, Buf, IndexBuf } from "./src/backend/types
 export { createReferenceBackend } from "./src/backend/reference.ts";
 export { createWasmBackend, hasRelaxedSimd, type WasmBackendOptions } from "./src/backend/wasm.ts";
 export {
+  createThreadedBackend,
+  type ThreadedBackend,
+  type ThreadedBackendOptions,
+  threadsAvailable,
+} from "./src/backend/threads.ts";
+export {
   type Activation,
   type CellType,
   createModel,

@@ -11,12 +11,15 @@ export {
   matmulNTNaive,
   matmulPacked,
   matmulPackedNaive,
+  matmulStrided,
   matmulTN,
   matmulTNNaive,
   packedSize,
   packedSizeNaive,
   packWeights,
   packWeightsNaive,
+  scratchBytes,
+  useScratch,
 } from "./matmul";
 export { biasBackward, biasBackwardNaive, biasForward, biasForwardNaive } from "./bias";
 export {
@@ -50,6 +53,7 @@ export {
   softmaxXentBackwardNaive,
   softmaxXentForward,
   softmaxXentForwardNaive,
+  softmaxXentRows,
 } from "./softmax_xent";
 export { rnnBackward, rnnBackwardNaive, rnnForward, rnnForwardNaive } from "./rnn_cell";
 export { gruBackward, gruBackwardNaive, gruForward, gruForwardNaive } from "./gru_cell";

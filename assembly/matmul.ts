@@ -24,15 +24,38 @@ const MC: i32 = 128;
 /** Columns of a packed B block (KC×NC, 2 MiB). */
 const NC: i32 = 2048;
 
+// Scratch, in a block the host allocates for each instance and passes to useScratch before the
+// first product: in the threaded build the instances share one memory, and each thread needs
+// its own. (Static memory.data would also be emitted as 2 MiB of zeros in a build that imports
+// its memory.)
+const PACK_A_BYTES: usize = MC * KC * 4;
+const PACK_B_BYTES: usize = KC * NC * 4;
+const EDGE_BYTES: usize = MR * NR * 4;
+const ROW_EDGE_BYTES: usize = 4 * NR * 4;
 // Packed A block: ceil(MC/4) panels, each [KC][4] f32.
-const PACK_A: usize = memory.data(MC * KC * 4, 64);
+let PACK_A: usize = 0;
 // Packed B block: ceil(NC/8) panels, each [KC][8] f32. The RNN, GRU and LSTM kernels also keep
-// whole packed weight matrices here (see packB), which is why its size is exported.
-export const PACK_B: usize = memory.data(KC * NC * 4, 64);
+// whole packed weight matrices here (see packB), which is why it is exported with its size.
+export let PACK_B: usize = 0;
 /** Floats that fit in PACK_B. */
 export const PACK_B_FLOATS: i32 = KC * NC;
 // A 4×8 tile for partial edge tiles.
-const EDGE: usize = memory.data(MR * NR * 4, 64);
+let EDGE: usize = 0;
+// Four packed panels' worth of one row's sums, for the edge of packedFewRows.
+let ROW_EDGE: usize = 0;
+
+/** Bytes of scratch an instance needs (see useScratch). */
+export function scratchBytes(): usize {
+  return PACK_A_BYTES + PACK_B_BYTES + EDGE_BYTES + ROW_EDGE_BYTES;
+}
+
+/** Gives this instance its scratch: base, 64-byte aligned, scratchBytes() long. */
+export function useScratch(base: usize): void {
+  PACK_A = base;
+  PACK_B = PACK_A + PACK_A_BYTES;
+  EDGE = PACK_B + PACK_B_BYTES;
+  ROW_EDGE = EDGE + EDGE_BYTES;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Register tile
@@ -472,9 +495,6 @@ export function gemmPacked(
   }
 }
 
-// Four packed panels' worth of one row's sums, for the edge of packedFewRows.
-const ROW_EDGE: usize = memory.data(4 * NR * 4, 64);
-
 /**
  * C[m,n] += A[m,kc] · Bblock for m < MR rows (batch-1 generation), reading one packed k block
  * (panels [kc][8]) four panels at a time: eight accumulators as in kernel4x8, but no wasted rows,
@@ -562,6 +582,27 @@ export function matmulNT(c: usize, a: usize, b: usize, m: i32, k: i32, n: i32): 
 /** c[m,n] += a[k,m]ᵀ · b[k,n]. c: C [m,n] f32; a: A [k,m] f32; b: B [k,n] f32. */
 export function matmulTN(c: usize, a: usize, b: usize, m: i32, k: i32, n: i32): void {
   gemm(c, n, a, m, b, n, m, k, n, true, false);
+}
+
+/**
+ * c[m,n] += op(a)·op(b) with row strides in floats: a block of a larger product, which is how
+ * the threaded backend splits one product between threads (each block's numbers are those of
+ * the whole product). transA, transB: 0 or 1.
+ */
+export function matmulStrided(
+  c: usize,
+  ldc: i32,
+  a: usize,
+  lda: i32,
+  b: usize,
+  ldb: i32,
+  m: i32,
+  k: i32,
+  n: i32,
+  transA: i32,
+  transB: i32,
+): void {
+  gemm(c, ldc, a, lda, b, ldb, m, k, n, transA != 0, transB != 0);
 }
 
 /** Floats a weight b[k,n] takes once packed by packWeights. */

@@ -96,6 +96,22 @@ export function softmaxXentForward(
   m: i32,
   v: i32,
 ): f64 {
+  return softmaxXentRows(probs, logits, targets, m, v, 0);
+}
+
+/**
+ * softmaxXentForward that also stores each row's loss in rowLoss[m] (f64) unless rowLoss is 0:
+ * threads each take a block of rows, and summing the rows' losses in order gives the same bits
+ * as one thread.
+ */
+export function softmaxXentRows(
+  probs: usize,
+  logits: usize,
+  targets: usize,
+  m: i32,
+  v: i32,
+  rowLoss: usize,
+): f64 {
   const v4 = v & ~3;
   const rowBytes = <usize> v << 2;
   let loss: f64 = 0;
@@ -153,7 +169,9 @@ export function softmaxXentForward(
       store<f32>(p + o, load<f32>(p + o) * inv);
     }
     // -log p_target = logsumexp - z_target, exact even when p_target underflows.
-    loss += Math.log(<f64> sum) + <f64> mx - zt;
+    const row = Math.log(<f64> sum) + <f64> mx - zt;
+    if (rowLoss != 0) store<f64>(rowLoss + (<usize> i << 3), row);
+    loss += row;
   }
   return loss;
 }

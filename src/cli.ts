@@ -6,6 +6,12 @@
  */
 import { parseArgs } from "node:util";
 import { int, num, oneOf, parse, UsageError } from "./_cli_args.ts";
+import {
+  createThreadedBackend,
+  type ThreadedBackend,
+  threadsAvailable,
+} from "./backend/threads.ts";
+import type { Backend } from "./backend/types.ts";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { loadText } from "./corpus.ts";
 import { evaluate } from "./evaluate.ts";
@@ -77,6 +83,8 @@ train options (defaults in brackets):
   --save-best          with --val-fraction: keep in --save the model of the epoch
                        with the best validation perplexity, written as it improves
   --json               one JSON object per reported epoch, then a summary
+  --threads N          threads for the large products and the softmax, or auto
+                       (one per core); any count gives the same numbers       [auto]
 
 generate options (greedy, the book's way, unless --temperature is above 0):
   --model FILE         checkpoint to load (required)
@@ -176,8 +184,30 @@ function progressLine(p: TrainProgress): string {
     `${(p.charsPerSecond / 1000).toFixed(1)}k chars/s ETA ${formatSeconds(p.etaSeconds)}`;
 }
 
+/**
+ * `--threads N` or `auto` (the machine's cores): a threaded backend for more than one thread,
+ * else undefined (the single-thread backend). `auto` falls back to one thread where threads are
+ * unavailable; an explicit count there is a usage error.
+ */
+async function threadedBackend(flag: string | undefined): Promise<ThreadedBackend | undefined> {
+  const text = flag ?? "auto";
+  const threads = text === "auto"
+    ? (threadsAvailable() ? Math.min(16, navigator.hardwareConcurrency || 1) : 1)
+    : int("threads", text, 1, 1);
+  if (threads > 16) throw new UsageError(`--threads must be at most 16, got ${threads}`);
+  if (threads === 1) return undefined;
+  if (!threadsAvailable()) {
+    throw new UsageError(
+      "this runtime cannot run threads (it needs Worker, SharedArrayBuffer and relaxed " +
+        "SIMD); use --threads 1",
+    );
+  }
+  return await createThreadedBackend({ threads });
+}
+
 async function runTrain(args: string[]): Promise<number> {
   const v = parse(args, {
+    threads: "string",
     preset: "string",
     corpus: "string",
     tokens: "string",
@@ -212,6 +242,19 @@ async function runTrain(args: string[]): Promise<number> {
     save: "string",
     json: "boolean",
   });
+  const backend = await threadedBackend(v.threads as string | undefined);
+  try {
+    return await trainWith(v, backend);
+  } finally {
+    backend?.close();
+  }
+}
+
+/** `train` with its flags parsed, on `backend` (the single-thread one when undefined). */
+async function trainWith(
+  v: Record<string, string | boolean | undefined>,
+  backend: Backend | undefined,
+): Promise<number> {
   const s = (k: string) => v[k] as string | undefined;
   const json = v.json === true;
   const presetName = s("preset");
@@ -222,7 +265,7 @@ async function runTrain(args: string[]): Promise<number> {
   }
   // A preset supplies defaults; every flag given on the command line wins over it.
   // --resume continues a saved run: its recorded settings are the defaults, as a preset's are.
-  const resumed = s("resume") ? await loadCheckpoint(s("resume")!) : undefined;
+  const resumed = s("resume") ? await loadCheckpoint(s("resume")!, { backend }) : undefined;
   if (resumed && (s("init") !== undefined || presetName !== undefined)) {
     throw new UsageError("--resume continues a saved run; drop --init and --preset");
   }
@@ -253,7 +296,7 @@ async function runTrain(args: string[]): Promise<number> {
     s("gru-variant") ?? p.gruVariant,
     ["book", "pytorch"],
   );
-  const init = s("init") ? await loadCheckpoint(s("init")!) : resumed;
+  const init = s("init") ? await loadCheckpoint(s("init")!, { backend }) : resumed;
   // Resuming a run trained with Adam continues with Adam, its moments and its learning rate.
   const optimizer = oneOf(
     "optimizer",
@@ -345,6 +388,7 @@ async function runTrain(args: string[]): Promise<number> {
     createModel(
       { vocabSize: corpus.vocab.size, hidden, activation, cell, layers, gruVariant },
       {
+        backend,
         seed: settings.seed,
         init: oneOf<"normal" | "uniform">("init-weights", s("init-weights") ?? p.init, [
           "normal",

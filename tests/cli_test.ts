@@ -305,6 +305,36 @@ Deno.test("word-level models train, generate words and score text with <unk>", a
   }
 });
 
+Deno.test("--threads 2 trains to the same checkpoint, byte for byte, as --threads 1", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const corpus = `${dir}/lyrics.txt`;
+    await Deno.writeTextFile(corpus, TEXT.repeat(6));
+    // Hidden 256 and 16 x 32 minibatches: the output products are large enough to be split.
+    const run = (threads: string) =>
+      cli(
+        "train",
+        ...["--corpus", corpus, "--max-chars", "0", "--hidden", "256", "--batch", "16"],
+        ...["--steps", "32", "--epochs", "2", "--lr", "1", "--clip", "1", "--pred-every", "0"],
+        ...["--json", "--threads", threads, "--save", `${dir}/t${threads}.safetensors`],
+      );
+    const [one, two] = [await run("1"), await run("2")];
+    assert.equal(one.code, 0, one.stderr);
+    assert.equal(two.code, 0, two.stderr);
+    const perplexity = (r: { stdout: string }) =>
+      JSON.parse(r.stdout.trim().split("\n").at(-1)!).perplexity;
+    assert.equal(perplexity(two), perplexity(one));
+    assert.deepEqual(
+      await Deno.readFile(`${dir}/t2.safetensors`),
+      await Deno.readFile(`${dir}/t1.safetensors`),
+    );
+    assertUsageError(await cli("train", "--threads", "0"), /--threads must be an integer >= 1/);
+    assertUsageError(await cli("train", "--threads", "17"), /--threads must be at most 16/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("usage errors exit with code 2 and one line that says what was wrong", async () => {
   const dir = await Deno.makeTempDir();
   try {

@@ -4,7 +4,7 @@
  * the committed bytes.
  */
 import assert from "node:assert/strict";
-import { KERNELS_WASM, KERNELS_WASM_RELAXED } from "../src/_wasm/kernels.ts";
+import { KERNELS_WASM, KERNELS_WASM_RELAXED, KERNELS_WASM_THREADS } from "../src/_wasm/kernels.ts";
 import { compileKernels } from "../scripts/build_wasm.ts";
 
 const KERNELS = [
@@ -35,23 +35,30 @@ const KERNELS = [
   "scale",
   "sgdUpdate",
   "adamUpdate",
+  "packedSize",
+  "packWeights",
+  "matmulPacked",
 ];
 
 const BUILDS = [
   ["simd", KERNELS_WASM],
   ["relaxed-simd", KERNELS_WASM_RELAXED],
+  ["threads", KERNELS_WASM_THREADS],
 ] as const;
 
 for (const [variant, bytes] of BUILDS) {
   const module = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
 
-  Deno.test(`the ${variant} kernel module has no imports`, () => {
-    assert.deepEqual(WebAssembly.Module.imports(module), []);
+  // The threaded build imports the memory its instances share; the others import nothing.
+  const imports = variant === "threads" ? [{ module: "env", name: "memory", kind: "memory" }] : [];
+  Deno.test(`the ${variant} kernel module imports ${imports.length ? "only its memory" : "nothing"}`, () => {
+    assert.deepEqual(WebAssembly.Module.imports(module), imports);
   });
 
-  Deno.test(`the ${variant} module exports every kernel, its scalar twin, heapBase and memory`, () => {
+  Deno.test(`the ${variant} module exports every kernel, its scalar twin and the host helpers`, () => {
     const names = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
-    for (const name of [...KERNELS, ...KERNELS.map((k) => `${k}Naive`), "heapBase", "memory"]) {
+    const extra = ["heapBase", "useScratch", "scratchBytes", "matmulStrided", "softmaxXentRows"];
+    for (const name of [...KERNELS, ...KERNELS.map((k) => `${k}Naive`), ...extra]) {
       assert.ok(names.has(name), `missing export ${name}`);
     }
   });

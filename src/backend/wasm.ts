@@ -113,7 +113,34 @@ export function createNaiveWasmBackend(): Backend {
 function instantiate(suffix: "" | "Naive", relaxed: boolean): Backend {
   const instance = new WebAssembly.Instance(kernelsModule(relaxed), {});
   const ex = instance.exports as Record<string, unknown>;
-  const memory = ex.memory as WebAssembly.Memory;
+  return wasmBackendOver(ex, ex.memory as WebAssembly.Memory, suffix).backend;
+}
+
+/** A backend over an instance, with what the threaded backend needs besides. */
+export interface WasmBackendParts {
+  /** The backend. */
+  backend: Backend;
+  /** The byte offset of a buffer of this backend holding at least `n` elements. */
+  pointer(buf: Buf | IndexBuf, n: number): number;
+  /** The instance's exports. */
+  exports: Record<string, unknown>;
+}
+
+/**
+ * Builds the backend over an instance of a kernel module and its memory, binding each kernel
+ * `name + suffix`; gives the instance its scratch block from the arena (see `useScratch` in
+ * `assembly/matmul.ts`).
+ *
+ * @param ex The instance's exports.
+ * @param memory Its memory (exported, or imported and shared in the threaded build).
+ * @param suffix `""` for the SIMD kernels, `"Naive"` for their scalar twins.
+ * @returns The backend, with the pointer of a buffer for the threaded backend's dispatch.
+ */
+export function wasmBackendOver(
+  ex: Record<string, unknown>,
+  memory: WebAssembly.Memory,
+  suffix: "" | "Naive",
+): WasmBackendParts {
   const bind = (name: string): Fn => ex[name + suffix] as Fn;
   const owner = {};
 
@@ -157,6 +184,9 @@ function instantiate(suffix: "" | "Naive", relaxed: boolean): Backend {
   const packedPtr = (buf: Buf | undefined, k: number, n: number): number =>
     buf === undefined ? 0 : ptr(buf, packedSize(k, n));
 
+  // The packing scratch of this instance (the threaded build's other instances get their own).
+  (ex.useScratch as Fn)(allocBuf((ex.scratchBytes as () => number)() / 4).ptr);
+
   const mmNN = bind("matmulNN"), mmNT = bind("matmulNT"), mmTN = bind("matmulTN");
   const packedSize = bind("packedSize"), packW = bind("packWeights"), mmP = bind("matmulPacked");
   const biasF = bind("biasForward"), biasB = bind("biasBackward");
@@ -172,7 +202,7 @@ function instantiate(suffix: "" | "Naive", relaxed: boolean): Backend {
   const sumSq = bind("sumSquares"), scal = bind("scale"), sgd = bind("sgdUpdate");
   const adam = bind("adamUpdate");
 
-  return {
+  const backend: Backend = {
     name: "wasm",
     alloc: (n) => allocBuf(n),
     allocIndices: (n) => allocBuf(n),
@@ -414,6 +444,7 @@ function instantiate(suffix: "" | "Naive", relaxed: boolean): Backend {
       adam(ptr(params, n), ptr(grads, n), ptr(m, n), ptr(v, n), n, lr, beta1, beta2, eps, step);
     },
   };
+  return { backend, pointer: ptr, exports: ex };
 }
 
 /** Throws unless `x` is an integer in [0, 2^31). */

@@ -1,0 +1,42 @@
+/**
+ * The control block the threaded backend and its workers share (int32 slots in the shared
+ * memory): a sequence number the backend bumps to post work, per worker an operation with its
+ * arguments, and per worker the sequence number it finished and whether it failed.
+ *
+ * @module
+ */
+
+/** A bound kernel export. */
+export type Fn = (...args: number[]) => number;
+
+/** Operations a worker runs. */
+export const OP = {
+  /** `matmulStrided(c, ldc, a, lda, b, ldb, m, k, n, transA, transB)` on a block. */
+  gemm: 1,
+  /** `softmaxXentRows(probs, logits, targets, m, v, rowLoss)` on a block of rows. */
+  softmaxRows: 2,
+  /** `softmaxXentBackward(dlogits, probs, targets, m, v, scale)` on a block of rows. */
+  softmaxBackward: 3,
+  /** Leave the loop (the backend is closing). */
+  exit: 4,
+} as const;
+
+/** Slot layout of the control block, in int32 elements. */
+export const CONTROL = {
+  /** Bumped by the backend to post work to every worker. */
+  sequence: 0,
+  /** Per worker: the last sequence number finished. */
+  done: 16,
+  /** Per worker: 1 when its last operation threw. */
+  failed: 32,
+  /** Per worker: the operation, then its arguments. */
+  args: 48,
+  /** Int32 slots per worker's operation and arguments. */
+  argsPerSlot: 16,
+  /** Workers the block has room for. */
+  maxWorkers: 15,
+  /** Int32 slots in all. */
+  ints: 48 + 15 * 16,
+  /** Polls of the sequence number before a worker (or the backend) sleeps on it. */
+  spin: 5000,
+} as const;

@@ -1,0 +1,265 @@
+/**
+ * The threaded WebAssembly backend: the relaxed-SIMD kernels over one shared memory, run by this
+ * thread and `threads - 1` workers. Each large matrix product is split into blocks of rows or of
+ * columns, one per thread, and so are the softmax and its gradient; everything else (the
+ * recurrent steps, whose products are small, the optimizer, the gathers) runs on this thread.
+ *
+ * Splitting never changes a number: every element of a product is computed by the same
+ * instructions in the same order whichever block holds it, and the loss is summed row by row in
+ * order, so 1 and N threads give the same bits. Workers wait on a control block in the shared
+ * memory (see `thread_protocol.ts`), so a split costs a wake-up rather than a message.
+ *
+ * Needs `Worker`, `SharedArrayBuffer` and relaxed SIMD (Deno, Node and Chromium have them; edge
+ * functions usually have no workers, and keep the single-thread backend).
+ *
+ * @module
+ */
+import { KERNELS_WASM_THREADS, SHARED_MEMORY_PAGES } from "../_wasm/kernels.ts";
+import { CONTROL, type Fn, OP } from "./thread_protocol.ts";
+import type { Backend, Buf, IndexBuf } from "./types.ts";
+import { hasRelaxedSimd, wasmBackendOver } from "./wasm.ts";
+
+/** A backend whose large products and softmax run on several threads. */
+export interface ThreadedBackend extends Backend {
+  /** Threads that share the work, this one included. */
+  readonly threads: number;
+  /** Operations split between the threads so far (the rest ran on this thread alone). */
+  readonly splits: number;
+  /** Stops the workers; the backend must not be used afterwards. Safe to call twice. */
+  close(): void;
+}
+
+/** Options of {@linkcode createThreadedBackend}. */
+export interface ThreadedBackendOptions {
+  /** Threads in all, this one included: 1 to 16. */
+  threads: number;
+  /**
+   * Products with fewer multiply-adds (m·k·n) than this run on one thread; default 2^21, about
+   * 100 µs of work, well above the cost of waking the workers.
+   */
+  minSplitWork?: number;
+}
+
+/**
+ * Whether this runtime can run the threaded backend: workers, shared memory, relaxed SIMD and
+ * the threads proposal.
+ *
+ * @returns `true` in Deno.
+ * @example Choose a thread count
+ * ```ts
+ * import { threadsAvailable } from "./threads.ts";
+ * const threads = threadsAvailable() ? navigator.hardwareConcurrency : 1;
+ * console.log(threads >= 1); // true
+ * ```
+ */
+export function threadsAvailable(): boolean {
+  return typeof Worker === "function" && typeof SharedArrayBuffer === "function" &&
+    hasRelaxedSimd() && WebAssembly.validate(KERNELS_WASM_THREADS as Uint8Array<ArrayBuffer>);
+}
+
+/**
+ * Parts of [0, total) for `parts` threads, cut at multiples of `step` rounded down: with
+ * `total >= parts·step` each part holds at least `step`, the last one the remainder too.
+ */
+function bounds(total: number, parts: number, step: number): number[] {
+  const b = [0];
+  for (let i = 1; i < parts; i++) b.push(Math.floor((total * i) / parts / step) * step);
+  b.push(total);
+  return b;
+}
+
+const isSize = (x: number) => (x | 0) === x && x >= 0;
+
+/** Milliseconds after which a worker's share of one operation counts as lost (minutes of work). */
+const STALLED_MS = 300_000;
+
+/**
+ * Starts a threaded backend: one shared memory, this thread and `threads - 1` workers, which are
+ * ready when the promise resolves. Close it when done ({@linkcode ThreadedBackend.close}): live
+ * workers keep a process running.
+ *
+ * @param options The number of threads.
+ * @returns The backend, named `"wasm"`.
+ * @throws {RangeError} When `threads` is not an integer from 1 to 16, or the runtime lacks what
+ * threads need ({@linkcode threadsAvailable}).
+ * @example Multiply on two threads
+ * ```ts
+ * import { createThreadedBackend } from "./threads.ts";
+ * const be = await createThreadedBackend({ threads: 2 });
+ * const a = be.alloc(2), b = be.alloc(2), c = be.alloc(1);
+ * be.write(a, [1, 2]);
+ * be.write(b, [3, 4]);
+ * be.matmulNN(c, a, b, 1, 2, 1);
+ * console.log(be.read(c)[0]); // 11
+ * be.close();
+ * ```
+ */
+export async function createThreadedBackend(
+  options: ThreadedBackendOptions,
+): Promise<ThreadedBackend> {
+  const threads = options.threads;
+  if (!Number.isInteger(threads) || threads < 1 || threads > CONTROL.maxWorkers + 1) {
+    throw new RangeError(
+      `threads must be an integer from 1 to ${CONTROL.maxWorkers + 1}, got ${threads}`,
+    );
+  }
+  if (!threadsAvailable()) {
+    throw new RangeError(
+      "this runtime cannot run threads (it needs Worker, SharedArrayBuffer and relaxed SIMD); " +
+        "use 1 thread",
+    );
+  }
+  const minWork = options.minSplitWork ?? 2 ** 21;
+  const memory = new WebAssembly.Memory({ ...SHARED_MEMORY_PAGES, shared: true });
+  const module = new WebAssembly.Module(KERNELS_WASM_THREADS as Uint8Array<ArrayBuffer>);
+  const ex = new WebAssembly.Instance(module, { env: { memory } }).exports as Record<string, Fn>;
+  const { backend: base, pointer } = wasmBackendOver(ex, memory, "");
+
+  const controlBuf = base.allocIndices(CONTROL.ints);
+  const controlPtr = pointer(controlBuf, CONTROL.ints);
+  // Views on the shared buffer stay valid when memory grows (a SharedArrayBuffer never detaches).
+  const ctl = new Int32Array(memory.buffer, controlPtr, CONTROL.ints);
+  const scratchFloats = ex.scratchBytes() / 4;
+  const workers: Worker[] = [];
+  try {
+    await Promise.all(
+      Array.from({ length: threads - 1 }, (_, slot) => {
+        const worker = new Worker(new URL("./thread_worker.ts", import.meta.url).href, {
+          type: "module",
+        });
+        workers.push(worker);
+        const scratch = pointer(base.alloc(scratchFloats), scratchFloats);
+        return new Promise<void>((resolve, reject) => {
+          worker.onmessage = () => resolve();
+          worker.onerror = (e) => {
+            e.preventDefault();
+            reject(new Error(`a kernel worker failed to start: ${e.message}`));
+          };
+          worker.postMessage({ memory, slot, scratch, control: controlPtr });
+        });
+      }),
+    );
+  } catch (e) {
+    for (const w of workers) w.terminate();
+    throw e;
+  }
+
+  let closed = false, splits = 0;
+  /** Posts each worker its operation and arguments, runs `own`, then waits for every worker. */
+  function dispatch(jobs: number[][], own: () => void): void {
+    if (closed) throw new TypeError("this threaded backend is closed");
+    jobs.forEach((job, slot) => ctl.set(job, CONTROL.args + slot * CONTROL.argsPerSlot));
+    splits++;
+    const sequence = (Atomics.add(ctl, CONTROL.sequence, 1) + 1) | 0;
+    Atomics.notify(ctl, CONTROL.sequence);
+    own();
+    const posted = performance.now();
+    for (let slot = 0; slot < jobs.length; slot++) {
+      const at = CONTROL.done + slot;
+      for (let i = 0; Atomics.load(ctl, at) !== sequence; i++) {
+        if (i < CONTROL.spin) continue;
+        Atomics.wait(ctl, at, Atomics.load(ctl, at), 1);
+        // A worker killed from outside would leave this thread waiting for ever.
+        if (performance.now() - posted > STALLED_MS) {
+          throw new Error(`kernel worker ${slot + 1} stopped responding; the backend is unusable`);
+        }
+      }
+      if (ctl[CONTROL.failed + slot] !== 0) {
+        throw new Error(`kernel worker ${slot + 1} failed; the backend's buffers are suspect`);
+      }
+    }
+  }
+
+  type Form = "matmulNN" | "matmulNT" | "matmulTN";
+  /** A product split into blocks of rows (or of columns when B is the smaller operand). */
+  function product(form: Form, c: Buf, a: Buf, b: Buf, m: number, k: number, n: number): void {
+    // Fewer than 4 rows take a different path in the kernel, so every block keeps 4 or more.
+    if (
+      !isSize(m) || !isSize(k) || !isSize(n) || m * k * n < minWork || m < 4 * threads
+    ) {
+      return base[form](c, a, b, m, k, n);
+    }
+    const pc = pointer(c, m * n), pa = pointer(a, m * k), pb = pointer(b, k * n);
+    const ta = form === "matmulTN" ? 1 : 0, tb = form === "matmulNT" ? 1 : 0;
+    const lda = ta ? m : k, ldb = tb ? k : n;
+    // Each block packs the whole of the operand it does not split: split the larger one.
+    const byRows = n <= m;
+    if (!byRows && n < 8 * threads) return base[form](c, a, b, m, k, n);
+    const edges = byRows ? bounds(m, threads, 4) : bounds(n, threads, 8);
+    const block = (i: number): number[] => {
+      const lo = edges[i], len = edges[i + 1] - lo;
+      if (byRows) {
+        const aAt = pa + 4 * (ta ? lo : lo * k);
+        return [pc + 4 * lo * n, n, aAt, lda, pb, ldb, len, k, n, ta, tb];
+      }
+      const bAt = pb + 4 * (tb ? lo * k : lo);
+      return [pc + 4 * lo, n, pa, lda, bAt, ldb, m, k, len, ta, tb];
+    };
+    const jobs = Array.from({ length: threads - 1 }, (_, w) => [OP.gemm, ...block(w + 1)]);
+    dispatch(jobs, () => ex.matmulStrided(...block(0)));
+  }
+
+  let rowLoss = base.alloc(0);
+  const backend: ThreadedBackend = {
+    ...base,
+    threads,
+    get splits() {
+      return splits;
+    },
+    matmulNN: (c, a, b, m, k, n) => product("matmulNN", c, a, b, m, k, n),
+    matmulNT: (c, a, b, m, k, n) => product("matmulNT", c, a, b, m, k, n),
+    matmulTN: (c, a, b, m, k, n) => product("matmulTN", c, a, b, m, k, n),
+    softmaxXentForward(probs, logits, targets, m, v) {
+      if (!isSize(m) || !isSize(v) || m < 2 * threads || m * v < minWork / 64) {
+        return base.softmaxXentForward(probs, logits, targets, m, v);
+      }
+      const pp = pointer(probs, m * v), pl = pointer(logits, m * v);
+      const pt = pointer(targets as IndexBuf, m);
+      // Each row's loss in float64, summed here in order: the single-thread kernel's sum.
+      if (rowLoss.length < 2 * m) rowLoss = base.alloc(4 * m);
+      const pr = pointer(rowLoss, 2 * m);
+      const edges = bounds(m, threads, 1);
+      const block = (i: number) => {
+        const lo = edges[i];
+        return [pp + 4 * lo * v, pl + 4 * lo * v, pt + 4 * lo, edges[i + 1] - lo, v, pr + 8 * lo];
+      };
+      const jobs = Array.from({ length: threads - 1 }, (_, w) => [OP.softmaxRows, ...block(w + 1)]);
+      dispatch(jobs, () => ex.softmaxXentRows(...block(0)));
+      const rows = new Float64Array(memory.buffer, pr, m);
+      let loss = 0;
+      for (let i = 0; i < m; i++) loss += rows[i];
+      return loss;
+    },
+    softmaxXentBackward(dlogits, probs, targets, m, v, scale) {
+      if (!isSize(m) || !isSize(v) || m < 2 * threads || m * v < minWork / 64) {
+        return base.softmaxXentBackward(dlogits, probs, targets, m, v, scale);
+      }
+      const pd = pointer(dlogits, m * v), pp = pointer(probs, m * v);
+      const pt = pointer(targets as IndexBuf, m);
+      const edges = bounds(m, threads, 1);
+      const block = (i: number) => {
+        const lo = edges[i];
+        return [pd + 4 * lo * v, pp + 4 * lo * v, pt + 4 * lo, edges[i + 1] - lo, v];
+      };
+      // The scale travels as its float32 bits in an int32 slot.
+      const scaleBits = new Int32Array(Float32Array.of(scale).buffer)[0];
+      const jobs = Array.from(
+        { length: threads - 1 },
+        (_, w) => [OP.softmaxBackward, ...block(w + 1), scaleBits],
+      );
+      dispatch(jobs, () => ex.softmaxXentBackward(...block(0), scale));
+    },
+    close() {
+      if (closed) return;
+      // Wake the workers with "exit" first: one asleep in Atomics.wait cannot be terminated.
+      for (let slot = 0; slot < workers.length; slot++) {
+        ctl[CONTROL.args + slot * CONTROL.argsPerSlot] = OP.exit;
+      }
+      Atomics.add(ctl, CONTROL.sequence, 1);
+      Atomics.notify(ctl, CONTROL.sequence);
+      closed = true;
+      for (const w of workers) w.terminate();
+    },
+  };
+  return backend;
+}

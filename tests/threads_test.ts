@@ -1,0 +1,143 @@
+/**
+ * The threaded backend: every split product and softmax gives the bits of one thread, and so
+ * does a whole training run; a closed backend refuses work. The work threshold is set to 1 so
+ * that even the small shapes here are split.
+ */
+import fc from "fast-check";
+import assert from "node:assert/strict";
+import { buildCorpus } from "../src/corpus.ts";
+import { createWasmBackend } from "../src/backend/wasm.ts";
+import { createThreadedBackend, threadsAvailable } from "../src/backend/threads.ts";
+import type { Backend, Buf } from "../src/backend/types.ts";
+import { getWeights } from "../src/model.ts";
+import { train } from "../src/train.ts";
+
+const ignore = !threadsAvailable();
+const one = () => createWasmBackend({ relaxedSimd: true });
+
+/** Deterministic float32 data (mulberry32). */
+function data(n: number, seed: number, lo = -1, hi = 1): Float32Array {
+  let s = seed >>> 0;
+  return Float32Array.from({ length: n }, () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(s ^ (s >>> 15), s | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return lo + (hi - lo) * (((t ^ (t >>> 14)) >>> 0) / 4294967296);
+  });
+}
+
+function load(be: Backend, values: ArrayLike<number>): Buf {
+  const buf = be.alloc(values.length);
+  be.write(buf, values);
+  return buf;
+}
+
+const sameBits = (a: ArrayLike<number>, b: ArrayLike<number>, what: string) => {
+  assert.equal(a.length, b.length, what);
+  for (let i = 0; i < a.length; i++) {
+    if (!Object.is(a[i], b[i])) assert.fail(`${what}[${i}]: ${a[i]} vs ${b[i]}`);
+  }
+};
+
+Deno.test({
+  name: "split products and softmax give the bits of one thread",
+  ignore,
+  async fn() {
+    for (const threads of [2, 3]) {
+      const many = await createThreadedBackend({ threads, minSplitWork: 1 });
+      try {
+        fc.assert(
+          fc.property(
+            fc.integer({ min: 1, max: 70 }),
+            fc.integer({ min: 1, max: 300 }),
+            fc.integer({ min: 1, max: 90 }),
+            fc.integer({ min: 0, max: 2 ** 30 }),
+            (m, k, n, seed) => {
+              const single = one();
+              for (const form of ["matmulNN", "matmulNT", "matmulTN"] as const) {
+                const a = data(m * k, seed), b = data(k * n, seed + 1), c = data(m * n, seed + 2);
+                const out = [many, single].map((be) => {
+                  const cb = load(be, c);
+                  be[form](cb, load(be, a), load(be, b), m, k, n);
+                  return be.read(cb);
+                });
+                sameBits(out[0], out[1], `${form} ${m}x${k}x${n} on ${threads} threads`);
+              }
+              const logits = data(m * n, seed + 3, -8, 8);
+              const targets = Int32Array.from({ length: m }, (_, i) => (i * 7 + seed) % n);
+              const res = [many, single].map((be) => {
+                const probs = be.alloc(m * n), t = be.allocIndices(m);
+                be.writeIndices(t, targets);
+                const loss = be.softmaxXentForward(probs, load(be, logits), t, m, n);
+                const grad = be.alloc(m * n);
+                be.softmaxXentBackward(grad, probs, t, m, n, 1 / m);
+                return { loss, probs: be.read(probs), grad: be.read(grad) };
+              });
+              assert.ok(
+                Object.is(res[0].loss, res[1].loss),
+                `loss ${res[0].loss} vs ${res[1].loss}`,
+              );
+              sameBits(res[0].probs, res[1].probs, `softmax ${m}x${n}`);
+              sameBits(res[0].grad, res[1].grad, `softmax gradient ${m}x${n}`);
+            },
+          ),
+          { numRuns: 25 },
+        );
+        assert.ok(many.splits > 50, `only ${many.splits} operations were split`);
+      } finally {
+        many.close();
+      }
+    }
+  },
+});
+
+Deno.test({
+  name: "training on two threads gives the weights and losses of one, bit for bit",
+  ignore,
+  async fn() {
+    const corpus = buildCorpus(
+      Array.from("分开就分开 不分开的是我对你的想念 窗外的麻雀在电线杆上多嘴 ".repeat(20)),
+    );
+    const many = await createThreadedBackend({ threads: 2, minSplitWork: 1 });
+    try {
+      const runs = await Promise.all([many, one()].map((backend) =>
+        train(corpus, {
+          backend,
+          cell: "lstm",
+          layers: 2,
+          hidden: 24,
+          epochs: 3,
+          batchSize: 12,
+          numSteps: 9,
+          optimizer: "adam",
+          lr: 0.01,
+          seed: 5,
+          predEvery: 0,
+        })
+      ));
+      assert.ok(many.splits > 0, "nothing was split");
+      assert.deepEqual(
+        runs[0].history.map((h) => h.perplexity),
+        runs[1].history.map((h) => h.perplexity),
+      );
+      const [wa, wb] = runs.map((r) => getWeights(r.model));
+      for (const name of Object.keys(wb)) sameBits(wa[name], wb[name], name);
+    } finally {
+      many.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "the threaded backend checks its thread count and refuses work once closed",
+  ignore,
+  async fn() {
+    await assert.rejects(() => createThreadedBackend({ threads: 0 }), RangeError);
+    await assert.rejects(() => createThreadedBackend({ threads: 1.5 }), RangeError);
+    const be = await createThreadedBackend({ threads: 2, minSplitWork: 1 });
+    const a = be.alloc(64), c = be.alloc(64);
+    be.close();
+    be.close();
+    assert.throws(() => be.matmulNN(c, a, a, 8, 8, 8), /closed/);
+  },
+});
