@@ -1,17 +1,17 @@
 /**
  * A worker thread of the threaded WebAssembly backend (`threads.ts`): it instantiates the
- * threaded kernel build over the backend's shared memory, then waits on a control block in that
+ * threaded kernel build (compiled once, sent by the backend) over the backend's shared memory, then waits on a control block in that
  * memory for its share of each split product or softmax, runs it and signals that it is done.
  * Nothing goes through `postMessage` after start-up, so a split costs a wake-up, not a message.
  *
  * @module
  */
 /// <reference lib="deno.worker" />
-import { KERNELS_WASM_THREADS } from "../_wasm/kernels.ts";
 import { CONTROL, type Fn, OP } from "./thread_protocol.ts";
 
 /** What the backend sends once: the memory, this worker's slot, scratch and control block. */
 interface Start {
+  module: WebAssembly.Module;
   memory: WebAssembly.Memory;
   slot: number;
   scratch: number;
@@ -19,8 +19,7 @@ interface Start {
 }
 
 self.onmessage = (event: MessageEvent<Start>) => {
-  const { memory, slot, scratch, control } = event.data;
-  const module = new WebAssembly.Module(KERNELS_WASM_THREADS as Uint8Array<ArrayBuffer>);
+  const { module, memory, slot, scratch, control } = event.data;
   const ex = new WebAssembly.Instance(module, { env: { memory } }).exports as Record<string, Fn>;
   ex.useScratch(scratch);
   const ctl = new Int32Array(memory.buffer, control, CONTROL.ints);

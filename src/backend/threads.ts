@@ -34,8 +34,8 @@ export interface ThreadedBackendOptions {
   /** Threads in all, this one included: 1 to 16. */
   threads: number;
   /**
-   * Products with fewer multiply-adds (m·k·n) than this run on one thread; default 2^21, about
-   * 100 µs of work, well above the cost of waking the workers.
+   * Products with fewer multiply-adds (m·k·n) than this run on one thread; default 2^22, about
+   * 100 µs of work (a recurrent step's product, 2^21, is faster on one).
    */
   minSplitWork?: number;
 }
@@ -109,7 +109,7 @@ export async function createThreadedBackend(
         "use 1 thread",
     );
   }
-  const minWork = options.minSplitWork ?? 2 ** 21;
+  const minWork = options.minSplitWork ?? 2 ** 22;
   const memory = new WebAssembly.Memory({ ...SHARED_MEMORY_PAGES, shared: true });
   const module = new WebAssembly.Module(KERNELS_WASM_THREADS as Uint8Array<ArrayBuffer>);
   const ex = new WebAssembly.Instance(module, { env: { memory } }).exports as Record<string, Fn>;
@@ -135,7 +135,9 @@ export async function createThreadedBackend(
             e.preventDefault();
             reject(new Error(`a kernel worker failed to start: ${e.message}`));
           };
-          worker.postMessage({ memory, slot, scratch, control: controlPtr });
+          // The compiled module travels with the memory: V8 shares its code between threads,
+          // so a kernel optimised on one thread is optimised on all.
+          worker.postMessage({ module, memory, slot, scratch, control: controlPtr });
         });
       }),
     );
