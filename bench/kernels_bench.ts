@@ -151,6 +151,27 @@ gemmGroup("dHs = dlogits · W_hqᵀ", "matmulNT", TB, V, H);
 gemmGroup("dW_hq += Hsᵀ · dlogits", "matmulTN", H, TB, V);
 gemmGroup("dW_hh += Hsᵀ · dZ", "matmulTN", H, TB, H);
 
+// Generation's products with one row: a weight read in place (the baseline here) against the
+// same weight packed once by packWeights and read in order by matmulPacked.
+for (const [what, k, n] of [["W_hh", H, H], ["W_hq", H, V]] as const) {
+  const group = `batch-1 generation, h · ${what} (1x${k}x${n})`;
+  const flop = 2 * k * n, runs = 3000;
+  const a = wasmBuf(randomArray(k)), b = wasmBuf(randomArray(k * n, 0.1)), c = be.alloc(n);
+  const packed = be.alloc(be.packedSize(k, n));
+  be.packWeights(packed, b, k, n);
+  Deno.bench({
+    name: `wasm matmulNN in place (${(flop / 1e6).toFixed(1)} MFLOP)`,
+    group,
+    baseline: true,
+    n: runs,
+    warmup: 300,
+    fn: () => be.matmulNN(c, a, b, 1, k, n),
+  });
+  wasmBench(group, `matmulPacked 1x${k}x${n}`, flop, runs, () => {
+    be.matmulPacked(c, a, packed, 1, k, n);
+  });
+}
+
 // The whole recurrence, forward and backward through time (tanh).
 {
   const group = `rnn T=${T} B=${B} H=${H}`;
