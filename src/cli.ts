@@ -198,8 +198,8 @@ async function threadedBackend(flag: string | undefined): Promise<ThreadedBacken
   if (threads === 1) return undefined;
   if (!threadsAvailable()) {
     throw new UsageError(
-      "this runtime cannot run threads (it needs Worker, SharedArrayBuffer and relaxed " +
-        "SIMD); use --threads 1",
+      "this runtime cannot run threads (it needs Worker, SharedArrayBuffer, relaxed SIMD " +
+        "and read access to the library's files); use --threads 1",
     );
   }
   return await createThreadedBackend({ threads });

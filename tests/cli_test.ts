@@ -328,6 +328,25 @@ Deno.test("--threads 2 trains to the same checkpoint, byte for byte, as --thread
       await Deno.readFile(`${dir}/t2.safetensors`),
       await Deno.readFile(`${dir}/t1.safetensors`),
     );
+    // Without read access to the library's files no worker can start: auto falls back to one
+    // thread, an explicit count is a usage error.
+    const restricted = async (threads: string) => {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          ...["run", "--allow-env", `--allow-read=${dir}`, cliArgs()[2], "train", "--corpus"],
+          ...[corpus, "--max-chars", "0", "--hidden", "8", "--epochs", "1", "--pred-every", "0"],
+          ...["--threads", threads],
+        ],
+        stdin: "null",
+        env: { NO_COLOR: "1" },
+      }).output();
+      const dec = new TextDecoder();
+      return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+    };
+    const auto = await restricted("auto");
+    assert.equal(auto.code, 0, auto.stderr);
+    assert.match(auto.stdout, /trained 1 epochs/);
+    assertUsageError(await restricted("2"), /cannot run threads .*use --threads 1/);
     assertUsageError(await cli("train", "--threads", "0"), /--threads must be an integer >= 1/);
     assertUsageError(await cli("train", "--threads", "17"), /--threads must be at most 16/);
   } finally {

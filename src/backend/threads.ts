@@ -41,8 +41,8 @@ export interface ThreadedBackendOptions {
 }
 
 /**
- * Whether this runtime can run the threaded backend: workers, shared memory, relaxed SIMD and
- * the threads proposal.
+ * Whether this runtime can run the threaded backend: workers, shared memory, relaxed SIMD, the
+ * threads proposal, and (in Deno) permission to read the worker's module when it is a local file.
  *
  * @returns `true` in Deno.
  * @example Choose a thread count
@@ -54,7 +54,18 @@ export interface ThreadedBackendOptions {
  */
 export function threadsAvailable(): boolean {
   return typeof Worker === "function" && typeof SharedArrayBuffer === "function" &&
-    hasRelaxedSimd() && WebAssembly.validate(KERNELS_WASM_THREADS as Uint8Array<ArrayBuffer>);
+    hasRelaxedSimd() && WebAssembly.validate(KERNELS_WASM_THREADS as Uint8Array<ArrayBuffer>) &&
+    mayLoadWorker();
+}
+
+/** The worker's module, loaded by each worker. */
+const WORKER_URL = new URL("./thread_worker.ts", import.meta.url);
+
+/** Whether Deno's permissions let a worker load its module (a local file needs read access). */
+function mayLoadWorker(): boolean {
+  const deno = (globalThis as { Deno?: typeof Deno }).Deno;
+  if (WORKER_URL.protocol !== "file:" || !deno?.permissions?.querySync) return true;
+  return deno.permissions.querySync({ name: "read", path: WORKER_URL }).state === "granted";
 }
 
 /**
@@ -105,8 +116,8 @@ export async function createThreadedBackend(
   }
   if (!threadsAvailable()) {
     throw new RangeError(
-      "this runtime cannot run threads (it needs Worker, SharedArrayBuffer and relaxed SIMD); " +
-        "use 1 thread",
+      "this runtime cannot run threads (it needs Worker, SharedArrayBuffer, relaxed SIMD and " +
+        "read access to the worker's module); use 1 thread",
     );
   }
   const minWork = options.minSplitWork ?? 2 ** 22;
@@ -124,9 +135,7 @@ export async function createThreadedBackend(
   try {
     await Promise.all(
       Array.from({ length: threads - 1 }, (_, slot) => {
-        const worker = new Worker(new URL("./thread_worker.ts", import.meta.url).href, {
-          type: "module",
-        });
+        const worker = new Worker(WORKER_URL.href, { type: "module" });
         workers.push(worker);
         const scratch = pointer(base.alloc(scratchFloats), scratchFloats);
         return new Promise<void>((resolve, reject) => {
