@@ -82,6 +82,12 @@ export interface SamplerOptions {
    * book's Jay Chou experiment).
    */
   randomOffset?: boolean;
+  /**
+   * Yield the same `inputs` and `targets` arrays for every minibatch of an epoch, overwritten by
+   * the next one, so a loop that uses each minibatch before asking for the next allocates nothing
+   * per minibatch (the training loop does); default `false`: fresh arrays each time.
+   */
+  reuseBuffers?: boolean;
 }
 
 function checkSize(name: string, value: number, min: number): void {
@@ -140,21 +146,32 @@ export function countBatches(
     : Math.floor(Math.floor(usable / batchSize) / numSteps);
 }
 
-/** Row r of the minibatch is the corpus from start(r) on, T long; targets are one further on. */
+/**
+ * Row r of the minibatch is the corpus from start(r) on, T long; targets are one further on.
+ * Written into `into` when given (reused buffers), else into new arrays.
+ */
 function minibatch(
   corpus: Int32Array,
   batchSize: number,
   numSteps: number,
   start: (row: number) => number,
+  into?: Minibatch,
 ): Minibatch {
-  const inputs = new Int32Array(batchSize * numSteps);
-  const targets = new Int32Array(batchSize * numSteps);
+  const inputs = into?.inputs ?? new Int32Array(batchSize * numSteps);
+  const targets = into?.targets ?? new Int32Array(batchSize * numSteps);
   for (let r = 0; r < batchSize; r++) {
     const s = start(r);
     inputs.set(corpus.subarray(s, s + numSteps), r * numSteps);
     targets.set(corpus.subarray(s + 1, s + 1 + numSteps), r * numSteps);
   }
-  return { inputs, targets, batchSize, numSteps };
+  return into ?? { inputs, targets, batchSize, numSteps };
+}
+
+/** The minibatch every yield of an epoch reuses, when the options ask for it. */
+function reused(batchSize: number, numSteps: number, reuse: boolean): Minibatch | undefined {
+  if (!reuse) return undefined;
+  const n = batchSize * numSteps;
+  return { inputs: new Int32Array(n), targets: new Int32Array(n), batchSize, numSteps };
 }
 
 /** Validates the arguments of a sampler eagerly and returns its minibatch count. */
@@ -217,7 +234,7 @@ export function randomBatches(
   options: SamplerOptions = {},
 ): Generator<Minibatch> {
   const count = prepare("random", corpus, batchSize, numSteps, rng, options);
-  return randomEpoch(corpus, batchSize, numSteps, rng, count, options.randomOffset === true);
+  return randomEpoch(corpus, batchSize, numSteps, rng, count, options);
 }
 
 function* randomEpoch(
@@ -226,9 +243,10 @@ function* randomEpoch(
   numSteps: number,
   rng: Rng,
   count: number,
-  randomOffset: boolean,
+  options: SamplerOptions,
 ): Generator<Minibatch> {
-  const offset = randomOffset ? rng.nextInt(numSteps) : 0;
+  const offset = options.randomOffset === true ? rng.nextInt(numSteps) : 0;
+  const into = reused(batchSize, numSteps, options.reuseBuffers === true);
   // As in the book: every subsequence that fits after the offset is shuffled, the first
   // count · B are used.
   const numSubseqs = Math.floor((corpus.length - 1 - offset) / numSteps);
@@ -236,7 +254,7 @@ function* randomEpoch(
   for (let k = 0; k < numSubseqs; k++) starts[k] = offset + k * numSteps;
   rng.shuffle(starts);
   for (let i = 0; i < count; i++) {
-    yield minibatch(corpus, batchSize, numSteps, (r) => starts[i * batchSize + r]);
+    yield minibatch(corpus, batchSize, numSteps, (r) => starts[i * batchSize + r], into);
   }
 }
 
@@ -274,7 +292,7 @@ export function sequentialBatches(
   options: SamplerOptions = {},
 ): Generator<Minibatch> {
   const count = prepare("sequential", corpus, batchSize, numSteps, rng, options);
-  return sequentialEpoch(corpus, batchSize, numSteps, rng, count, options.randomOffset === true);
+  return sequentialEpoch(corpus, batchSize, numSteps, rng, count, options);
 }
 
 function* sequentialEpoch(
@@ -283,12 +301,14 @@ function* sequentialEpoch(
   numSteps: number,
   rng: Rng,
   count: number,
-  randomOffset: boolean,
+  options: SamplerOptions,
 ): Generator<Minibatch> {
-  const offset = randomOffset ? rng.nextInt(numSteps) : 0;
+  const offset = options.randomOffset === true ? rng.nextInt(numSteps) : 0;
+  const into = reused(batchSize, numSteps, options.reuseBuffers === true);
   const streamLength = Math.floor((corpus.length - 1 - offset) / batchSize);
   for (let i = 0; i < count; i++) {
-    yield minibatch(corpus, batchSize, numSteps, (r) => offset + r * streamLength + i * numSteps);
+    const start = (r: number) => offset + r * streamLength + i * numSteps;
+    yield minibatch(corpus, batchSize, numSteps, start, into);
   }
 }
 

@@ -183,6 +183,28 @@ Deno.test("batches(): the same seed gives the same batches; epochs of one Rng di
   }
 });
 
+Deno.test("batches(): reuseBuffers yields one pair of arrays holding what fresh ones hold", () => {
+  fc.assert(
+    fc.property(shape, ({ L, B, T, seed, kind, options }) => {
+      fc.pre(L >= needed(B, T, options));
+      const corpus = positions(L);
+      const fresh = [...batches(kind, corpus, B, T, new Rng(seed), options)];
+      const seen: Minibatch[] = [];
+      let i = 0;
+      for (
+        const mb of batches(kind, corpus, B, T, new Rng(seed), { ...options, reuseBuffers: true })
+      ) {
+        // Each is checked while it is current: the next one overwrites it.
+        assert.deepEqual(mb, fresh[i++]);
+        seen.push(mb);
+      }
+      assert.equal(i, fresh.length);
+      assert.ok(seen.every((mb) => mb.inputs === seen[0].inputs && mb.targets === seen[0].targets));
+    }),
+    { numRuns: 100 },
+  );
+});
+
 Deno.test("randomBatches() and sequentialBatches() are the two kinds of batches()", () => {
   const corpus = positions(500);
   assert.deepEqual([...randomBatches(corpus, 3, 7, new Rng(9))], [

@@ -235,7 +235,9 @@ export async function train(corpus: Corpus, options: TrainOptions = {}): Promise
   if (sampling !== "random" && sampling !== "sequential") {
     throw new RangeError(`sampling must be "random" or "sequential", got ${String(sampling)}`);
   }
-  const sampler = { randomOffset: options.randomOffset ?? false };
+  // Each minibatch is written into the workspace before the next is drawn, so one pair of
+  // index arrays serves the whole run.
+  const sampler = { randomOffset: options.randomOffset ?? false, reuseBuffers: true };
   const steps = countBatches(sampling, corpus.indices.length, batchSize, numSteps, sampler);
   if (steps < 1) {
     throw new RangeError(
