@@ -10,7 +10,16 @@
 // gate math is fused into one SIMD pass per row with a scalar tail. Too large an h to pack
 // (3h² > PACK_B_FLOATS, h > 418) falls back to products that pack per call.
 import { sigmoidf1, sigmoidf4, tanhf1, tanhf4 } from "./activations";
-import { gemm, gemmPacked, PACK_B, PACK_B_FLOATS, packB, packedBSize, packingPays } from "./matmul";
+import {
+  gemm,
+  gemmPacked,
+  PACK_B,
+  PACK_B_FLOATS,
+  packB,
+  packedBSize,
+  packingPays,
+  stepWeights,
+} from "./matmul";
 
 /**
  * c[m,n] += a[m,k] · op(w): through the packed copy of op(w) when wp != 0, else packing per call.
@@ -170,11 +179,7 @@ export function gruForward(
   if (resetAfter != 0) {
     // One product of width 3h per step: H·[W_hr | W_hz | W_hn], packed by the caller
     // (generation), or here when it fits and the batch reuses it.
-    let wp: usize = whhPacked;
-    if (wp == 0 && packingPays(b) && packedBSize(h, g) <= PACK_B_FLOATS) {
-      wp = PACK_B;
-      packB(wp, whh, g, h, g, false);
-    }
+    const wp = stepWeights(whhPacked, whh, g, h, g, false, packingPays(b));
     for (let s = 0; s < t; s++) {
       const prev = states + <usize> s * blockH, gs = gates + <usize> s * blockG;
       const zs = zin + <usize> s * blockG;
@@ -412,8 +417,7 @@ export function gruBackward(
   const blockH = <usize> b * hb, blockG = <usize> b * gb;
   if (resetAfter != 0) {
     // One NT product of width 3h per step, dstates[s] += [dr̂ | dẑ | dhn]·whhᵀ, so whhᵀ is packed.
-    const wp: usize = packedBSize(g, h) <= PACK_B_FLOATS ? PACK_B : 0;
-    if (wp != 0) packB(wp, whh, g, g, h, true);
+    const wp = stepWeights(0, whh, g, g, h, true, true);
     for (let s = t - 1; s >= 0; s--) {
       const d = dzin + <usize> s * blockG, dprev = dstates + <usize> s * blockH;
       const prev = states + <usize> s * blockH;

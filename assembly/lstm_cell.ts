@@ -8,7 +8,7 @@
 // with a scalar tail. Too large an h to pack (4h² > PACK_B_FLOATS, h > 362) falls back to
 // products that pack per call.
 import { sigmoidf1, sigmoidf4, tanhf1, tanhf4 } from "./activations";
-import { gemm, gemmPacked, PACK_B, PACK_B_FLOATS, packB, packedBSize, packingPays } from "./matmul";
+import { gemm, gemmPacked, packingPays, stepWeights } from "./matmul";
 
 /**
  * After the product, g holds the pre-activations: the gates in place, C' = f⊙C + i⊙g and
@@ -73,11 +73,7 @@ export function lstmForward(
   const g = 4 * h;
   const blockH = <usize> b * h << 2, blockG = <usize> b * g << 2;
   // Packed by the caller (generation), or here when it fits and the batch reuses it.
-  let wp: usize = whhPacked;
-  if (wp == 0 && packingPays(b) && packedBSize(h, g) <= PACK_B_FLOATS) {
-    wp = PACK_B;
-    packB(wp, whh, g, h, g, false);
-  }
+  const wp = stepWeights(whhPacked, whh, g, h, g, false, packingPays(b));
   for (let s = 0; s < t; s++) {
     const prev = states + <usize> s * blockH, cprev = cells + <usize> s * blockH;
     const gs = gates + <usize> s * blockG;
@@ -179,8 +175,7 @@ export function lstmBackward(
   const g = 4 * h;
   const blockH = <usize> b * h << 2, blockG = <usize> b * g << 2;
   // dstates[s] += dzin[s] · whhᵀ is an NT product of width 4h; pack whhᵀ once.
-  const wp: usize = packedBSize(g, h) <= PACK_B_FLOATS ? PACK_B : 0;
-  if (wp != 0) packB(wp, whh, g, g, h, true);
+  const wp = stepWeights(0, whh, g, g, h, true, true);
   for (let s = t - 1; s >= 0; s--) {
     const d = dzin + <usize> s * blockG, dprev = dstates + <usize> s * blockH;
     const dcprev = dcells + <usize> s * blockH, cprev = cells + <usize> s * blockH;

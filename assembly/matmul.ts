@@ -31,7 +31,6 @@ const NC: i32 = 2048;
 const PACK_A_BYTES: usize = MC * KC * 4;
 const PACK_B_BYTES: usize = KC * NC * 4;
 const EDGE_BYTES: usize = MR * NR * 4;
-const ROW_EDGE_BYTES: usize = 4 * NR * 4;
 // Packed A block: ceil(MC/4) panels, each [KC][4] f32.
 let PACK_A: usize = 0;
 // Packed B block: ceil(NC/8) panels, each [KC][8] f32. The RNN, GRU and LSTM kernels also keep
@@ -39,14 +38,12 @@ let PACK_A: usize = 0;
 export let PACK_B: usize = 0;
 /** Floats that fit in PACK_B. */
 export const PACK_B_FLOATS: i32 = KC * NC;
-// A 4×8 tile for partial edge tiles.
+// 32 floats: the sums of a partial edge tile (kernel4x8) or of a row's last panels (packedFewRows).
 let EDGE: usize = 0;
-// Four packed panels' worth of one row's sums, for the edge of packedFewRows.
-let ROW_EDGE: usize = 0;
 
 /** Bytes of scratch an instance needs (see useScratch). */
 export function scratchBytes(): usize {
-  return PACK_A_BYTES + PACK_B_BYTES + EDGE_BYTES + ROW_EDGE_BYTES;
+  return PACK_A_BYTES + PACK_B_BYTES + EDGE_BYTES;
 }
 
 /** Gives this instance its scratch: base, 64-byte aligned, scratchBytes() long. */
@@ -54,7 +51,6 @@ export function useScratch(base: usize): void {
   PACK_A = base;
   PACK_B = PACK_A + PACK_A_BYTES;
   EDGE = PACK_B + PACK_B_BYTES;
-  ROW_EDGE = EDGE + EDGE_BYTES;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -470,6 +466,27 @@ export function packB(dst: usize, b: usize, ldb: i32, k: i32, n: i32, transB: bo
 }
 
 /**
+ * The packed op(w) (k×n) that a recurrent kernel multiplies by at every step: `given` when the
+ * caller packed it (packWeights: generation), else w packed here into PACK_B when the steps
+ * reuse it and it fits, else 0 (each product then reads w itself).
+ * w: [k,ldw] f32, or [n,ldw] when trans.
+ */
+export function stepWeights(
+  given: usize,
+  w: usize,
+  ldw: i32,
+  k: i32,
+  n: i32,
+  trans: bool,
+  reuse: bool,
+): usize {
+  if (given != 0) return given;
+  if (!reuse || packedBSize(k, n) > PACK_B_FLOATS) return 0;
+  packB(PACK_B, w, ldw, k, n, trans);
+  return PACK_B;
+}
+
+/**
  * c[m,n] += a[m,k] · op(B) with op(B) packed beforehand by packB (a B reused across products).
  * c: C [m,ldc] f32; a: A [m,lda] f32; bPacked: packedBSize(k, n) f32. Row strides in floats.
  */
@@ -550,17 +567,17 @@ function packedFewRows(
         continue;
       }
       // The last columns: spill the sums and add the valid ones.
-      v128.store(ROW_EDGE, s0);
-      v128.store(ROW_EDGE, s1, 16);
-      v128.store(ROW_EDGE, s2, 32);
-      v128.store(ROW_EDGE, s3, 48);
-      v128.store(ROW_EDGE, s4, 64);
-      v128.store(ROW_EDGE, s5, 80);
-      v128.store(ROW_EDGE, s6, 96);
-      v128.store(ROW_EDGE, s7, 112);
+      v128.store(EDGE, s0);
+      v128.store(EDGE, s1, 16);
+      v128.store(EDGE, s2, 32);
+      v128.store(EDGE, s3, 48);
+      v128.store(EDGE, s4, 64);
+      v128.store(EDGE, s5, 80);
+      v128.store(EDGE, s6, 96);
+      v128.store(EDGE, s7, 112);
       for (let j = 0; j < n - jr; j++) {
         const q = <usize> j << 2;
-        store<f32>(o + q, load<f32>(o + q) + load<f32>(ROW_EDGE + q));
+        store<f32>(o + q, load<f32>(o + q) + load<f32>(EDGE + q));
       }
     }
   }

@@ -2,17 +2,7 @@
 // through time, built from the matmul and activation kernels. The recurrent weight is packed once
 // per call (into matmul's PACK_B) and reused by every step's product.
 import { reluBackward, reluForward, tanhBackward, tanhForward } from "./activations";
-import {
-  gemmPacked,
-  matmulNN,
-  matmulNT,
-  matmulTN,
-  PACK_B,
-  PACK_B_FLOATS,
-  packB,
-  packedBSize,
-  packingPays,
-} from "./matmul";
+import { gemmPacked, matmulNN, matmulNT, matmulTN, packingPays, stepWeights } from "./matmul";
 
 /**
  * For s < t: states[s+1] = act(zin[s] + states[s] · whh); act 0 = tanh, 1 = relu. states[0]
@@ -33,13 +23,9 @@ export function rnnForward(
   const block = b * h;
   if (t <= 0 || block <= 0) return;
   const blockBytes = <usize> block << 2;
-  // W_hh packed by the caller (generation, one step per call), or packed here once when it fits
-  // and the batch reuses it; otherwise the per-step product.
-  let wp: usize = whhPacked;
-  if (wp == 0 && packingPays(b) && packedBSize(h, h) <= PACK_B_FLOATS) {
-    wp = PACK_B;
-    packB(wp, whh, h, h, h, false);
-  }
+  // W_hh packed by the caller (generation, one step per call), or here once when the batch
+  // reuses it; otherwise the per-step product.
+  const wp = stepWeights(whhPacked, whh, h, h, h, false, packingPays(b));
   for (let s = 0; s < t; s++) {
     const prev = states + <usize> s * blockBytes;
     const next = prev + blockBytes;
@@ -74,8 +60,7 @@ export function rnnBackward(
   if (t <= 0 || block <= 0) return;
   const blockBytes = <usize> block << 2;
   // dz · whhᵀ is an NT product; pack whhᵀ once when it fits.
-  const packed = packedBSize(h, h) <= PACK_B_FLOATS;
-  if (packed) packB(PACK_B, whh, h, h, h, true);
+  const wp = stepWeights(0, whh, h, h, h, true, true);
   for (let s = t - 1; s >= 0; s--) {
     const dz = dzin + <usize> s * blockBytes;
     const y = states + <usize> (s + 1) * blockBytes;
@@ -83,7 +68,7 @@ export function rnnBackward(
     if (act == 0) tanhBackward(dz, y, dy, block);
     else reluBackward(dz, y, dy, block);
     const dprev = dstates + <usize> s * blockBytes;
-    if (packed) gemmPacked(dprev, h, dz, h, PACK_B, b, h, h);
+    if (wp != 0) gemmPacked(dprev, h, dz, h, wp, b, h, h);
     else matmulNT(dprev, dz, whh, b, h, h);
   }
   // One product for the whole sequence: dW_hh += Σ_s states[s]ᵀ · dz[s].
