@@ -266,8 +266,9 @@ function packFor(model: RnnModel, ws: Workspace, owner: object): PackedWeights |
   if (ws.batchSize >= PACKED_ROWS) return undefined;
   const entry = packedFor.get(ws);
   if (!entry) {
-    packedFor.set(ws, { weights: packModel(model), owner });
-    return packedFor.get(ws)!.weights;
+    const weights = packModel(model);
+    packedFor.set(ws, { weights, owner });
+    return weights;
   }
   repackModel(model, entry.weights);
   entry.owner = owner;
@@ -292,6 +293,8 @@ class Decoder {
   readonly #generated: string[];
   readonly #done: boolean[];
   #saved: (Float32Array | Float64Array)[] = [];
+  /** The last step's logits [B,V], reused by the next step. */
+  #logits: Float32Array | Float64Array | undefined;
   /** The weights packed for few-row products, when there are few rows (see packFor). */
   #packed: PackedWeights | undefined;
 
@@ -340,7 +343,11 @@ class Decoder {
     const V = model.config.vocabSize;
     writeTokens(model, ws, this.#inputs, 1, "inputs");
     forwardHidden(model, ws, 1, undefined, this.#packed);
-    const logits = model.backend.read(forwardLogits(model, ws, 1, this.#packed));
+    // One array for the logits of every step.
+    const logits = this.#logits = model.backend.read(
+      forwardLogits(model, ws, 1, this.#packed),
+      this.#logits,
+    );
     carryState(model, ws, 1);
     const next = ++this.#t, chunks: (string | undefined)[] = new Array(B);
     for (let r = 0; r < B; r++) {

@@ -747,8 +747,9 @@ export function packModel(model: RnnModel): PackedWeights {
   const be = model.backend, { hidden: H, vocabSize: V, cell } = model.config;
   const G = GATES[cell].length * H;
   const packed: PackedWeights = {
+    // The book's GRU (no b_hn) multiplies by two column blocks of W_h, packed apart by its kernel.
     W_h: model.layers.map((p) =>
-      p.W_h && !(cell === "gru" && !p.b_hn) ? be.alloc(be.packedSize(H, G)) : undefined
+      cell === "gru" && !p.b_hn ? undefined : be.alloc(be.packedSize(H, G))
     ),
     W_hq: be.alloc(be.packedSize(H, V)),
   };

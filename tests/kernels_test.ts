@@ -863,3 +863,16 @@ Deno.test("the WASM backend checks buffers and sizes, and its views share storag
   assert.deepEqual(Array.from(be.read(a)), [1, 2, 9, 9, 9, 6]);
   assert.equal(be.sumSquares(big, 1 << 22), 1 << 22);
 });
+
+Deno.test("read() copies into a given array, which it returns, on every backend", () => {
+  for (const be of [createWasmBackend(), ref]) {
+    const a = be.alloc(3);
+    be.write(a, [1, 2, 3]);
+    const into = be.read(be.alloc(4));
+    const got = be.read(a, into);
+    assert.equal(got, into, be.name);
+    assert.deepEqual(Array.from(got), [1, 2, 3, 0], be.name);
+    be.write(a, [4, 5, 6]);
+    assert.deepEqual(Array.from(be.read(a, into)), [4, 5, 6, 0], be.name);
+  }
+});

@@ -42,13 +42,17 @@ export function createReferenceBackend(): Backend {
     alloc: (n) => new Float64Array(n),
     allocIndices: (n) => new Int32Array(n),
     view: (buf, offset, length) => f(buf).subarray(offset, offset + length),
-    read: (buf) => f(buf).slice(),
+    read(buf, into) {
+      if (!into) return f(buf).slice();
+      into.set(f(buf));
+      return into;
+    },
     write: (buf, data, offset = 0) => f(buf).set(data, offset),
     writeIndices: (buf, data, offset = 0) => ix(buf).set(data, offset),
     fill: (buf, value) => void f(buf).fill(value),
     copy: (dst, src) => f(dst).set(f(src)),
 
-    matmulNN: matmulNN,
+    matmulNN,
     matmulNT(c, a, b, m, k, n) {
       const C = f(c), A = f(a), B = f(b);
       for (let i = 0; i < m; i++) {

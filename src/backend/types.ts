@@ -42,8 +42,12 @@ export interface Backend {
   allocIndices(n: number): IndexBuf;
   /** A view of `length` elements of `buf` starting at element `offset` (shares storage). */
   view(buf: Buf, offset: number, length: number): Buf;
-  /** A copy of the buffer's contents. */
-  read(buf: Buf): Float32Array | Float64Array;
+  /**
+   * A copy of the buffer's contents: in `into` when given (an array that `read` returned before,
+   * at least as long; the copy fills its start and `into` is returned), else in a new array, so a
+   * loop that reads every step can reuse one.
+   */
+  read(buf: Buf, into?: Float32Array | Float64Array): Float32Array | Float64Array;
   /** Copies `data` into `buf` starting at element `offset` (default 0). */
   write(buf: Buf, data: ArrayLike<number>, offset?: number): void;
   /** Copies `data` into the index buffer starting at element `offset` (default 0). */

@@ -180,15 +180,14 @@ export function wasmBackendOver(
     return buf.ptr;
   }
 
-  /** The offset of a weight [k,n] packed by packWeights, or 0 (the kernels pack it themselves). */
-  const packedPtr = (buf: Buf | undefined, k: number, n: number): number =>
-    buf === undefined ? 0 : ptr(buf, packedSize(k, n));
-
   // The packing scratch of this instance (the threaded build's other instances get their own).
   (ex.useScratch as Fn)(allocBuf((ex.scratchBytes as () => number)() / 4).ptr);
 
   const mmNN = bind("matmulNN"), mmNT = bind("matmulNT"), mmTN = bind("matmulTN");
   const packedSize = bind("packedSize"), packW = bind("packWeights"), mmP = bind("matmulPacked");
+  /** The offset of a weight [k,n] packed by packWeights, or 0 (the kernels pack it themselves). */
+  const packedPtr = (buf: Buf | undefined, k: number, n: number): number =>
+    buf === undefined ? 0 : ptr(buf, packedSize(k, n));
   const biasF = bind("biasForward"), biasB = bind("biasBackward");
   const dropF = bind("dropoutForward"), dropB = bind("dropoutBackward");
   const tanhF = bind("tanhForward"), tanhB = bind("tanhBackward");
@@ -212,9 +211,11 @@ export function wasmBackendOver(
       const p = ptr(buf, offset + length);
       return new WasmBuf(p + offset * 4, length, owner);
     },
-    read(buf) {
+    read(buf, into) {
       const p = ptr(buf, 0) >> 2;
-      return f32.slice(p, p + buf.length);
+      if (!into) return f32.slice(p, p + buf.length);
+      into.set(f32.subarray(p, p + buf.length));
+      return into;
     },
     write(buf, data, offset = 0) {
       count(offset, "offset");
