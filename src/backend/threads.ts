@@ -210,6 +210,10 @@ export async function createThreadedBackend(
     dispatch(jobs, () => ex.matmulStrided(...block(0)));
   }
 
+  /** Whether a softmax over m rows of v is worth splitting (a softmax element costs ~64 MACs). */
+  const splitsRows = (m: number, v: number) =>
+    isSize(m) && isSize(v) && m >= 2 * threads && m * v >= minWork / 64;
+
   let rowLoss = base.alloc(0);
   const backend: ThreadedBackend = {
     ...base,
@@ -221,9 +225,7 @@ export async function createThreadedBackend(
     matmulNT: (c, a, b, m, k, n) => product("matmulNT", c, a, b, m, k, n),
     matmulTN: (c, a, b, m, k, n) => product("matmulTN", c, a, b, m, k, n),
     softmaxXentForward(probs, logits, targets, m, v) {
-      if (!isSize(m) || !isSize(v) || m < 2 * threads || m * v < minWork / 64) {
-        return base.softmaxXentForward(probs, logits, targets, m, v);
-      }
+      if (!splitsRows(m, v)) return base.softmaxXentForward(probs, logits, targets, m, v);
       const pp = pointer(probs, m * v), pl = pointer(logits, m * v);
       const pt = pointer(targets as IndexBuf, m);
       // Each row's loss in float64, summed here in order: the single-thread kernel's sum.
@@ -242,7 +244,7 @@ export async function createThreadedBackend(
       return loss;
     },
     softmaxXentBackward(dlogits, probs, targets, m, v, scale) {
-      if (!isSize(m) || !isSize(v) || m < 2 * threads || m * v < minWork / 64) {
+      if (!splitsRows(m, v)) {
         return base.softmaxXentBackward(dlogits, probs, targets, m, v, scale);
       }
       const pd = pointer(dlogits, m * v), pp = pointer(probs, m * v);
