@@ -210,7 +210,7 @@ export async function createThreadedBackend(
     dispatch(jobs, () => ex.matmulStrided(...block(0)));
   }
 
-  /** Whether a softmax over m rows of v is worth splitting (a softmax element costs ~64 MACs). */
+  /** Whether a softmax over m rows of v is worth splitting: from minWork / 64 elements. */
   const splitsRows = (m: number, v: number) =>
     isSize(m) && isSize(v) && m >= 2 * threads && m * v >= minWork / 64;
 
