@@ -890,10 +890,15 @@ export function backward(
   const dlogits = be.view(ws.logits, 0, n * V);
   be.softmaxXentBackward(dlogits, dlogits, ws.targets, n, V, 1 / n);
   clearGradients(model, ws, steps);
-  be.matmulTN(dout.W_hq, be.view(top.states, block, n * H), dlogits, H, n, V);
   be.biasBackward(dout.b_q, dlogits, n, V);
   be.matmulNT(be.view(top.dstates, block, n * H), dlogits, out.W_hq, n, V, H);
-  backwardHidden(model, ws, steps, dropout);
+  // dW_hq reads only the top states and dlogits, which the recurrent backward leaves alone: a
+  // threaded backend computes it on its other threads while this one runs backpropagation
+  // through time, which cannot be split.
+  const topStates = be.view(top.states, block, n * H);
+  be.matmulTNAlongside(dout.W_hq, topStates, dlogits, H, n, V, () => {
+    backwardHidden(model, ws, steps, dropout);
+  });
 }
 
 /**

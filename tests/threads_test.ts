@@ -95,8 +95,13 @@ Deno.test({
   name: "training on two threads gives the weights and losses of one, bit for bit",
   ignore,
   async fn() {
+    // Over 48 distinct characters, so that the output weight's gradient is split beside the
+    // recurrent backward pass (matmulTNAlongside) on 2 threads.
     const corpus = buildCorpus(
-      Array.from("分开就分开 不分开的是我对你的想念 窗外的麻雀在电线杆上多嘴 ".repeat(20)),
+      Array.from(
+        "分开就分开 不分开的是我对你的想念 窗外的麻雀在电线杆上多嘴 ".repeat(20) +
+          "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".repeat(4),
+      ),
     );
     const many = await createThreadedBackend({ threads: 2, minSplitWork: 1 });
     try {
@@ -124,6 +129,66 @@ Deno.test({
       for (const name of Object.keys(wb)) sameBits(wa[name], wb[name], name);
     } finally {
       many.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "matmulTNAlongside() gives matmulTN's bits while the work runs, and passes on its errors",
+  ignore,
+  async fn() {
+    for (const threads of [2, 3]) {
+      const many = await createThreadedBackend({ threads, minSplitWork: 1 });
+      try {
+        const splitsBefore = many.splits;
+        fc.assert(
+          fc.property(
+            fc.integer({ min: 1, max: 40 }),
+            fc.integer({ min: 1, max: 300 }),
+            fc.integer({ min: 1, max: 200 }),
+            fc.integer({ min: 0, max: 2 ** 30 }),
+            (m, k, n, seed) => {
+              const single = one();
+              const a = data(k * m, seed), b = data(k * n, seed + 1), c = data(m * n, seed + 2);
+              const x = data(12 * 20, seed + 3), y = data(20 * 16, seed + 4);
+              const out = [many, single].map((be) => {
+                const cb = load(be, c), z = be.alloc(12 * 16);
+                let runs = 0;
+                // The work multiplies too: on the threaded backend it must run on this thread.
+                be.matmulTNAlongside(cb, load(be, a), load(be, b), m, k, n, () => {
+                  runs++;
+                  be.matmulNN(z, load(be, x), load(be, y), 12, 20, 16);
+                });
+                assert.equal(runs, 1, "the work runs once");
+                return { c: be.read(cb), z: be.read(z) };
+              });
+              sameBits(out[0].c, out[1].c, `matmulTNAlongside ${m}x${k}x${n} on ${threads}`);
+              sameBits(out[0].z, out[1].z, "the product inside the work");
+            },
+          ),
+          { numRuns: 25 },
+        );
+        assert.ok(many.splits > splitsBefore, "no product ran alongside");
+        // A failing work: its error comes out, the product is still whole, and the backend works.
+        const m = 8, k = 50, n = 96, single = one();
+        const a = data(k * m, 1), b = data(k * n, 2);
+        const expected = single.alloc(m * n);
+        single.matmulTN(expected, load(single, a), load(single, b), m, k, n);
+        const c = many.alloc(m * n);
+        assert.throws(
+          () =>
+            many.matmulTNAlongside(c, load(many, a), load(many, b), m, k, n, () => {
+              throw new Error("work failed");
+            }),
+          /work failed/,
+        );
+        sameBits(many.read(c), single.read(expected), "the product beside a failing work");
+        const again = many.alloc(m * n);
+        many.matmulTN(again, load(many, a), load(many, b), m, k, n);
+        sameBits(many.read(again), single.read(expected), "a product after the failure");
+      } finally {
+        many.close();
+      }
     }
   },
 });

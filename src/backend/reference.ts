@@ -37,7 +37,7 @@ function matmulNN(c: Buf, a: Buf, b: Buf, m: number, k: number, n: number): void
  * ```
  */
 export function createReferenceBackend(): Backend {
-  return {
+  const backend: Backend = {
     name: "reference",
     alloc: (n) => new Float64Array(n),
     allocIndices: (n) => new Int32Array(n),
@@ -72,6 +72,10 @@ export function createReferenceBackend(): Backend {
           C[i * n + j] += s;
         }
       }
+    },
+    matmulTNAlongside(c, a, b, m, k, n, work) {
+      backend.matmulTN(c, a, b, m, k, n);
+      work();
     },
     // The reference layout of a packed weight is the weight itself.
     packedSize: (k, n) => k * n,
@@ -364,6 +368,7 @@ export function createReferenceBackend(): Backend {
       }
     },
   };
+  return backend;
 }
 
 /** The logistic function, written so that neither branch overflows. */

@@ -19,12 +19,19 @@ export const OP = {
   softmaxBackward: 3,
   /** Leave the loop (the backend is closing). */
   exit: 4,
+  /**
+   * A product's column blocks, claimed one at a time until none is left (see
+   * {@linkcode runClaimedBlocks}): `matmulStrided`'s arguments, then the block width.
+   */
+  gemmClaimed: 5,
 } as const;
 
 /** Slot layout of the control block, in int32 elements. */
 export const CONTROL = {
   /** Bumped by the backend to post work to every worker. */
   sequence: 0,
+  /** The next column block of an OP.gemmClaimed product to take. */
+  claim: 1,
   /** Per worker: the last sequence number finished. */
   done: 16,
   /** Per worker: 1 when its last operation threw. */
@@ -40,3 +47,24 @@ export const CONTROL = {
   /** Polls of the sequence number before a worker (or the backend) sleeps on it. */
   spin: 5000,
 } as const;
+
+/**
+ * Runs column blocks of one product, `matmulStrided(c, ldc, a, lda, b, ldb, m, k, n, ta, tb)`,
+ * `width` columns each (a multiple of 8, so every block computes its elements as the whole
+ * product would), taking the next block from the control block's claim counter until every block
+ * is taken. Each thread that calls it takes whatever is left, so threads that start late share
+ * the product with those that started early.
+ */
+export function runClaimedBlocks(
+  matmulStrided: Fn,
+  ctl: Int32Array,
+  args: ArrayLike<number>,
+): void {
+  const [c, ldc, a, lda, b, ldb, m, k, n, ta, tb, width] = Array.from(args);
+  for (;;) {
+    const lo = Atomics.add(ctl, CONTROL.claim, 1) * width;
+    if (lo >= n) return;
+    const bAt = b + 4 * (tb ? lo * ldb : lo);
+    matmulStrided(c + 4 * lo, ldc, a, lda, bAt, ldb, m, k, Math.min(width, n - lo), ta, tb);
+  }
+}

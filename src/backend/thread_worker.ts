@@ -7,7 +7,7 @@
  * @module
  */
 /// <reference lib="deno.worker" />
-import { CONTROL, type Fn, OP } from "./thread_protocol.ts";
+import { CONTROL, type Fn, OP, runClaimedBlocks } from "./thread_protocol.ts";
 
 /** What the backend sends once: the memory, this worker's slot, scratch and control block. */
 interface Start {
@@ -50,6 +50,8 @@ self.onmessage = (event: MessageEvent<Start>) => {
         ex.softmaxXentRows(a(0), a(1), a(2), a(3), a(4), a(5));
       } else if (op === OP.softmaxBackward) {
         ex.softmaxXentBackward(a(0), a(1), a(2), a(3), a(4), f32[args + 1 + 5]);
+      } else if (op === OP.gemmClaimed) {
+        runClaimedBlocks(ex.matmulStrided, ctl, ctl.subarray(args + 1, args + 13));
       }
     } catch {
       failed = 1;

@@ -1,8 +1,10 @@
 /**
  * The threaded WebAssembly backend: the relaxed-SIMD kernels over one shared memory, run by this
  * thread and `threads - 1` workers. Each large matrix product is split into blocks of rows or of
- * columns, one per thread, and so are the softmax and its gradient; everything else (the
- * recurrent steps, whose products are small, the optimizer, the gathers) runs on this thread.
+ * columns, one per thread, and so are the softmax and its gradient; a weight gradient can run
+ * on the other threads while this one does other work (`matmulTNAlongside`: the output weight's
+ * gradient beside backpropagation through time); everything else (the recurrent steps, whose
+ * products are small, the optimizer, the gathers) runs on this thread.
  *
  * Splitting never changes a number: every element of a product is computed by the same
  * instructions in the same order whichever block holds it, and the loss is summed row by row in
@@ -15,7 +17,7 @@
  * @module
  */
 import { KERNELS_WASM_THREADS, SHARED_MEMORY_PAGES } from "../_wasm/kernels.ts";
-import { CONTROL, type Fn, OP } from "./thread_protocol.ts";
+import { CONTROL, type Fn, OP, runClaimedBlocks } from "./thread_protocol.ts";
 import type { Backend, Buf, IndexBuf } from "./types.ts";
 import { hasRelaxedSimd, wasmBackendOver } from "./wasm.ts";
 
@@ -156,6 +158,8 @@ export async function createThreadedBackend(
   }
 
   let closed = false, splits = 0;
+  /** True while matmulTNAlongside runs its work: the other threads are busy with the product. */
+  let alongside = false;
   /** Posts each worker its operation and arguments, runs `own`, then waits for every worker. */
   function dispatch(jobs: number[][], own: () => void): void {
     if (closed) throw new TypeError("this threaded backend is closed");
@@ -163,9 +167,18 @@ export async function createThreadedBackend(
     splits++;
     const sequence = (Atomics.add(ctl, CONTROL.sequence, 1) + 1) | 0;
     Atomics.notify(ctl, CONTROL.sequence);
-    own();
+    try {
+      own();
+    } finally {
+      // Even when own() threw: workers still running must finish before anything is posted again.
+      awaitWorkers(jobs.length, sequence);
+    }
+  }
+
+  /** Waits until the first `count` workers have finished operation `sequence`. */
+  function awaitWorkers(count: number, sequence: number): void {
     const posted = performance.now();
-    for (let slot = 0; slot < jobs.length; slot++) {
+    for (let slot = 0; slot < count; slot++) {
       const at = CONTROL.done + slot;
       for (let i = 0; Atomics.load(ctl, at) !== sequence; i++) {
         if (i < CONTROL.spin) continue;
@@ -186,7 +199,8 @@ export async function createThreadedBackend(
   function product(form: Form, c: Buf, a: Buf, b: Buf, m: number, k: number, n: number): void {
     // Fewer than 4 rows take a different path in the kernel, so every block keeps 4 or more.
     if (
-      !isSize(m) || !isSize(k) || !isSize(n) || m * k * n < minWork || m < 4 * threads
+      alongside || !isSize(m) || !isSize(k) || !isSize(n) || m * k * n < minWork ||
+      m < 4 * threads
     ) {
       return base[form](c, a, b, m, k, n);
     }
@@ -212,7 +226,7 @@ export async function createThreadedBackend(
 
   /** Whether a softmax over m rows of v is worth splitting: from minWork / 64 elements. */
   const splitsRows = (m: number, v: number) =>
-    isSize(m) && isSize(v) && m >= 2 * threads && m * v >= minWork / 64;
+    !alongside && isSize(m) && isSize(v) && m >= 2 * threads && m * v >= minWork / 64;
 
   let rowLoss = base.alloc(0);
   const backend: ThreadedBackend = {
@@ -224,6 +238,32 @@ export async function createThreadedBackend(
     matmulNN: (c, a, b, m, k, n) => product("matmulNN", c, a, b, m, k, n),
     matmulNT: (c, a, b, m, k, n) => product("matmulNT", c, a, b, m, k, n),
     matmulTN: (c, a, b, m, k, n) => product("matmulTN", c, a, b, m, k, n),
+    matmulTNAlongside(c, a, b, m, k, n, work) {
+      // Column blocks, two per thread: each repacks A, the smaller operand of a weight gradient
+      // (states × vocabulary), and threads that finish early take more of them.
+      const blocks = 2 * threads;
+      if (
+        alongside || threads === 1 || !isSize(m) || !isSize(k) || !isSize(n) ||
+        m * k * n < minWork || n < 8 * blocks
+      ) {
+        backend.matmulTN(c, a, b, m, k, n);
+        return work();
+      }
+      const width = Math.ceil(n / blocks / 8) * 8;
+      const args = [pointer(c, m * n), n, pointer(a, k * m), m, pointer(b, k * n), n, m, k, n];
+      args.push(1, 0, width);
+      Atomics.store(ctl, CONTROL.claim, 0);
+      const jobs = Array.from({ length: threads - 1 }, () => [OP.gemmClaimed, ...args]);
+      dispatch(jobs, () => {
+        alongside = true;
+        try {
+          work();
+        } finally {
+          alongside = false;
+          runClaimedBlocks(ex.matmulStrided, ctl, args);
+        }
+      });
+    },
     softmaxXentForward(probs, logits, targets, m, v) {
       if (!splitsRows(m, v)) return base.softmaxXentForward(probs, logits, targets, m, v);
       const pp = pointer(probs, m * v), pl = pointer(logits, m * v);

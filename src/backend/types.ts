@@ -64,6 +64,21 @@ export interface Backend {
   /** `c[m,n] += a[k,m]ᵀ · b[k,n]`. */
   matmulTN(c: Buf, a: Buf, b: Buf, m: number, k: number, n: number): void;
   /**
+   * {@linkcode Backend.matmulTN} while this thread runs `work`, which must neither read nor write
+   * `c`, `a` or `b` (a weight gradient beside the rest of the backward pass). A threaded backend
+   * gives the product to its other threads meanwhile; the bits are those of `matmulTN`. Others
+   * run the product, then `work`.
+   */
+  matmulTNAlongside(
+    c: Buf,
+    a: Buf,
+    b: Buf,
+    m: number,
+    k: number,
+    n: number,
+    work: () => void,
+  ): void;
+  /**
    * Elements a packed copy of a weight `b[k,n]` takes (see {@linkcode Backend.packWeights}); the
    * layout is the backend's own.
    */

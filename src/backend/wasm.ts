@@ -251,6 +251,10 @@ export function wasmBackendOver(
       sizes3(m, k, n);
       mmTN(ptr(c, m * n), ptr(a, k * m), ptr(b, k * n), m, k, n);
     },
+    matmulTNAlongside(c, a, b, m, k, n, work) {
+      backend.matmulTN(c, a, b, m, k, n);
+      work();
+    },
     packedSize(k, n) {
       sizes2(k, n);
       return packedSize(k, n);
