@@ -172,31 +172,56 @@ export function gruForward(
   resetAfter: i32,
   whhPacked: usize,
 ): void {
-  if (t <= 0 || b <= 0 || h <= 0) return;
+  gruForwardRows(states, gates, hn, zin, whh, bhn, t, b, h, resetAfter, whhPacked, 0, b);
+}
+
+/**
+ * gruForward for the rows r0 ≤ r < r1 of the batch alone (independent sequences: threads each
+ * run a block of them); every number is the one gruForward computes.
+ */
+export function gruForwardRows(
+  states: usize,
+  gates: usize,
+  hn: usize,
+  zin: usize,
+  whh: usize,
+  bhn: usize,
+  t: i32,
+  b: i32,
+  h: i32,
+  resetAfter: i32,
+  whhPacked: usize,
+  r0: i32,
+  r1: i32,
+): void {
+  const rows = r1 - r0;
+  if (t <= 0 || rows <= 0 || h <= 0) return;
   const g = 3 * h;
   const hb = <usize> h << 2, gb = <usize> g << 2;
   const blockH = <usize> b * hb, blockG = <usize> b * gb;
+  const firstH = <usize> r0 * hb, firstG = <usize> r0 * gb;
   if (resetAfter != 0) {
     // One product of width 3h per step: H·[W_hr | W_hz | W_hn], packed by the caller
     // (generation), or here when it fits and the batch reuses it.
-    const wp = stepWeights(whhPacked, whh, g, h, g, false, packingPays(b));
+    const wp = stepWeights(whhPacked, whh, g, h, g, false, packingPays(rows));
     for (let s = 0; s < t; s++) {
-      const prev = states + <usize> s * blockH, gs = gates + <usize> s * blockG;
-      const zs = zin + <usize> s * blockG;
+      const prev = states + <usize> s * blockH + firstH;
+      const gs = gates + <usize> s * blockG + firstG;
+      const zs = zin + <usize> s * blockG + firstG;
       // The r and z blocks start from zin, the n block from b_hn: zin_n waits until r is known.
-      for (let row = 0; row < b; row++) {
+      for (let row = 0; row < rows; row++) {
         const o = <usize> row * gb;
         memory.copy(gs + o, zs + o, 2 * hb);
         memory.copy(gs + o + 2 * hb, bhn, hb);
       }
-      product(gs, g, prev, h, wp, whh, g, b, h, g, false);
-      gatesAfterForward(gs, hn + <usize> s * blockH, zs, prev, prev + blockH, b, h);
+      product(gs, g, prev, h, wp, whh, g, rows, h, g, false);
+      gatesAfterForward(gs, hn + <usize> s * blockH + firstH, zs, prev, prev + blockH, rows, h);
     }
     return;
   }
   // Two products per step: H·[W_hr | W_hz] (width 2h), then (r⊙H)·W_hn (width h).
   const sizeRZ = packedBSize(h, 2 * h);
-  const fits = packingPays(b) && sizeRZ + packedBSize(h, h) <= PACK_B_FLOATS;
+  const fits = packingPays(rows) && sizeRZ + packedBSize(h, h) <= PACK_B_FLOATS;
   const wrz: usize = fits ? PACK_B : 0;
   const wn: usize = fits ? PACK_B + (<usize> sizeRZ << 2) : 0;
   if (fits) {
@@ -204,13 +229,14 @@ export function gruForward(
     packB(wn, whh + 2 * hb, g, h, h, false);
   }
   for (let s = 0; s < t; s++) {
-    const prev = states + <usize> s * blockH, gs = gates + <usize> s * blockG;
-    const hs = hn + <usize> s * blockH;
-    memory.copy(gs, zin + <usize> s * blockG, blockG);
-    product(gs, g, prev, h, wrz, whh, g, b, h, 2 * h, false);
-    resetGateForward(gs, hs, prev, b, h);
-    product(gs + 2 * hb, g, hs, h, wn, whh + 2 * hb, g, b, h, h, false);
-    candidateForward(gs, prev, prev + blockH, b, h);
+    const prev = states + <usize> s * blockH + firstH;
+    const gs = gates + <usize> s * blockG + firstG;
+    const hs = hn + <usize> s * blockH + firstH;
+    memory.copy(gs, zin + <usize> s * blockG + firstG, <usize> rows * gb);
+    product(gs, g, prev, h, wrz, whh, g, rows, h, 2 * h, false);
+    resetGateForward(gs, hs, prev, rows, h);
+    product(gs + 2 * hb, g, hs, h, wn, whh + 2 * hb, g, rows, h, h, false);
+    candidateForward(gs, prev, prev + blockH, rows, h);
   }
 }
 

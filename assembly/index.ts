@@ -55,8 +55,26 @@ export {
   softmaxXentForwardNaive,
   softmaxXentRows,
 } from "./softmax_xent";
-export { rnnBackward, rnnBackwardNaive, rnnForward, rnnForwardNaive } from "./rnn_cell";
-export { gruBackward, gruBackwardNaive, gruForward, gruForwardNaive } from "./gru_cell";
-export { lstmBackward, lstmBackwardNaive, lstmForward, lstmForwardNaive } from "./lstm_cell";
+export {
+  rnnBackward,
+  rnnBackwardNaive,
+  rnnForward,
+  rnnForwardNaive,
+  rnnForwardRows,
+} from "./rnn_cell";
+export {
+  gruBackward,
+  gruBackwardNaive,
+  gruForward,
+  gruForwardNaive,
+  gruForwardRows,
+} from "./gru_cell";
+export {
+  lstmBackward,
+  lstmBackwardNaive,
+  lstmForward,
+  lstmForwardNaive,
+  lstmForwardRows,
+} from "./lstm_cell";
 export { scale, scaleNaive, sumSquares, sumSquaresNaive } from "./clip";
 export { adamUpdate, adamUpdateNaive, sgdUpdate, sgdUpdateNaive } from "./optim";

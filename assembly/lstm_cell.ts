@@ -69,19 +69,42 @@ export function lstmForward(
   h: i32,
   whhPacked: usize,
 ): void {
-  if (t <= 0 || b <= 0 || h <= 0) return;
+  lstmForwardRows(states, cells, gates, zin, whh, t, b, h, whhPacked, 0, b);
+}
+
+/**
+ * lstmForward for the rows r0 ≤ r < r1 of the batch alone (independent sequences: threads each
+ * run a block of them); every number is the one lstmForward computes.
+ */
+export function lstmForwardRows(
+  states: usize,
+  cells: usize,
+  gates: usize,
+  zin: usize,
+  whh: usize,
+  t: i32,
+  b: i32,
+  h: i32,
+  whhPacked: usize,
+  r0: i32,
+  r1: i32,
+): void {
+  const rows = r1 - r0;
+  if (t <= 0 || rows <= 0 || h <= 0) return;
   const g = 4 * h;
   const blockH = <usize> b * h << 2, blockG = <usize> b * g << 2;
+  const firstH = <usize> (r0 * h) << 2, firstG = <usize> (r0 * g) << 2;
   // Packed by the caller (generation), or here when it fits and the batch reuses it.
-  const wp = stepWeights(whhPacked, whh, g, h, g, false, packingPays(b));
+  const wp = stepWeights(whhPacked, whh, g, h, g, false, packingPays(rows));
   for (let s = 0; s < t; s++) {
-    const prev = states + <usize> s * blockH, cprev = cells + <usize> s * blockH;
-    const gs = gates + <usize> s * blockG;
-    memory.copy(gs, zin + <usize> s * blockG, blockG);
+    const prev = states + <usize> s * blockH + firstH;
+    const cprev = cells + <usize> s * blockH + firstH;
+    const gs = gates + <usize> s * blockG + firstG;
+    memory.copy(gs, zin + <usize> s * blockG + firstG, <usize> (rows * g) << 2);
     // One product of width 4h: H·[W_hi | W_hf | W_hc | W_ho].
-    if (wp != 0) gemmPacked(gs, g, prev, h, wp, b, h, g);
-    else gemm(gs, g, prev, h, whh, g, b, h, g, false, false);
-    gatesForward(gs, cprev, cprev + blockH, prev + blockH, b, h);
+    if (wp != 0) gemmPacked(gs, g, prev, h, wp, rows, h, g);
+    else gemm(gs, g, prev, h, whh, g, rows, h, g, false, false);
+    gatesForward(gs, cprev, cprev + blockH, prev + blockH, rows, h);
   }
 }
 

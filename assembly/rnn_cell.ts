@@ -20,20 +20,40 @@ export function rnnForward(
   act: i32,
   whhPacked: usize,
 ): void {
-  const block = b * h;
-  if (t <= 0 || block <= 0) return;
-  const blockBytes = <usize> block << 2;
+  rnnForwardRows(states, zin, whh, t, b, h, act, whhPacked, 0, b);
+}
+
+/**
+ * rnnForward for the rows r0 ≤ r < r1 of the batch alone: the rows are independent sequences, so
+ * threads can each run a block of them; every number is the one rnnForward computes.
+ */
+export function rnnForwardRows(
+  states: usize,
+  zin: usize,
+  whh: usize,
+  t: i32,
+  b: i32,
+  h: i32,
+  act: i32,
+  whhPacked: usize,
+  r0: i32,
+  r1: i32,
+): void {
+  const rows = r1 - r0;
+  if (t <= 0 || rows <= 0 || h <= 0) return;
+  const blockBytes = <usize> (b * h) << 2;
+  const first = <usize> (r0 * h) << 2, n = rows * h;
   // W_hh packed by the caller (generation, one step per call), or here once when the batch
   // reuses it; otherwise the per-step product.
-  const wp = stepWeights(whhPacked, whh, h, h, h, false, packingPays(b));
+  const wp = stepWeights(whhPacked, whh, h, h, h, false, packingPays(rows));
   for (let s = 0; s < t; s++) {
-    const prev = states + <usize> s * blockBytes;
+    const prev = states + <usize> s * blockBytes + first;
     const next = prev + blockBytes;
-    memory.copy(next, zin + <usize> s * blockBytes, blockBytes);
-    if (wp != 0) gemmPacked(next, h, prev, h, wp, b, h, h);
-    else matmulNN(next, prev, whh, b, h, h);
-    if (act == 0) tanhForward(next, next, block);
-    else reluForward(next, next, block);
+    memory.copy(next, zin + <usize> s * blockBytes + first, <usize> n << 2);
+    if (wp != 0) gemmPacked(next, h, prev, h, wp, rows, h, h);
+    else matmulNN(next, prev, whh, rows, h, h);
+    if (act == 0) tanhForward(next, next, n);
+    else reluForward(next, next, n);
   }
 }
 

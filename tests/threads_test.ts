@@ -134,6 +134,65 @@ Deno.test({
 });
 
 Deno.test({
+  name: "recurrent forward passes split by rows give the bits of one thread, for every cell",
+  ignore,
+  async fn() {
+    for (const threads of [2, 3]) {
+      const many = await createThreadedBackend({ threads, minSplitWork: 1 });
+      try {
+        const splitsBefore = many.splits;
+        fc.assert(
+          fc.property(
+            fc.integer({ min: 1, max: 6 }),
+            fc.integer({ min: 1, max: 40 }),
+            fc.integer({ min: 1, max: 37 }),
+            fc.constantFrom("rnn-tanh", "rnn-relu", "gru-book", "gru-pytorch", "lstm"),
+            fc.boolean(),
+            fc.integer({ min: 0, max: 2 ** 30 }),
+            (t, b, h, cell, packed, seed) => {
+              const single = one();
+              const g = cell === "lstm" ? 4 * h : cell.startsWith("gru") ? 3 * h : h;
+              const block = b * h;
+              const zin = data(t * b * g, seed, -2, 2), whh = data(h * g, seed + 1, -0.5, 0.5);
+              const h0 = data(block, seed + 2), c0 = data(block, seed + 3), bhn = data(h, seed + 4);
+              const out = [many, single].map((be) => {
+                const states = be.alloc((t + 1) * block), cells = be.alloc((t + 1) * block);
+                const gates = be.alloc(t * b * g), hn = be.alloc(t * block);
+                be.write(states, h0);
+                be.write(cells, c0);
+                const w = load(be, whh), z = load(be, zin);
+                // The weight packed for few-row products, as generation passes it.
+                let wp: Buf | undefined;
+                if (packed && cell !== "gru-book") {
+                  wp = be.alloc(be.packedSize(h, g));
+                  be.packWeights(wp, w, h, g);
+                }
+                if (cell === "rnn-tanh" || cell === "rnn-relu") {
+                  be.rnnForward(states, z, w, t, b, h, cell === "rnn-tanh" ? 0 : 1, wp);
+                } else if (cell === "lstm") {
+                  be.lstmForward(states, cells, gates, z, w, t, b, h, wp);
+                } else {
+                  const after = cell === "gru-pytorch" ? 1 : 0;
+                  be.gruForward(states, gates, hn, z, w, load(be, bhn), t, b, h, after, wp);
+                }
+                return [states, cells, gates, hn].map((buf) => be.read(buf));
+              });
+              ["states", "cells", "gates", "hn"].forEach((name, i) =>
+                sameBits(out[0][i], out[1][i], `${cell} ${name} t=${t} b=${b} h=${h}`)
+              );
+            },
+          ),
+          { numRuns: 40 },
+        );
+        assert.ok(many.splits > splitsBefore, "no forward pass was split");
+      } finally {
+        many.close();
+      }
+    }
+  },
+});
+
+Deno.test({
   name: "matmulTNAlongside() gives matmulTN's bits while the work runs, and passes on its errors",
   ignore,
   async fn() {

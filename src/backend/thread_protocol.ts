@@ -24,7 +24,20 @@ export const OP = {
    * {@linkcode runClaimedBlocks}): `matmulStrided`'s arguments, then the block width.
    */
   gemmClaimed: 5,
+  /** `rnnForwardRows(states, zin, whh, t, b, h, act, whhPacked, r0, r1)`: a block of rows. */
+  rnnRows: 6,
+  /** `gruForwardRows(states, gates, hn, zin, whh, bhn, t, b, h, resetAfter, whhPacked, r0, r1)`. */
+  gruRows: 7,
+  /** `lstmForwardRows(states, cells, gates, zin, whh, t, b, h, whhPacked, r0, r1)`. */
+  lstmRows: 8,
 } as const;
+
+/** The kernel export behind each row-block operation, and how many arguments it takes. */
+export const ROW_KERNELS: Readonly<Record<number, readonly [string, number]>> = {
+  [OP.rnnRows]: ["rnnForwardRows", 10],
+  [OP.gruRows]: ["gruForwardRows", 13],
+  [OP.lstmRows]: ["lstmForwardRows", 11],
+};
 
 /** Slot layout of the control block, in int32 elements. */
 export const CONTROL = {

@@ -7,7 +7,7 @@
  * @module
  */
 /// <reference lib="deno.worker" />
-import { CONTROL, type Fn, OP, runClaimedBlocks } from "./thread_protocol.ts";
+import { CONTROL, type Fn, OP, ROW_KERNELS, runClaimedBlocks } from "./thread_protocol.ts";
 
 /** What the backend sends once: the memory, this worker's slot, scratch and control block. */
 interface Start {
@@ -52,6 +52,9 @@ self.onmessage = (event: MessageEvent<Start>) => {
         ex.softmaxXentBackward(a(0), a(1), a(2), a(3), a(4), f32[args + 1 + 5]);
       } else if (op === OP.gemmClaimed) {
         runClaimedBlocks(ex.matmulStrided, ctl, ctl.subarray(args + 1, args + 13));
+      } else if (op in ROW_KERNELS) {
+        const [name, count] = ROW_KERNELS[op];
+        ex[name](...ctl.subarray(args + 1, args + 1 + count));
       }
     } catch {
       failed = 1;

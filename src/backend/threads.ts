@@ -1,10 +1,11 @@
 /**
  * The threaded WebAssembly backend: the relaxed-SIMD kernels over one shared memory, run by this
  * thread and `threads - 1` workers. Each large matrix product is split into blocks of rows or of
- * columns, one per thread, and so are the softmax and its gradient; a weight gradient can run
- * on the other threads while this one does other work (`matmulTNAlongside`: the output weight's
- * gradient beside backpropagation through time); everything else (the recurrent steps, whose
- * products are small, the optimizer, the gathers) runs on this thread.
+ * columns, one per thread, and so are the softmax and its gradient; the recurrent layers' forward
+ * passes are split by rows of the batch (independent sequences, each thread running all steps of
+ * its rows); a weight gradient can run on the other threads while this one does other work
+ * (`matmulTNAlongside`: the output weight's gradient beside backpropagation through time, whose
+ * steps depend on each other); everything else (the optimizer, the gathers) runs on this thread.
  *
  * Splitting never changes a number: every element of a product is computed by the same
  * instructions in the same order whichever block holds it, and the loss is summed row by row in
@@ -17,7 +18,7 @@
  * @module
  */
 import { KERNELS_WASM_THREADS, SHARED_MEMORY_PAGES } from "../_wasm/kernels.ts";
-import { CONTROL, type Fn, OP, runClaimedBlocks } from "./thread_protocol.ts";
+import { CONTROL, type Fn, OP, ROW_KERNELS, runClaimedBlocks } from "./thread_protocol.ts";
 import type { Backend, Buf, IndexBuf } from "./types.ts";
 import { hasRelaxedSimd, wasmBackendOver } from "./wasm.ts";
 
@@ -224,6 +225,28 @@ export async function createThreadedBackend(
     dispatch(jobs, () => ex.matmulStrided(...block(0)));
   }
 
+  /**
+   * The row blocks of a recurrent layer's forward pass over a batch of b sequences, when it is
+   * worth splitting (`work` multiply-adds, at least 4 rows a thread), else undefined.
+   */
+  const rowBlocks = (b: number, t: number, h: number, g: number): number[] | undefined =>
+    !alongside && threads > 1 && isSize(b) && isSize(t) && isSize(h) && b >= 4 * threads &&
+      t * b * h * g >= minWork
+      ? bounds(b, threads, 4)
+      : undefined;
+
+  /** Runs a *ForwardRows kernel on each block of rows: this thread the first, workers the rest. */
+  function forwardRows(op: number, args: number[], edges: number[]): void {
+    const [name] = ROW_KERNELS[op];
+    const jobs = Array.from(
+      { length: threads - 1 },
+      (_, w) => [op, ...args, edges[w + 1], edges[w + 2]],
+    );
+    dispatch(jobs, () => ex[name](...args, edges[0], edges[1]));
+  }
+  const packedAt = (buf: Buf | undefined, k: number, n: number) =>
+    buf === undefined ? 0 : pointer(buf, base.packedSize(k, n));
+
   /** Whether a softmax over m rows of v is worth splitting: from minWork / 64 elements. */
   const splitsRows = (m: number, v: number) =>
     !alongside && isSize(m) && isSize(v) && m >= 2 * threads && m * v >= minWork / 64;
@@ -263,6 +286,59 @@ export async function createThreadedBackend(
           runClaimedBlocks(ex.matmulStrided, ctl, args);
         }
       });
+    },
+    // The sequences of a batch are independent: each thread runs the recurrence over a block of
+    // rows, all steps at once (one wake-up per layer, not per step).
+    rnnForward(states, zin, whh, t, b, h, act, whhPacked) {
+      const edges = act === 0 || act === 1 ? rowBlocks(b, t, h, h) : undefined;
+      if (!edges) return base.rnnForward(states, zin, whh, t, b, h, act, whhPacked);
+      const block = b * h;
+      forwardRows(OP.rnnRows, [
+        pointer(states, (t + 1) * block),
+        pointer(zin, t * block),
+        pointer(whh, h * h),
+        t,
+        b,
+        h,
+        act,
+        packedAt(whhPacked, h, h),
+      ], edges);
+    },
+    gruForward(states, gates, hn, zin, whh, bhn, t, b, h, resetAfter, whhPacked) {
+      const edges = resetAfter === 0 || resetAfter === 1 ? rowBlocks(b, t, h, 3 * h) : undefined;
+      if (!edges) {
+        return base.gruForward(states, gates, hn, zin, whh, bhn, t, b, h, resetAfter, whhPacked);
+      }
+      const block = b * h;
+      forwardRows(OP.gruRows, [
+        pointer(states, (t + 1) * block),
+        pointer(gates, t * 3 * block),
+        pointer(hn, t * block),
+        pointer(zin, t * 3 * block),
+        pointer(whh, 3 * h * h),
+        pointer(bhn, resetAfter * h),
+        t,
+        b,
+        h,
+        resetAfter,
+        packedAt(whhPacked, h, 3 * h),
+      ], edges);
+    },
+    lstmForward(states, cells, gates, zin, whh, t, b, h, whhPacked) {
+      const edges = rowBlocks(b, t, h, 4 * h);
+      if (!edges) return base.lstmForward(states, cells, gates, zin, whh, t, b, h, whhPacked);
+      const block = b * h;
+      forwardRows(OP.lstmRows, [
+        pointer(states, (t + 1) * block),
+        pointer(cells, (t + 1) * block),
+        pointer(gates, t * 4 * block),
+        pointer(zin, t * 4 * block),
+        pointer(whh, 4 * h * h),
+        t,
+        b,
+        h,
+        packedAt(whhPacked, h, 4 * h),
+      ], edges);
     },
     softmaxXentForward(probs, logits, targets, m, v) {
       if (!splitsRows(m, v)) return base.softmaxXentForward(probs, logits, targets, m, v);
