@@ -7,7 +7,11 @@ import fc from "fast-check";
 import assert from "node:assert/strict";
 import { buildCorpus } from "../src/corpus.ts";
 import { createWasmBackend } from "../src/backend/wasm.ts";
-import { createThreadedBackend, threadsAvailable } from "../src/backend/threads.ts";
+import {
+  createThreadedBackend,
+  type ThreadedBackend,
+  threadsAvailable,
+} from "../src/backend/threads.ts";
 import type { Backend, Buf } from "../src/backend/types.ts";
 import { getWeights } from "../src/model.ts";
 import { train } from "../src/train.ts";
@@ -32,6 +36,18 @@ function load(be: Backend, values: ArrayLike<number>): Buf {
   return buf;
 }
 
+/** Runs `check` on a threaded backend of 2 threads, then of 3 (more than this machine has cores). */
+async function onThreads(check: (many: ThreadedBackend, threads: number) => void): Promise<void> {
+  for (const threads of [2, 3]) {
+    const many = await createThreadedBackend({ threads, minSplitWork: 1 });
+    try {
+      check(many, threads);
+    } finally {
+      many.close();
+    }
+  }
+}
+
 const sameBits = (a: ArrayLike<number>, b: ArrayLike<number>, what: string) => {
   assert.equal(a.length, b.length, what);
   for (let i = 0; i < a.length; i++) {
@@ -43,51 +59,46 @@ Deno.test({
   name: "split products and softmax give the bits of one thread",
   ignore,
   async fn() {
-    for (const threads of [2, 3]) {
-      const many = await createThreadedBackend({ threads, minSplitWork: 1 });
-      try {
-        fc.assert(
-          fc.property(
-            fc.integer({ min: 1, max: 70 }),
-            fc.integer({ min: 1, max: 300 }),
-            fc.integer({ min: 1, max: 90 }),
-            fc.integer({ min: 0, max: 2 ** 30 }),
-            (m, k, n, seed) => {
-              const single = one();
-              for (const form of ["matmulNN", "matmulNT", "matmulTN"] as const) {
-                const a = data(m * k, seed), b = data(k * n, seed + 1), c = data(m * n, seed + 2);
-                const out = [many, single].map((be) => {
-                  const cb = load(be, c);
-                  be[form](cb, load(be, a), load(be, b), m, k, n);
-                  return be.read(cb);
-                });
-                sameBits(out[0], out[1], `${form} ${m}x${k}x${n} on ${threads} threads`);
-              }
-              const logits = data(m * n, seed + 3, -8, 8);
-              const targets = Int32Array.from({ length: m }, (_, i) => (i * 7 + seed) % n);
-              const res = [many, single].map((be) => {
-                const probs = be.alloc(m * n), t = be.allocIndices(m);
-                be.writeIndices(t, targets);
-                const loss = be.softmaxXentForward(probs, load(be, logits), t, m, n);
-                const grad = be.alloc(m * n);
-                be.softmaxXentBackward(grad, probs, t, m, n, 1 / m);
-                return { loss, probs: be.read(probs), grad: be.read(grad) };
+    await onThreads((many, threads) => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 1, max: 70 }),
+          fc.integer({ min: 1, max: 300 }),
+          fc.integer({ min: 1, max: 90 }),
+          fc.integer({ min: 0, max: 2 ** 30 }),
+          (m, k, n, seed) => {
+            const single = one();
+            for (const form of ["matmulNN", "matmulNT", "matmulTN"] as const) {
+              const a = data(m * k, seed), b = data(k * n, seed + 1), c = data(m * n, seed + 2);
+              const out = [many, single].map((be) => {
+                const cb = load(be, c);
+                be[form](cb, load(be, a), load(be, b), m, k, n);
+                return be.read(cb);
               });
-              assert.ok(
-                Object.is(res[0].loss, res[1].loss),
-                `loss ${res[0].loss} vs ${res[1].loss}`,
-              );
-              sameBits(res[0].probs, res[1].probs, `softmax ${m}x${n}`);
-              sameBits(res[0].grad, res[1].grad, `softmax gradient ${m}x${n}`);
-            },
-          ),
-          { numRuns: 25 },
-        );
-        assert.ok(many.splits > 50, `only ${many.splits} operations were split`);
-      } finally {
-        many.close();
-      }
-    }
+              sameBits(out[0], out[1], `${form} ${m}x${k}x${n} on ${threads} threads`);
+            }
+            const logits = data(m * n, seed + 3, -8, 8);
+            const targets = Int32Array.from({ length: m }, (_, i) => (i * 7 + seed) % n);
+            const res = [many, single].map((be) => {
+              const probs = be.alloc(m * n), t = be.allocIndices(m);
+              be.writeIndices(t, targets);
+              const loss = be.softmaxXentForward(probs, load(be, logits), t, m, n);
+              const grad = be.alloc(m * n);
+              be.softmaxXentBackward(grad, probs, t, m, n, 1 / m);
+              return { loss, probs: be.read(probs), grad: be.read(grad) };
+            });
+            assert.ok(
+              Object.is(res[0].loss, res[1].loss),
+              `loss ${res[0].loss} vs ${res[1].loss}`,
+            );
+            sameBits(res[0].probs, res[1].probs, `softmax ${m}x${n}`);
+            sameBits(res[0].grad, res[1].grad, `softmax gradient ${m}x${n}`);
+          },
+        ),
+        { numRuns: 25 },
+      );
+      assert.ok(many.splits > 50, `only ${many.splits} operations were split`);
+    });
   },
 });
 
@@ -137,58 +148,53 @@ Deno.test({
   name: "recurrent forward passes split by rows give the bits of one thread, for every cell",
   ignore,
   async fn() {
-    for (const threads of [2, 3]) {
-      const many = await createThreadedBackend({ threads, minSplitWork: 1 });
-      try {
-        const splitsBefore = many.splits;
-        fc.assert(
-          fc.property(
-            fc.integer({ min: 1, max: 6 }),
-            fc.integer({ min: 1, max: 40 }),
-            fc.integer({ min: 1, max: 37 }),
-            fc.constantFrom("rnn-tanh", "rnn-relu", "gru-book", "gru-pytorch", "lstm"),
-            fc.boolean(),
-            fc.integer({ min: 0, max: 2 ** 30 }),
-            (t, b, h, cell, packed, seed) => {
-              const single = one();
-              const g = cell === "lstm" ? 4 * h : cell.startsWith("gru") ? 3 * h : h;
-              const block = b * h;
-              const zin = data(t * b * g, seed, -2, 2), whh = data(h * g, seed + 1, -0.5, 0.5);
-              const h0 = data(block, seed + 2), c0 = data(block, seed + 3), bhn = data(h, seed + 4);
-              const out = [many, single].map((be) => {
-                const states = be.alloc((t + 1) * block), cells = be.alloc((t + 1) * block);
-                const gates = be.alloc(t * b * g), hn = be.alloc(t * block);
-                be.write(states, h0);
-                be.write(cells, c0);
-                const w = load(be, whh), z = load(be, zin);
-                // The weight packed for few-row products, as generation passes it.
-                let wp: Buf | undefined;
-                if (packed && cell !== "gru-book") {
-                  wp = be.alloc(be.packedSize(h, g));
-                  be.packWeights(wp, w, h, g);
-                }
-                if (cell === "rnn-tanh" || cell === "rnn-relu") {
-                  be.rnnForward(states, z, w, t, b, h, cell === "rnn-tanh" ? 0 : 1, wp);
-                } else if (cell === "lstm") {
-                  be.lstmForward(states, cells, gates, z, w, t, b, h, wp);
-                } else {
-                  const after = cell === "gru-pytorch" ? 1 : 0;
-                  be.gruForward(states, gates, hn, z, w, load(be, bhn), t, b, h, after, wp);
-                }
-                return [states, cells, gates, hn].map((buf) => be.read(buf));
-              });
-              ["states", "cells", "gates", "hn"].forEach((name, i) =>
-                sameBits(out[0][i], out[1][i], `${cell} ${name} t=${t} b=${b} h=${h}`)
-              );
-            },
-          ),
-          { numRuns: 40 },
-        );
-        assert.ok(many.splits > splitsBefore, "no forward pass was split");
-      } finally {
-        many.close();
-      }
-    }
+    await onThreads((many) => {
+      const splitsBefore = many.splits;
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 1, max: 6 }),
+          fc.integer({ min: 1, max: 40 }),
+          fc.integer({ min: 1, max: 37 }),
+          fc.constantFrom("rnn-tanh", "rnn-relu", "gru-book", "gru-pytorch", "lstm"),
+          fc.boolean(),
+          fc.integer({ min: 0, max: 2 ** 30 }),
+          (t, b, h, cell, packed, seed) => {
+            const single = one();
+            const g = cell === "lstm" ? 4 * h : cell.startsWith("gru") ? 3 * h : h;
+            const block = b * h;
+            const zin = data(t * b * g, seed, -2, 2), whh = data(h * g, seed + 1, -0.5, 0.5);
+            const h0 = data(block, seed + 2), c0 = data(block, seed + 3), bhn = data(h, seed + 4);
+            const out = [many, single].map((be) => {
+              const states = be.alloc((t + 1) * block), cells = be.alloc((t + 1) * block);
+              const gates = be.alloc(t * b * g), hn = be.alloc(t * block);
+              be.write(states, h0);
+              be.write(cells, c0);
+              const w = load(be, whh), z = load(be, zin);
+              // The weight packed for few-row products, as generation passes it.
+              let wp: Buf | undefined;
+              if (packed && cell !== "gru-book") {
+                wp = be.alloc(be.packedSize(h, g));
+                be.packWeights(wp, w, h, g);
+              }
+              if (cell === "rnn-tanh" || cell === "rnn-relu") {
+                be.rnnForward(states, z, w, t, b, h, cell === "rnn-tanh" ? 0 : 1, wp);
+              } else if (cell === "lstm") {
+                be.lstmForward(states, cells, gates, z, w, t, b, h, wp);
+              } else {
+                const after = cell === "gru-pytorch" ? 1 : 0;
+                be.gruForward(states, gates, hn, z, w, load(be, bhn), t, b, h, after, wp);
+              }
+              return [states, cells, gates, hn].map((buf) => be.read(buf));
+            });
+            ["states", "cells", "gates", "hn"].forEach((name, i) =>
+              sameBits(out[0][i], out[1][i], `${cell} ${name} t=${t} b=${b} h=${h}`)
+            );
+          },
+        ),
+        { numRuns: 40 },
+      );
+      assert.ok(many.splits > splitsBefore, "no forward pass was split");
+    });
   },
 });
 
@@ -196,59 +202,54 @@ Deno.test({
   name: "matmulTNAlongside() gives matmulTN's bits while the work runs, and passes on its errors",
   ignore,
   async fn() {
-    for (const threads of [2, 3]) {
-      const many = await createThreadedBackend({ threads, minSplitWork: 1 });
-      try {
-        const splitsBefore = many.splits;
-        fc.assert(
-          fc.property(
-            fc.integer({ min: 1, max: 40 }),
-            fc.integer({ min: 1, max: 300 }),
-            fc.integer({ min: 1, max: 200 }),
-            fc.integer({ min: 0, max: 2 ** 30 }),
-            (m, k, n, seed) => {
-              const single = one();
-              const a = data(k * m, seed), b = data(k * n, seed + 1), c = data(m * n, seed + 2);
-              const x = data(12 * 20, seed + 3), y = data(20 * 16, seed + 4);
-              const out = [many, single].map((be) => {
-                const cb = load(be, c), z = be.alloc(12 * 16);
-                let runs = 0;
-                // The work multiplies too: on the threaded backend it must run on this thread.
-                be.matmulTNAlongside(cb, load(be, a), load(be, b), m, k, n, () => {
-                  runs++;
-                  be.matmulNN(z, load(be, x), load(be, y), 12, 20, 16);
-                });
-                assert.equal(runs, 1, "the work runs once");
-                return { c: be.read(cb), z: be.read(z) };
+    await onThreads((many, threads) => {
+      const splitsBefore = many.splits;
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 1, max: 40 }),
+          fc.integer({ min: 1, max: 300 }),
+          fc.integer({ min: 1, max: 200 }),
+          fc.integer({ min: 0, max: 2 ** 30 }),
+          (m, k, n, seed) => {
+            const single = one();
+            const a = data(k * m, seed), b = data(k * n, seed + 1), c = data(m * n, seed + 2);
+            const x = data(12 * 20, seed + 3), y = data(20 * 16, seed + 4);
+            const out = [many, single].map((be) => {
+              const cb = load(be, c), z = be.alloc(12 * 16);
+              let runs = 0;
+              // The work multiplies too: on the threaded backend it must run on this thread.
+              be.matmulTNAlongside(cb, load(be, a), load(be, b), m, k, n, () => {
+                runs++;
+                be.matmulNN(z, load(be, x), load(be, y), 12, 20, 16);
               });
-              sameBits(out[0].c, out[1].c, `matmulTNAlongside ${m}x${k}x${n} on ${threads}`);
-              sameBits(out[0].z, out[1].z, "the product inside the work");
-            },
-          ),
-          { numRuns: 25 },
-        );
-        assert.ok(many.splits > splitsBefore, "no product ran alongside");
-        // A failing work: its error comes out, the product is still whole, and the backend works.
-        const m = 8, k = 50, n = 96, single = one();
-        const a = data(k * m, 1), b = data(k * n, 2);
-        const expected = single.alloc(m * n);
-        single.matmulTN(expected, load(single, a), load(single, b), m, k, n);
-        const c = many.alloc(m * n);
-        assert.throws(
-          () =>
-            many.matmulTNAlongside(c, load(many, a), load(many, b), m, k, n, () => {
-              throw new Error("work failed");
-            }),
-          /work failed/,
-        );
-        sameBits(many.read(c), single.read(expected), "the product beside a failing work");
-        const again = many.alloc(m * n);
-        many.matmulTN(again, load(many, a), load(many, b), m, k, n);
-        sameBits(many.read(again), single.read(expected), "a product after the failure");
-      } finally {
-        many.close();
-      }
-    }
+              assert.equal(runs, 1, "the work runs once");
+              return { c: be.read(cb), z: be.read(z) };
+            });
+            sameBits(out[0].c, out[1].c, `matmulTNAlongside ${m}x${k}x${n} on ${threads}`);
+            sameBits(out[0].z, out[1].z, "the product inside the work");
+          },
+        ),
+        { numRuns: 25 },
+      );
+      assert.ok(many.splits > splitsBefore, "no product ran alongside");
+      // A failing work: its error comes out, the product is still whole, and the backend works.
+      const m = 8, k = 50, n = 96, single = one();
+      const a = data(k * m, 1), b = data(k * n, 2);
+      const expected = single.alloc(m * n);
+      single.matmulTN(expected, load(single, a), load(single, b), m, k, n);
+      const c = many.alloc(m * n);
+      assert.throws(
+        () =>
+          many.matmulTNAlongside(c, load(many, a), load(many, b), m, k, n, () => {
+            throw new Error("work failed");
+          }),
+        /work failed/,
+      );
+      sameBits(many.read(c), single.read(expected), "the product beside a failing work");
+      const again = many.alloc(m * n);
+      many.matmulTN(again, load(many, a), load(many, b), m, k, n);
+      sameBits(many.read(again), single.read(expected), "a product after the failure");
+    });
   },
 });
 
