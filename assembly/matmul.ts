@@ -535,67 +535,87 @@ function packedFewRows(
     const crow = c + <usize> i * ldc;
     for (let jr = 0; jr < n; jr += 4 * NR) {
       // Panels past the last column hold nothing; read the last one again instead.
-      const p0 = block + <usize> (jr / NR) * panelBytes;
-      const p1 = jr + NR < n ? p0 + panelBytes : p0;
-      const p2 = jr + 2 * NR < n ? p0 + 2 * panelBytes : p0;
-      const p3 = jr + 3 * NR < n ? p0 + 3 * panelBytes : p0;
+      let p0 = block + <usize> (jr / NR) * panelBytes;
+      let p1 = jr + NR < n ? p0 + panelBytes : p0;
+      let p2 = jr + 2 * NR < n ? p0 + 2 * panelBytes : p0;
+      let p3 = jr + 3 * NR < n ? p0 + 3 * panelBytes : p0;
       let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
       let s4 = f32x4.splat(0), s5 = f32x4.splat(0), s6 = f32x4.splat(0), s7 = f32x4.splat(0);
-      let off: usize = 0;
       let p = 0;
       // Four k steps per v128 load of A, its lanes broadcast by shuffles: one bounds-checked load
-      // fewer per step (as in kernel4x8). The sums keep the order of p, so the bits do not change.
+      // fewer per step (as in kernel4x8). The panel pointers advance every step and every load
+      // uses offset 0 or 16: V8 then keeps two bounds limits in registers, not eight. The sums
+      // keep the order of p, so the bits do not change.
       for (; p + 4 <= kc; p += 4) {
         const av = v128.load(arow + (<usize> p << 2));
-        let x = v128.shuffle<f32>(av, av, 0, 0, 0, 0);
-        s0 = madd4(x, v128.load(p0 + off), s0);
-        s1 = madd4(x, v128.load(p0 + off, 16), s1);
-        s2 = madd4(x, v128.load(p1 + off), s2);
-        s3 = madd4(x, v128.load(p1 + off, 16), s3);
-        s4 = madd4(x, v128.load(p2 + off), s4);
-        s5 = madd4(x, v128.load(p2 + off, 16), s5);
-        s6 = madd4(x, v128.load(p3 + off), s6);
-        s7 = madd4(x, v128.load(p3 + off, 16), s7);
+        let x: v128;
+        x = v128.shuffle<f32>(av, av, 0, 0, 0, 0);
+        s0 = madd4(x, v128.load(p0), s0);
+        s1 = madd4(x, v128.load(p0, 16), s1);
+        s2 = madd4(x, v128.load(p1), s2);
+        s3 = madd4(x, v128.load(p1, 16), s3);
+        s4 = madd4(x, v128.load(p2), s4);
+        s5 = madd4(x, v128.load(p2, 16), s5);
+        s6 = madd4(x, v128.load(p3), s6);
+        s7 = madd4(x, v128.load(p3, 16), s7);
+        p0 += 32;
+        p1 += 32;
+        p2 += 32;
+        p3 += 32;
         x = v128.shuffle<f32>(av, av, 1, 1, 1, 1);
-        s0 = madd4(x, v128.load(p0 + off, 32), s0);
-        s1 = madd4(x, v128.load(p0 + off, 48), s1);
-        s2 = madd4(x, v128.load(p1 + off, 32), s2);
-        s3 = madd4(x, v128.load(p1 + off, 48), s3);
-        s4 = madd4(x, v128.load(p2 + off, 32), s4);
-        s5 = madd4(x, v128.load(p2 + off, 48), s5);
-        s6 = madd4(x, v128.load(p3 + off, 32), s6);
-        s7 = madd4(x, v128.load(p3 + off, 48), s7);
+        s0 = madd4(x, v128.load(p0), s0);
+        s1 = madd4(x, v128.load(p0, 16), s1);
+        s2 = madd4(x, v128.load(p1), s2);
+        s3 = madd4(x, v128.load(p1, 16), s3);
+        s4 = madd4(x, v128.load(p2), s4);
+        s5 = madd4(x, v128.load(p2, 16), s5);
+        s6 = madd4(x, v128.load(p3), s6);
+        s7 = madd4(x, v128.load(p3, 16), s7);
+        p0 += 32;
+        p1 += 32;
+        p2 += 32;
+        p3 += 32;
         x = v128.shuffle<f32>(av, av, 2, 2, 2, 2);
-        s0 = madd4(x, v128.load(p0 + off, 64), s0);
-        s1 = madd4(x, v128.load(p0 + off, 80), s1);
-        s2 = madd4(x, v128.load(p1 + off, 64), s2);
-        s3 = madd4(x, v128.load(p1 + off, 80), s3);
-        s4 = madd4(x, v128.load(p2 + off, 64), s4);
-        s5 = madd4(x, v128.load(p2 + off, 80), s5);
-        s6 = madd4(x, v128.load(p3 + off, 64), s6);
-        s7 = madd4(x, v128.load(p3 + off, 80), s7);
+        s0 = madd4(x, v128.load(p0), s0);
+        s1 = madd4(x, v128.load(p0, 16), s1);
+        s2 = madd4(x, v128.load(p1), s2);
+        s3 = madd4(x, v128.load(p1, 16), s3);
+        s4 = madd4(x, v128.load(p2), s4);
+        s5 = madd4(x, v128.load(p2, 16), s5);
+        s6 = madd4(x, v128.load(p3), s6);
+        s7 = madd4(x, v128.load(p3, 16), s7);
+        p0 += 32;
+        p1 += 32;
+        p2 += 32;
+        p3 += 32;
         x = v128.shuffle<f32>(av, av, 3, 3, 3, 3);
-        s0 = madd4(x, v128.load(p0 + off, 96), s0);
-        s1 = madd4(x, v128.load(p0 + off, 112), s1);
-        s2 = madd4(x, v128.load(p1 + off, 96), s2);
-        s3 = madd4(x, v128.load(p1 + off, 112), s3);
-        s4 = madd4(x, v128.load(p2 + off, 96), s4);
-        s5 = madd4(x, v128.load(p2 + off, 112), s5);
-        s6 = madd4(x, v128.load(p3 + off, 96), s6);
-        s7 = madd4(x, v128.load(p3 + off, 112), s7);
-        off += 128;
+        s0 = madd4(x, v128.load(p0), s0);
+        s1 = madd4(x, v128.load(p0, 16), s1);
+        s2 = madd4(x, v128.load(p1), s2);
+        s3 = madd4(x, v128.load(p1, 16), s3);
+        s4 = madd4(x, v128.load(p2), s4);
+        s5 = madd4(x, v128.load(p2, 16), s5);
+        s6 = madd4(x, v128.load(p3), s6);
+        s7 = madd4(x, v128.load(p3, 16), s7);
+        p0 += 32;
+        p1 += 32;
+        p2 += 32;
+        p3 += 32;
       }
       for (; p < kc; p++) {
         const x = v128.load32_splat(arow + (<usize> p << 2));
-        s0 = madd4(x, v128.load(p0 + off), s0);
-        s1 = madd4(x, v128.load(p0 + off, 16), s1);
-        s2 = madd4(x, v128.load(p1 + off), s2);
-        s3 = madd4(x, v128.load(p1 + off, 16), s3);
-        s4 = madd4(x, v128.load(p2 + off), s4);
-        s5 = madd4(x, v128.load(p2 + off, 16), s5);
-        s6 = madd4(x, v128.load(p3 + off), s6);
-        s7 = madd4(x, v128.load(p3 + off, 16), s7);
-        off += 32;
+        s0 = madd4(x, v128.load(p0), s0);
+        s1 = madd4(x, v128.load(p0, 16), s1);
+        s2 = madd4(x, v128.load(p1), s2);
+        s3 = madd4(x, v128.load(p1, 16), s3);
+        s4 = madd4(x, v128.load(p2), s4);
+        s5 = madd4(x, v128.load(p2, 16), s5);
+        s6 = madd4(x, v128.load(p3), s6);
+        s7 = madd4(x, v128.load(p3, 16), s7);
+        p0 += 32;
+        p1 += 32;
+        p2 += 32;
+        p3 += 32;
       }
       const o = crow + (<usize> jr << 2);
       if (jr + 4 * NR <= n) {
