@@ -80,6 +80,8 @@ export {
   paramShapes,
   type RnnModel,
   setWeights,
+  weightsChanged,
+  weightsVersion,
 } from "./src/model.ts";
 export {
   type EpochReport,

@@ -19,6 +19,7 @@ import {
   resetState,
   type RnnModel,
   sharedWorkspace,
+  weightsVersion,
   type Workspace,
   writeTokens,
 } from "./model.ts";
@@ -253,25 +254,28 @@ function plan(vocab: Vocab, prefixes: readonly string[], options: GenerateOption
 /** Rows below which generation multiplies by packed weights (as the kernels pack for more). */
 const PACKED_ROWS = 4;
 
-/** Per shared workspace: the model packed, and the decoder that last packed it. */
-const packedFor = new WeakMap<Workspace, { weights: PackedWeights; owner: object }>();
+/** Per shared workspace (one model's): its weights packed, at which version of them. */
+const packedFor = new WeakMap<Workspace, { weights: PackedWeights; version: number }>();
 
 /**
- * Packs the model's weights for `owner` into buffers kept with the shared workspace, when the
- * workspace has few rows: with a batch of one, reading the weights in order is most of a step's
- * cost, and packing them costs about two steps. Returns undefined for larger batches, whose
- * products pack as they go.
+ * The model's weights packed, in buffers kept with its shared workspace, when the workspace has
+ * few rows: with a batch of one, reading the weights in order is most of a step's cost. Packed
+ * again only when the weights changed since ({@linkcode weightsVersion}): a call that follows
+ * training reads the new weights, and repeated calls (an edge function's requests) pay nothing.
+ * Returns undefined for larger batches, whose products pack as they go.
  */
-function packFor(model: RnnModel, ws: Workspace, owner: object): PackedWeights | undefined {
+function packFor(model: RnnModel, ws: Workspace): PackedWeights | undefined {
   if (ws.batchSize >= PACKED_ROWS) return undefined;
-  const entry = packedFor.get(ws);
+  const entry = packedFor.get(ws), version = weightsVersion(model);
   if (!entry) {
     const weights = packModel(model);
-    packedFor.set(ws, { weights, owner });
+    packedFor.set(ws, { weights, version });
     return weights;
   }
-  repackModel(model, entry.weights);
-  entry.owner = owner;
+  if (entry.version !== version) {
+    repackModel(model, entry.weights);
+    entry.version = version;
+  }
   return entry.weights;
 }
 
@@ -305,7 +309,7 @@ class Decoder {
     const B = p.rows.length, shortest = Math.min(...p.rows.map((r) => r.tokens.length));
     const ws = this.#ws = sharedWorkspace(model, Math.max(1, shortest - 1), B);
     resetState(model, ws);
-    this.#packed = packFor(model, ws, this);
+    this.#packed = packFor(model, ws);
     if (shortest > 1) {
       const steps = shortest - 1, common = new Int32Array(B * steps);
       p.rows.forEach((r, i) => common.set(r.tokens.subarray(0, steps), i * steps));
@@ -382,10 +386,8 @@ class Decoder {
   resume(): void {
     const model = this.#model, be = model.backend;
     const ws = this.#ws = sharedWorkspace(model, 1, this.#plan.rows.length);
-    // Another decoder may have packed its model's weights since (or the workspace is new).
-    if (this.#packed && packedFor.get(ws)?.owner !== this) {
-      this.#packed = packFor(model, ws, this);
-    }
+    // The workspace may be new, or the weights may have changed while this waited.
+    if (this.#packed) this.#packed = packFor(model, ws);
     const block = ws.batchSize * model.config.hidden;
     const bufs = ws.layers.flatMap((l) => l.cells ? [l.states, l.cells] : [l.states]);
     bufs.forEach((b, i) => be.write(be.view(b, 0, block), this.#saved[i]));

@@ -20,9 +20,12 @@ import {
   resetState,
   type RnnModel,
   setWeights,
+  weightsChanged,
   writeTokens,
 } from "./model.ts";
 import { Rng } from "./rng.ts";
+import { buildCorpus } from "./corpus.ts";
+import { train } from "./train.ts";
 import { Vocab } from "./vocab.ts";
 import type { TextSettings } from "./text.ts";
 
@@ -281,6 +284,43 @@ Deno.test("generation reads the weights as they are now, after they change", () 
     );
     assert.notEqual(before, generate(m, charVocab, "分开", { length: 30 }), cell);
   }
+});
+
+Deno.test("generation follows training and hand-written updates, and packs only then", async () => {
+  // A batch of one multiplies by packed copies, made again only when the weights change.
+  const m = model("lstm", 2), be = m.backend;
+  let packs = 0;
+  const packWeights = be.packWeights;
+  be.packWeights = (...args) => (packs++, packWeights(...args));
+  // Sampled text, which any change of a logit can move, from the model and from a twin given its
+  // weights now.
+  const sample = (x: RnnModel) =>
+    generate(x, charVocab, "分开", { length: 60, temperature: 1, seed: 5 });
+  const same = (what: string) => {
+    const twin = createModel(m.config, { seed: 1 });
+    setWeights(twin, getWeights(m));
+    assert.equal(sample(m), sample(twin), what);
+  };
+  const before = sample(m);
+  const first = packs;
+  assert.ok(first > 0, "the first call packs");
+  generate(m, charVocab, "不分开", { length: 5 });
+  assert.equal(packs, first, "unchanged weights are not packed again");
+  const corpus = buildCorpus(Array.from({ length: 8 }, () => CHARS).flat());
+  await train(corpus, {
+    model: m,
+    epochs: 1,
+    batchSize: 2,
+    numSteps: 5,
+    predEvery: 0,
+    lr: 0.5,
+    clip: 1,
+  });
+  assert.notEqual(sample(m), before, "training changed the sample");
+  same("after training");
+  be.scale(m.params, m.numParams, 0.5);
+  weightsChanged(m);
+  same("after an update written by hand");
 });
 
 Deno.test("generateStream() lets timers run while it generates, and stops on abort", async () => {

@@ -110,7 +110,11 @@ export interface RnnModel {
   readonly backend: Backend;
   /** Total number of parameters. */
   readonly numParams: number;
-  /** All parameters, contiguous: layer by layer (W_x, W_h, b[, b_hn]), then W_hq and b_q. */
+  /**
+   * All parameters, contiguous: layer by layer (W_x, W_h, b[, b_hn]), then W_hq and b_q. Code
+   * that writes them with backend calls of its own calls {@linkcode weightsChanged} afterwards
+   * (training and {@linkcode setWeights} do).
+   */
   readonly params: Buf;
   /** All gradients, same layout as `params`. */
   readonly grads: Buf;
@@ -386,6 +390,7 @@ export function setWeights(
   model: RnnModel,
   values: Readonly<Record<string, ArrayLike<number>>>,
 ): void {
+  weightsChanged(model);
   const slices = namedSlices(model.config);
   for (const t of slices) {
     const data = values[t.name];
@@ -755,6 +760,44 @@ export function packModel(model: RnnModel): PackedWeights {
   };
   repackModel(model, packed);
   return packed;
+}
+
+const weightVersions = new WeakMap<RnnModel, number>();
+
+/**
+ * Records that the model's parameters changed, so that copies made from them (the packed weights
+ * generation multiplies by) are made again before their next use. Training and
+ * {@linkcode setWeights} call it; call it after writing `model.params` with backend calls of your
+ * own.
+ *
+ * @param model The model whose parameters changed.
+ * @example After an update written by hand
+ * ```ts
+ * import { createModel, weightsChanged, weightsVersion } from "./model.ts";
+ * const model = createModel({ vocabSize: 5, hidden: 4, activation: "tanh" });
+ * model.backend.scale(model.params, model.numParams, 0.5);
+ * weightsChanged(model);
+ * console.log(weightsVersion(model)); // 1
+ * ```
+ */
+export function weightsChanged(model: RnnModel): void {
+  weightVersions.set(model, weightsVersion(model) + 1);
+}
+
+/**
+ * How many times {@linkcode weightsChanged} has been called on the model: a copy made at one
+ * version is current while the version stays the same.
+ *
+ * @param model The model.
+ * @returns 0 for a new model.
+ * @example A new model
+ * ```ts
+ * import { createModel, weightsVersion } from "./model.ts";
+ * console.log(weightsVersion(createModel({ vocabSize: 5, hidden: 4, activation: "tanh" }))); // 0
+ * ```
+ */
+export function weightsVersion(model: RnnModel): number {
+  return weightVersions.get(model) ?? 0;
 }
 
 /**

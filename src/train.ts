@@ -22,6 +22,7 @@ import {
   resetState,
   type RnnModel,
   sharedWorkspace,
+  weightsChanged,
   writeTokens,
 } from "./model.ts";
 import type { Backend } from "./backend/types.ts";
@@ -333,6 +334,7 @@ export async function train(corpus: Corpus, options: TrainOptions = {}): Promise
       }
       if (adam) adam.step();
       else be.sgdUpdate(model.params, model.grads, model.numParams, lr);
+      weightsChanged(model);
       if (sampling === "sequential") carryState(model, ws, numSteps);
       lossSum += loss;
       count += n;
