@@ -251,25 +251,21 @@ function plan(vocab: Vocab, prefixes: readonly string[], options: GenerateOption
   return { rows, length, text, sampling, seed, stop };
 }
 
-/** Rows below which generation multiplies by packed weights (as the kernels pack for more). */
-const PACKED_ROWS = 4;
-
-/** Per shared workspace (one model's): its weights packed, at which version of them. */
-const packedFor = new WeakMap<Workspace, { weights: PackedWeights; version: number }>();
+/** Per model: its weights packed, and at which version of them. */
+const packedFor = new WeakMap<RnnModel, { weights: PackedWeights; version: number }>();
 
 /**
- * The model's weights packed, in buffers kept with its shared workspace, when the workspace has
- * few rows: with a batch of one, reading the weights in order is most of a step's cost. Packed
- * again only when the weights changed since ({@linkcode weightsVersion}): a call that follows
- * training reads the new weights, and repeated calls (an edge function's requests) pay nothing.
- * Returns undefined for larger batches, whose products pack as they go.
+ * The model's weights packed for generation's products: with a batch of one, reading the weights
+ * in order is most of a step's cost; with more rows, the products no longer pack a weight at every
+ * step. Packed again only when the weights changed since ({@linkcode weightsVersion}): a call that
+ * follows training reads the new weights, and repeated calls (an edge function's requests) pay
+ * nothing.
  */
-function packFor(model: RnnModel, ws: Workspace): PackedWeights | undefined {
-  if (ws.batchSize >= PACKED_ROWS) return undefined;
-  const entry = packedFor.get(ws), version = weightsVersion(model);
+function packFor(model: RnnModel): PackedWeights {
+  const entry = packedFor.get(model), version = weightsVersion(model);
   if (!entry) {
     const weights = packModel(model);
-    packedFor.set(ws, { weights, version });
+    packedFor.set(model, { weights, version });
     return weights;
   }
   if (entry.version !== version) {
@@ -299,8 +295,8 @@ class Decoder {
   #saved: (Float32Array | Float64Array)[] = [];
   /** The last step's logits [B,V], reused by the next step. */
   #logits: Float32Array | Float64Array | undefined;
-  /** The weights packed for few-row products, when there are few rows (see packFor). */
-  #packed: PackedWeights | undefined;
+  /** The weights packed for the products (see packFor). */
+  #packed: PackedWeights;
 
   constructor(model: RnnModel, vocab: Vocab, p: Plan) {
     this.#model = model;
@@ -309,7 +305,7 @@ class Decoder {
     const B = p.rows.length, shortest = Math.min(...p.rows.map((r) => r.tokens.length));
     const ws = this.#ws = sharedWorkspace(model, Math.max(1, shortest - 1), B);
     resetState(model, ws);
-    this.#packed = packFor(model, ws);
+    this.#packed = packFor(model);
     if (shortest > 1) {
       const steps = shortest - 1, common = new Int32Array(B * steps);
       p.rows.forEach((r, i) => common.set(r.tokens.subarray(0, steps), i * steps));
@@ -386,8 +382,8 @@ class Decoder {
   resume(): void {
     const model = this.#model, be = model.backend;
     const ws = this.#ws = sharedWorkspace(model, 1, this.#plan.rows.length);
-    // The workspace may be new, or the weights may have changed while this waited.
-    if (this.#packed) this.#packed = packFor(model, ws);
+    // The weights may have changed while this waited.
+    this.#packed = packFor(model);
     const block = ws.batchSize * model.config.hidden;
     const bufs = ws.layers.flatMap((l) => l.cells ? [l.states, l.cells] : [l.states]);
     bufs.forEach((b, i) => be.write(be.view(b, 0, block), this.#saved[i]));
