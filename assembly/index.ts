@@ -58,6 +58,7 @@ export {
 export {
   rnnBackward,
   rnnBackwardNaive,
+  rnnBackwardSteps,
   rnnForward,
   rnnForwardNaive,
   rnnForwardRows,
@@ -72,6 +73,7 @@ export {
 export {
   lstmBackward,
   lstmBackwardNaive,
+  lstmBackwardSteps,
   lstmForward,
   lstmForwardNaive,
   lstmForwardRows,

@@ -195,6 +195,29 @@ export function lstmBackward(
   h: i32,
 ): void {
   if (t <= 0 || b <= 0 || h <= 0) return;
+  lstmBackwardSteps(dzin, dstates, dcells, cells, gates, whh, t, b, h);
+  // One TN product over the whole sequence (k = t·b) rather than t thin ones (k = b), each a full
+  // pass over dW: dW_hh += states[0..t)ᵀ · dzin.
+  const g = 4 * h;
+  gemm(dwhh, g, states, h, dzin, g, h, t * b, g, true, false);
+}
+
+/**
+ * lstmBackward without its last product (dW_hh += states[0..t)ᵀ · dzin, a matmulTN of h rows and
+ * 4h columns), which the threaded backend splits between its threads.
+ */
+export function lstmBackwardSteps(
+  dzin: usize,
+  dstates: usize,
+  dcells: usize,
+  cells: usize,
+  gates: usize,
+  whh: usize,
+  t: i32,
+  b: i32,
+  h: i32,
+): void {
+  if (t <= 0 || b <= 0 || h <= 0) return;
   const g = 4 * h;
   const blockH = <usize> b * h << 2, blockG = <usize> b * g << 2;
   // dstates[s] += dzin[s] · whhᵀ is an NT product of width 4h; pack whhᵀ once.
@@ -216,9 +239,6 @@ export function lstmBackward(
     if (wp != 0) gemmPacked(dprev, h, d, g, wp, b, g, h);
     else gemm(dprev, h, d, g, whh, g, b, g, h, false, true);
   }
-  // One TN product over the whole sequence (k = t·b) rather than t thin ones (k = b), each a full
-  // pass over dW: dW_hh += states[0..t)ᵀ · dzin.
-  gemm(dwhh, g, states, h, dzin, g, h, t * b, g, true, false);
 }
 
 /** Scalar twin of lstmForward; buffers as there (whhPacked: a copy of whh, or 0). */

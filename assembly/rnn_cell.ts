@@ -76,6 +76,25 @@ export function rnnBackward(
   h: i32,
   act: i32,
 ): void {
+  rnnBackwardSteps(dzin, dstates, states, whh, t, b, h, act);
+  // One product for the whole sequence: dW_hh += Σ_s states[s]ᵀ · dz[s].
+  if (t > 0 && b > 0) matmulTN(dwhh, states, dzin, h, t * b, h);
+}
+
+/**
+ * rnnBackward without its last product (dW_hh += states[0..t)ᵀ · dzin), which the threaded
+ * backend splits between its threads.
+ */
+export function rnnBackwardSteps(
+  dzin: usize,
+  dstates: usize,
+  states: usize,
+  whh: usize,
+  t: i32,
+  b: i32,
+  h: i32,
+  act: i32,
+): void {
   const block = b * h;
   if (t <= 0 || block <= 0) return;
   const blockBytes = <usize> block << 2;
@@ -91,8 +110,6 @@ export function rnnBackward(
     if (wp != 0) gemmPacked(dprev, h, dz, h, wp, b, h, h);
     else matmulNT(dprev, dz, whh, b, h, h);
   }
-  // One product for the whole sequence: dW_hh += Σ_s states[s]ᵀ · dz[s].
-  matmulTN(dwhh, states, dzin, h, t * b, h);
 }
 
 /**

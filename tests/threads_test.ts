@@ -199,6 +199,51 @@ Deno.test({
 });
 
 Deno.test({
+  name: "backpropagation through time gives the bits of one thread, its weight gradient split",
+  ignore,
+  async fn() {
+    await onThreads((many, threads) => {
+      const splitsBefore = many.splits;
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 1, max: 6 }),
+          fc.integer({ min: 1, max: 20 }),
+          fc.integer({ min: 1, max: 37 }),
+          fc.constantFrom("rnn-tanh", "rnn-relu", "lstm"),
+          fc.integer({ min: 0, max: 2 ** 30 }),
+          (t, b, h, cell, seed) => {
+            const single = one();
+            const g = cell === "lstm" ? 4 * h : h, block = b * h;
+            const out = [many, single].map((be) => {
+              // Any values stand in for a forward pass: the kernels only read them.
+              const states = load(be, data((t + 1) * block, seed, -0.9, 0.9));
+              const cells = load(be, data((t + 1) * block, seed + 1));
+              const gates = load(be, data(t * b * g, seed + 2, 0.05, 0.95));
+              const whh = load(be, data(h * g, seed + 3, -0.5, 0.5));
+              const dstates = load(be, data((t + 1) * block, seed + 4));
+              const dcells = load(be, data((t + 1) * block, seed + 5));
+              const dzin = be.alloc(t * b * g), dwhh = load(be, data(h * g, seed + 6));
+              if (cell === "lstm") {
+                be.lstmBackward(dzin, dwhh, dstates, dcells, states, cells, gates, whh, t, b, h);
+              } else {
+                const act = cell === "rnn-tanh" ? 0 : 1;
+                be.rnnBackward(dzin, dwhh, dstates, states, whh, t, b, h, act);
+              }
+              return [dzin, dwhh, dstates, dcells].map((buf) => be.read(buf));
+            });
+            ["dzin", "dW_hh", "dstates", "dcells"].forEach((name, i) =>
+              sameBits(out[0][i], out[1][i], `${cell} ${name} t=${t} b=${b} h=${h} (${threads})`)
+            );
+          },
+        ),
+        { numRuns: 40 },
+      );
+      assert.ok(many.splits > splitsBefore, "no weight gradient was split");
+    });
+  },
+});
+
+Deno.test({
   name: "matmulTNAlongside() gives matmulTN's bits while the work runs, and passes on its errors",
   ignore,
   async fn() {
@@ -249,6 +294,20 @@ Deno.test({
       const again = many.alloc(m * n);
       many.matmulTN(again, load(many, a), load(many, b), m, k, n);
       sameBits(many.read(again), single.read(expected), "a product after the failure");
+      // Work that outlasts the workers' share: its own products are split again once they are
+      // free (the pause gives a worker ample time for its blocks of so small a product).
+      const before = many.splits;
+      const x = data(40 * 30, 7), y = data(30 * 24, 8);
+      const inside = many.alloc(40 * 24), c2 = many.alloc(m * n);
+      many.matmulTNAlongside(c2, load(many, a), load(many, b), m, k, n, () => {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+        many.matmulNN(inside, load(many, x), load(many, y), 40, 30, 24);
+      });
+      assert.equal(many.splits, before + 2, "the product inside the work was split");
+      sameBits(many.read(c2), single.read(expected), "the product beside a long work");
+      const alone = single.alloc(40 * 24);
+      single.matmulNN(alone, load(single, x), load(single, y), 40, 30, 24);
+      sameBits(many.read(inside), single.read(alone), "the product inside the work");
     });
   },
 });

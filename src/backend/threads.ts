@@ -5,7 +5,8 @@
  * passes are split by rows of the batch (independent sequences, each thread running all steps of
  * its rows); a weight gradient can run on the other threads while this one does other work
  * (`matmulTNAlongside`: the output weight's gradient beside backpropagation through time, whose
- * steps depend on each other); everything else (the optimizer, the gathers) runs on this thread.
+ * steps depend on each other), and the work's own products are split again once the workers have
+ * finished their share; everything else (the optimizer, the gathers) runs on this thread.
  *
  * Splitting never changes a number: every element of a product is computed by the same
  * instructions in the same order whichever block holds it, and the loss is summed row by row in
@@ -159,14 +160,29 @@ export async function createThreadedBackend(
   }
 
   let closed = false, splits = 0;
-  /** True while matmulTNAlongside runs its work: the other threads are busy with the product. */
+  /** True while matmulTNAlongside runs its work beside the product the other threads compute. */
   let alongside = false;
+  /** The sequence number of the last operation posted. */
+  let posted = 0;
+  /** The operation matmulTNAlongside posted, while its work runs. */
+  let alongsideSequence = 0;
+  /**
+   * Whether the workers are busy: inside matmulTNAlongside's work until they have finished their
+   * blocks of its product. Once they have, the work's own operations are split again.
+   */
+  const workersBusy = (): boolean => {
+    if (!alongside) return false;
+    for (let slot = 0; slot < workers.length; slot++) {
+      if (((Atomics.load(ctl, CONTROL.done + slot) - alongsideSequence) | 0) < 0) return true;
+    }
+    return false;
+  };
   /** Posts each worker its operation and arguments, runs `own`, then waits for every worker. */
   function dispatch(jobs: number[][], own: () => void): void {
     if (closed) throw new TypeError("this threaded backend is closed");
     jobs.forEach((job, slot) => ctl.set(job, CONTROL.args + slot * CONTROL.argsPerSlot));
     splits++;
-    const sequence = (Atomics.add(ctl, CONTROL.sequence, 1) + 1) | 0;
+    const sequence = posted = (Atomics.add(ctl, CONTROL.sequence, 1) + 1) | 0;
     Atomics.notify(ctl, CONTROL.sequence);
     try {
       own();
@@ -176,16 +192,19 @@ export async function createThreadedBackend(
     }
   }
 
-  /** Waits until the first `count` workers have finished operation `sequence`. */
+  /**
+   * Waits until the first `count` workers have finished operation `sequence` (or a later one:
+   * matmulTNAlongside's work may post operations of its own once the workers are free).
+   */
   function awaitWorkers(count: number, sequence: number): void {
-    const posted = performance.now();
+    const started = performance.now();
     for (let slot = 0; slot < count; slot++) {
       const at = CONTROL.done + slot;
-      for (let i = 0; Atomics.load(ctl, at) !== sequence; i++) {
+      for (let i = 0; ((Atomics.load(ctl, at) - sequence) | 0) < 0; i++) {
         if (i < CONTROL.spin) continue;
         Atomics.wait(ctl, at, Atomics.load(ctl, at), 1);
         // A worker killed from outside would leave this thread waiting for ever.
-        if (performance.now() - posted > STALLED_MS) {
+        if (performance.now() - started > STALLED_MS) {
           throw new Error(`kernel worker ${slot + 1} stopped responding; the backend is unusable`);
         }
       }
@@ -200,7 +219,7 @@ export async function createThreadedBackend(
   function product(form: Form, c: Buf, a: Buf, b: Buf, m: number, k: number, n: number): void {
     // Fewer than 4 rows take a different path in the kernel, so every block keeps 4 or more.
     if (
-      alongside || !isSize(m) || !isSize(k) || !isSize(n) || m * k * n < minWork ||
+      workersBusy() || !isSize(m) || !isSize(k) || !isSize(n) || m * k * n < minWork ||
       m < 4 * threads
     ) {
       return base[form](c, a, b, m, k, n);
@@ -230,7 +249,7 @@ export async function createThreadedBackend(
    * worth splitting (`work` multiply-adds, at least 4 rows a thread), else undefined.
    */
   const rowBlocks = (b: number, t: number, h: number, g: number): number[] | undefined =>
-    !alongside && threads > 1 && isSize(b) && isSize(t) && isSize(h) && b >= 4 * threads &&
+    !workersBusy() && threads > 1 && isSize(b) && isSize(t) && isSize(h) && b >= 4 * threads &&
       t * b * h * g >= minWork
       ? bounds(b, threads, 4)
       : undefined;
@@ -249,7 +268,7 @@ export async function createThreadedBackend(
 
   /** Whether a softmax over m rows of v is worth splitting: from minWork / 64 elements. */
   const splitsRows = (m: number, v: number) =>
-    !alongside && isSize(m) && isSize(v) && m >= 2 * threads && m * v >= minWork / 64;
+    !workersBusy() && isSize(m) && isSize(v) && m >= 2 * threads && m * v >= minWork / 64;
 
   let rowLoss = base.alloc(0);
   const backend: ThreadedBackend = {
@@ -279,6 +298,7 @@ export async function createThreadedBackend(
       const jobs = Array.from({ length: threads - 1 }, () => [OP.gemmClaimed, ...args]);
       dispatch(jobs, () => {
         alongside = true;
+        alongsideSequence = posted;
         try {
           work();
         } finally {
@@ -339,6 +359,49 @@ export async function createThreadedBackend(
         h,
         packedAt(whhPacked, h, 4 * h),
       ], edges);
+    },
+    // Backpropagation through time runs here, step after step; its weight gradient, one product
+    // over every step, is split (or, inside matmulTNAlongside's work, split once the workers have
+    // finished their share of the other product).
+    rnnBackward(dzin, dwhh, dstates, states, whh, t, b, h, act) {
+      if (threads === 1 || !isSize(t) || !isSize(b) || !isSize(h) || (act !== 0 && act !== 1)) {
+        return base.rnnBackward(dzin, dwhh, dstates, states, whh, t, b, h, act);
+      }
+      const block = b * h;
+      ex.rnnBackwardSteps(
+        pointer(dzin, t * block),
+        pointer(dstates, (t + 1) * block),
+        pointer(states, (t + 1) * block),
+        pointer(whh, h * h),
+        t,
+        b,
+        h,
+        act,
+      );
+      if (t > 0 && b > 0) {
+        product("matmulTN", dwhh, base.view(states, 0, t * block), dzin, h, t * b, h);
+      }
+    },
+    lstmBackward(dzin, dwhh, dstates, dcells, states, cells, gates, whh, t, b, h) {
+      if (threads === 1 || !isSize(t) || !isSize(b) || !isSize(h)) {
+        return base.lstmBackward(dzin, dwhh, dstates, dcells, states, cells, gates, whh, t, b, h);
+      }
+      const block = b * h;
+      pointer(states, (t + 1) * block);
+      ex.lstmBackwardSteps(
+        pointer(dzin, t * 4 * block),
+        pointer(dstates, (t + 1) * block),
+        pointer(dcells, (t + 1) * block),
+        pointer(cells, (t + 1) * block),
+        pointer(gates, t * 4 * block),
+        pointer(whh, 4 * h * h),
+        t,
+        b,
+        h,
+      );
+      if (t > 0 && b > 0 && h > 0) {
+        product("matmulTN", dwhh, base.view(states, 0, t * block), dzin, h, t * b, 4 * h);
+      }
     },
     softmaxXentForward(probs, logits, targets, m, v) {
       if (!splitsRows(m, v)) return base.softmaxXentForward(probs, logits, targets, m, v);
