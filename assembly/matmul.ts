@@ -533,12 +533,11 @@ function packedFewRows(
   for (let i = 0; i < m; i++) {
     const arow = a + ((<usize> i * <usize> lda) << 2);
     const crow = c + <usize> i * ldc;
-    for (let jr = 0; jr < n; jr += 4 * NR) {
-      // Panels past the last column hold nothing; read the last one again instead.
+    let jr = 0;
+    // Four panels at a time while four remain (the last of them may be partial).
+    for (; jr + 3 * NR < n; jr += 4 * NR) {
       let p0 = block + <usize> (jr / NR) * panelBytes;
-      let p1 = jr + NR < n ? p0 + panelBytes : p0;
-      let p2 = jr + 2 * NR < n ? p0 + 2 * panelBytes : p0;
-      let p3 = jr + 3 * NR < n ? p0 + 3 * panelBytes : p0;
+      let p1 = p0 + panelBytes, p2 = p0 + 2 * panelBytes, p3 = p0 + 3 * panelBytes;
       let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
       let s4 = f32x4.splat(0), s5 = f32x4.splat(0), s6 = f32x4.splat(0), s7 = f32x4.splat(0);
       let p = 0;
@@ -638,6 +637,46 @@ function packedFewRows(
       v128.store(EDGE, s5, 80);
       v128.store(EDGE, s6, 96);
       v128.store(EDGE, s7, 112);
+      for (let j = 0; j < n - jr; j++) {
+        const q = <usize> j << 2;
+        store<f32>(o + q, load<f32>(o + q) + load<f32>(EDGE + q));
+      }
+    }
+    // The last one to three panels one at a time, summed in the same order.
+    for (; jr < n; jr += NR) {
+      let q0 = block + <usize> (jr / NR) * panelBytes;
+      let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
+      let p = 0;
+      for (; p + 4 <= kc; p += 4) {
+        const av = v128.load(arow + (<usize> p << 2));
+        let x = v128.shuffle<f32>(av, av, 0, 0, 0, 0);
+        s0 = madd4(x, v128.load(q0), s0);
+        s1 = madd4(x, v128.load(q0, 16), s1);
+        x = v128.shuffle<f32>(av, av, 1, 1, 1, 1);
+        s0 = madd4(x, v128.load(q0, 32), s0);
+        s1 = madd4(x, v128.load(q0, 48), s1);
+        x = v128.shuffle<f32>(av, av, 2, 2, 2, 2);
+        s0 = madd4(x, v128.load(q0, 64), s0);
+        s1 = madd4(x, v128.load(q0, 80), s1);
+        x = v128.shuffle<f32>(av, av, 3, 3, 3, 3);
+        s0 = madd4(x, v128.load(q0, 96), s0);
+        s1 = madd4(x, v128.load(q0, 112), s1);
+        q0 += 128;
+      }
+      for (; p < kc; p++) {
+        const x = v128.load32_splat(arow + (<usize> p << 2));
+        s0 = madd4(x, v128.load(q0), s0);
+        s1 = madd4(x, v128.load(q0, 16), s1);
+        q0 += 32;
+      }
+      const o = crow + (<usize> jr << 2);
+      if (jr + NR <= n) {
+        v128.store(o, f32x4.add(v128.load(o), s0));
+        v128.store(o, f32x4.add(v128.load(o, 16), s1), 16);
+        continue;
+      }
+      v128.store(EDGE, s0);
+      v128.store(EDGE, s1, 16);
       for (let j = 0; j < n - jr; j++) {
         const q = <usize> j << 2;
         store<f32>(o + q, load<f32>(o + q) + load<f32>(EDGE + q));
