@@ -80,3 +80,4 @@ export {
 } from "./lstm_cell";
 export { scale, scaleNaive, sumSquares, sumSquaresNaive } from "./clip";
 export { adamUpdate, adamUpdateNaive, sgdUpdate, sgdUpdateNaive } from "./optim";
+export { argmaxRows, argmaxRowsNaive } from "./argmax";

@@ -293,8 +293,10 @@ class Decoder {
   readonly #generated: string[];
   readonly #done: boolean[];
   #saved: (Float32Array | Float64Array)[] = [];
-  /** The last step's logits [B,V], reused by the next step. */
+  /** The last step's logits [B,V], reused by the next step (when sampling). */
   #logits: Float32Array | Float64Array | undefined;
+  /** The last step's greedy choice of each row (when not sampling). */
+  readonly #choices: Int32Array;
   /** The weights packed for the products (see packFor). */
   #packed: PackedWeights;
 
@@ -315,6 +317,7 @@ class Decoder {
     }
     this.#t = shortest - 1;
     this.#inputs = Int32Array.from(p.rows, (r) => r.tokens[shortest - 1]);
+    this.#choices = new Int32Array(B);
     this.#rngs = p.rows.map((_, i) => new Rng(p.seed + i));
     this.#out = p.rows.map(() => []);
     this.#generated = p.rows.map(() => "");
@@ -343,11 +346,12 @@ class Decoder {
     const V = model.config.vocabSize;
     writeTokens(model, ws, this.#inputs, 1, "inputs");
     forwardHidden(model, ws, 1, undefined, this.#packed);
-    // One array for the logits of every step.
-    const logits = this.#logits = model.backend.read(
-      forwardLogits(model, ws, 1, this.#packed),
-      this.#logits,
-    );
+    const out = forwardLogits(model, ws, 1, this.#packed);
+    // Greedy rows need only each row's argmax, chosen by the backend; sampling reads the logits
+    // (into one array for every step).
+    const greedy = p.sampling.temperature === 0;
+    if (greedy) model.backend.argmaxRows(out, B, V, this.#choices);
+    const logits = greedy ? undefined : this.#logits = model.backend.read(out, this.#logits);
     carryState(model, ws, 1);
     const next = ++this.#t, chunks: (string | undefined)[] = new Array(B);
     for (let r = 0; r < B; r++) {
@@ -357,7 +361,9 @@ class Decoder {
         continue;
       }
       if (this.#done[r]) continue;
-      const k = pick(logits.subarray(r * V, (r + 1) * V), p.sampling, this.#rngs[r]);
+      const k = logits
+        ? pick(logits.subarray(r * V, (r + 1) * V), p.sampling, this.#rngs[r])
+        : this.#choices[r];
       this.#inputs[r] = k;
       const token = this.#vocab.tokenAt(k);
       this.#out[r].push(token);

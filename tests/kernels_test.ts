@@ -273,6 +273,46 @@ Deno.test("sigmoidForward() is within 1e-6 of 1/(1+exp(-x)) over a dense grid", 
   }
 });
 
+Deno.test("argmaxRows() is the scan's first largest value, ties, NaN and signed zeros included", async (t) => {
+  /** The book's argmax as a scan: later values replace the best only when strictly larger. */
+  const scan = (row: ArrayLike<number>) => {
+    let best = 0;
+    for (let j = 1; j < row.length; j++) if (row[j] > row[best]) best = j;
+    return best;
+  };
+  // Few distinct values (ties), NaN anywhere (also first), and both zeros.
+  const value = fc.oneof(
+    fc.constantFrom(0, -0, 1, -1, 2.5, NaN, -Infinity, Infinity),
+    fc.float({ noNaN: true }),
+  );
+  for (const { label, make } of [...SUBJECTS, { label: "reference", make: () => ref }]) {
+    await t.step(label, () => {
+      fc.assert(
+        fc.property(
+          small(5),
+          fc.integer({ min: 0, max: 41 }),
+          fc.array(value, { minLength: 205 }),
+          (m, n, pool) => {
+            const be = make();
+            const x = pool.slice(0, m * n).map(Math.fround);
+            const got = new Int32Array(m + 1).fill(-7);
+            be.argmaxRows(load(be, x), m, n, got);
+            for (let i = 0; i < m; i++) {
+              assert.equal(
+                got[i],
+                scan(x.slice(i * n, (i + 1) * n)),
+                `row ${i} of ${JSON.stringify(x)}`,
+              );
+            }
+            assert.equal(got[m], -7, "nothing past the rows is written");
+          },
+        ),
+        { numRuns: 200 },
+      );
+    });
+  }
+});
+
 Deno.test("gatherRowsForward() and gatherRowsBackward() match the reference", async (t) => {
   for (const { label, make } of SUBJECTS) {
     await t.step(label, () => {

@@ -116,6 +116,16 @@ export function createReferenceBackend(): Backend {
       for (let i = 0; i < n; i++) if (Y[i] > 0) DX[i] += DY[i];
     },
 
+    argmaxRows(x, m, n, into) {
+      const X = f(x);
+      for (let i = 0; i < m; i++) {
+        let best = 0, max = n > 0 ? X[i * n] : 0;
+        for (let j = 1; j < n; j++) {
+          if (X[i * n + j] > max) max = X[i * n + (best = j)];
+        }
+        into[i] = best;
+      }
+    },
     gatherRowsForward(out, idx, w, n, h) {
       const O = f(out), I = ix(idx), W = f(w);
       for (let i = 0; i < n; i++) for (let j = 0; j < h; j++) O[i * h + j] += W[I[i] * h + j];

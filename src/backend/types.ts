@@ -122,6 +122,12 @@ export interface Backend {
   gatherRowsBackward(dw: Buf, idx: IndexBuf, dout: Buf, n: number, h: number): void;
 
   /**
+   * The greedy choice of each row of `x[m,n]`: the first index of its largest value (a NaN never
+   * counts, unless it comes first: then 0), written into `into[0..m)`.
+   */
+  argmaxRows(x: Buf, m: number, n: number, into: Int32Array): void;
+
+  /**
    * Row-wise softmax with cross-entropy, numerically stable: writes `probs[m,v]` (may alias
    * `logits`) and returns `Σ_i -log softmax(logits[i,:])[targets[i]]`.
    */

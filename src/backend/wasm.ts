@@ -195,6 +195,9 @@ export function wasmBackendOver(
   const reluF = bind("reluForward"), reluB = bind("reluBackward");
   const gatherF = bind("gatherRowsForward"), gatherB = bind("gatherRowsBackward");
   const xentF = bind("softmaxXentForward"), xentB = bind("softmaxXentBackward");
+  const argmaxF = bind("argmaxRows");
+  // Where argmaxRows leaves its indices before they are copied out; grown on demand.
+  let choices = allocBuf(0);
   const rnnF = bind("rnnForward"), rnnB = bind("rnnBackward");
   const gruF = bind("gruForward"), gruB = bind("gruBackward");
   const lstmF = bind("lstmForward"), lstmB = bind("lstmBackward");
@@ -309,6 +312,17 @@ export function wasmBackendOver(
     gatherRowsBackward(dw, idx, dout, n, h) {
       sizes2(n, h);
       gatherB(ptr(dw, h), ptr(idx, n), ptr(dout, n * h), n, h);
+    },
+
+    argmaxRows(x, m, n, into) {
+      sizes2(m, n);
+      if (into.length < m) {
+        throw new TypeError(`Expected an array of at least ${m} elements, got ${into.length}`);
+      }
+      if (choices.length < m) choices = allocBuf(Math.max(m, 2 * choices.length));
+      const p = choices.ptr;
+      argmaxF(p, ptr(x, m * n), m, n);
+      into.set(i32.subarray(p >> 2, (p >> 2) + m));
     },
 
     softmaxXentForward(probs, logits, targets, m, v) {
