@@ -111,13 +111,14 @@ function kernel4x8(c: usize, ldc: usize, ap: usize, bp: usize, kc: i32, mr: i32,
   v128.store(EDGE, c21, 80);
   v128.store(EDGE, c30, 96);
   v128.store(EDGE, c31, 112);
-  for (let r = 0; r < mr; r++) {
-    const row = c + <usize> r * ldc;
-    const e = EDGE + (<usize> r << 5);
-    for (let j = 0; j < nr; j++) {
-      const o = <usize> j << 2;
-      store<f32>(row + o, load<f32>(row + o) + load<f32>(e + o));
-    }
+  for (let r = 0; r < mr; r++) addSpilled(c + <usize> r * ldc, EDGE + (<usize> r << 5), nr);
+}
+
+/** dst[j] += spilled[j] for the first `count` floats: the valid columns of an edge tile. */
+function addSpilled(dst: usize, spilled: usize, count: i32): void {
+  for (let j = 0; j < count; j++) {
+    const o = <usize> j << 2;
+    store<f32>(dst + o, load<f32>(dst + o) + load<f32>(spilled + o));
   }
 }
 
@@ -637,10 +638,7 @@ function packedFewRows(
       v128.store(EDGE, s5, 80);
       v128.store(EDGE, s6, 96);
       v128.store(EDGE, s7, 112);
-      for (let j = 0; j < n - jr; j++) {
-        const q = <usize> j << 2;
-        store<f32>(o + q, load<f32>(o + q) + load<f32>(EDGE + q));
-      }
+      addSpilled(o, EDGE, n - jr);
     }
     // The last one to three panels one at a time, summed in the same order.
     for (; jr < n; jr += NR) {
@@ -677,10 +675,7 @@ function packedFewRows(
       }
       v128.store(EDGE, s0);
       v128.store(EDGE, s1, 16);
-      for (let j = 0; j < n - jr; j++) {
-        const q = <usize> j << 2;
-        store<f32>(o + q, load<f32>(o + q) + load<f32>(EDGE + q));
-      }
+      addSpilled(o, EDGE, n - jr);
     }
   }
 }
