@@ -78,7 +78,7 @@ export function rnnBackward(
 ): void {
   rnnBackwardSteps(dzin, dstates, states, whh, t, b, h, act);
   // One product for the whole sequence: dW_hh += Σ_s states[s]ᵀ · dz[s].
-  if (t > 0 && b > 0) matmulTN(dwhh, states, dzin, h, t * b, h);
+  matmulTN(dwhh, states, dzin, h, t * b, h);
 }
 
 /**

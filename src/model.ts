@@ -390,7 +390,6 @@ export function setWeights(
   model: RnnModel,
   values: Readonly<Record<string, ArrayLike<number>>>,
 ): void {
-  weightsChanged(model);
   const slices = namedSlices(model.config);
   for (const t of slices) {
     const data = values[t.name];
@@ -417,6 +416,7 @@ export function setWeights(
     }
   }
   for (const [key, block] of blocks) model.backend.write(storageView(model, key), block);
+  weightsChanged(model);
 }
 
 /** One layer's activations and their gradients ([T,...] blocks are time-major). */

@@ -378,16 +378,14 @@ export async function createThreadedBackend(
         h,
         act,
       );
-      if (t > 0 && b > 0) {
-        product("matmulTN", dwhh, base.view(states, 0, t * block), dzin, h, t * b, h);
-      }
+      product("matmulTN", dwhh, base.view(states, 0, t * block), dzin, h, t * b, h);
     },
     lstmBackward(dzin, dwhh, dstates, dcells, states, cells, gates, whh, t, b, h) {
       if (threads === 1 || !isSize(t) || !isSize(b) || !isSize(h)) {
         return base.lstmBackward(dzin, dwhh, dstates, dcells, states, cells, gates, whh, t, b, h);
       }
       const block = b * h;
-      pointer(states, (t + 1) * block);
+      pointer(states, (t + 1) * block); // checked as the single-thread kernel checks it
       ex.lstmBackwardSteps(
         pointer(dzin, t * 4 * block),
         pointer(dstates, (t + 1) * block),
@@ -399,9 +397,7 @@ export async function createThreadedBackend(
         b,
         h,
       );
-      if (t > 0 && b > 0 && h > 0) {
-        product("matmulTN", dwhh, base.view(states, 0, t * block), dzin, h, t * b, 4 * h);
-      }
+      product("matmulTN", dwhh, base.view(states, 0, t * block), dzin, h, t * b, 4 * h);
     },
     softmaxXentForward(probs, logits, targets, m, v) {
       if (!splitsRows(m, v)) return base.softmaxXentForward(probs, logits, targets, m, v);
