@@ -10,6 +10,9 @@ export interface CliResult {
   stderr: string;
 }
 
+/** Flags of the small model most CLI tests train: hidden 16, minibatches of 4 x 8 steps. */
+export const SMALL_MODEL: readonly string[] = ["--hidden", "16", "--batch", "4", "--steps", "8"];
+
 /** Runs `deno run -A mod.ts ...args` with no stdin. */
 export async function cli(...args: string[]): Promise<CliResult> {
   const out = await new Deno.Command(Deno.execPath(), {

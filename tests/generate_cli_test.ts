@@ -1,6 +1,6 @@
 // `generate`'s sampling, stop, <unk>, streaming and batch flags, run as a user would: a subprocess.
 import assert from "node:assert/strict";
-import { assertUsageError, cli } from "./_cli.ts";
+import { assertUsageError, cli, SMALL_MODEL } from "./_cli.ts";
 
 const LYRICS = "分开就分开 不分开的是我对你的想念 窗外的麻雀在电线杆上多嘴 ".repeat(10);
 const WORDS = "The Time Traveller (for so it will be convenient to speak of him)\n".repeat(20);
@@ -15,14 +15,9 @@ async function tinyModel(dir: string, text: string, ...flags: string[]): Promise
     corpus,
     "--max-tokens",
     "0",
-    "--hidden",
-    "16",
+    ...SMALL_MODEL,
     "--epochs",
     "3",
-    "--batch",
-    "4",
-    "--steps",
-    "8",
     "--lr",
     "1",
     "--clip",
