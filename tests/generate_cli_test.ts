@@ -60,7 +60,7 @@ Deno.test("generate samples with a seed, stops, streams and continues several pr
     assert.equal(stopped.stdout.trim(), "分开" + generated.slice(0, generated.indexOf(stop) + 1));
 
     // Several prefixes: one line each, each as it would be alone (prefix i with seed + i).
-    const batch = await gen(
+    const twoPrefixes = [
       "--prefix",
       "分开",
       "--prefix",
@@ -69,24 +69,15 @@ Deno.test("generate samples with a seed, stops, streams and continues several pr
       "1",
       "--seed",
       "3",
-    );
+    ];
+    const batch = await gen(...twoPrefixes);
     assert.equal(batch.code, 0, batch.stderr);
     const second = await gen("--prefix", "窗外", "--temperature", "1", "--seed", "4");
     const lines = batch.stdout.trim().split("\n");
     assert.equal(lines.length, 2);
     assert.ok(lines[0].startsWith("分开"));
     assert.equal(lines[1], second.stdout.trim());
-    const batchStreamed = await gen(
-      "--prefix",
-      "分开",
-      "--prefix",
-      "窗外",
-      "--temperature",
-      "1",
-      "--seed",
-      "3",
-      "--stream",
-    );
+    const batchStreamed = await gen(...twoPrefixes, "--stream");
     assert.equal(batchStreamed.stdout, batch.stdout);
 
     // The Chinese edition's vocabulary has no <unk>, so --unk cannot help.
