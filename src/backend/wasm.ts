@@ -322,7 +322,8 @@ export function wasmBackendOver(
       if (choices.length < m) choices = allocBuf(Math.max(m, 2 * choices.length));
       const p = choices.ptr;
       argmaxF(p, ptr(x, m * n), m, n);
-      into.set(i32.subarray(p >> 2, (p >> 2) + m));
+      // Copied one by one: a view per call would allocate at every generated character.
+      for (let i = 0, q = p >> 2; i < m; i++) into[i] = i32[q + i];
     },
 
     softmaxXentForward(probs, logits, targets, m, v) {
