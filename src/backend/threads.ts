@@ -162,8 +162,6 @@ export async function createThreadedBackend(
   let closed = false, splits = 0;
   /** True while matmulTNAlongside runs its work beside the product the other threads compute. */
   let alongside = false;
-  /** The sequence number of the last operation posted. */
-  let posted = 0;
   /** The operation matmulTNAlongside posted, while its work runs. */
   let alongsideSequence = 0;
   /**
@@ -177,15 +175,18 @@ export async function createThreadedBackend(
     }
     return false;
   };
-  /** Posts each worker its operation and arguments, runs `own`, then waits for every worker. */
-  function dispatch(jobs: number[][], own: () => void): void {
+  /**
+   * Posts each worker its operation and arguments, runs `own` (given the operation's sequence
+   * number), then waits for every worker.
+   */
+  function dispatch(jobs: number[][], own: (sequence: number) => void): void {
     if (closed) throw new TypeError("this threaded backend is closed");
     jobs.forEach((job, slot) => ctl.set(job, CONTROL.args + slot * CONTROL.argsPerSlot));
     splits++;
-    const sequence = posted = (Atomics.add(ctl, CONTROL.sequence, 1) + 1) | 0;
+    const sequence = (Atomics.add(ctl, CONTROL.sequence, 1) + 1) | 0;
     Atomics.notify(ctl, CONTROL.sequence);
     try {
-      own();
+      own(sequence);
     } finally {
       // Even when own() threw: workers still running must finish before anything is posted again.
       awaitWorkers(jobs.length, sequence);
@@ -292,13 +293,13 @@ export async function createThreadedBackend(
         return work();
       }
       const width = Math.ceil(n / blocks / 8) * 8;
-      const args = [pointer(c, m * n), n, pointer(a, k * m), m, pointer(b, k * n), n, m, k, n];
-      args.push(1, 0, width);
+      const pc = pointer(c, m * n), pa = pointer(a, k * m), pb = pointer(b, k * n);
+      const args = [pc, n, pa, m, pb, n, m, k, n, 1, 0, width];
       Atomics.store(ctl, CONTROL.claim, 0);
       const jobs = Array.from({ length: threads - 1 }, () => [OP.gemmClaimed, ...args]);
-      dispatch(jobs, () => {
+      dispatch(jobs, (sequence) => {
         alongside = true;
-        alongsideSequence = posted;
+        alongsideSequence = sequence;
         try {
           work();
         } finally {
