@@ -22,9 +22,9 @@
  * @module
  */
 export { Rng } from "./src/rng.ts";
-export { Vocab, type VocabOptions } from "./src/vocab.ts";
-export { flatten, normalizeLetters, tokenize, type TokenKind } from "./src/tokenize.ts";
-export { countNgrams, fitZipf, type ZipfFit, type ZipfFitOptions } from "./src/ngrams.ts";
+export { Vocab, type VocabOptions } from "./src/text/vocab.ts";
+export { flatten, normalizeLetters, tokenize, type TokenKind } from "./src/text/tokenize.ts";
+export { countNgrams, fitZipf, type ZipfFit, type ZipfFitOptions } from "./src/book/ngrams.ts";
 export {
   CHAR_TEXT,
   joinTokens,
@@ -32,8 +32,8 @@ export {
   type TextCorpusOptions,
   type TextSettings,
   textTokens,
-} from "./src/text.ts";
-export { type Preset, PRESETS, type PresetSettings } from "./src/presets.ts";
+} from "./src/text/text.ts";
+export { type Preset, PRESETS, type PresetSettings } from "./src/train/presets.ts";
 export {
   buildCorpus,
   CORPORA,
@@ -44,7 +44,7 @@ export {
   type LoadTextOptions,
   preprocess,
   type PreprocessOptions,
-} from "./src/corpus.ts";
+} from "./src/text/corpus.ts";
 export {
   batches,
   countBatches,
@@ -53,7 +53,7 @@ export {
   type SamplerOptions,
   type SamplingKind,
   sequentialBatches,
-} from "./src/batches.ts";
+} from "./src/text/batches.ts";
 export type { ActivationCode, Backend, Buf, IndexBuf } from "./src/backend/types.ts";
 export { createReferenceBackend } from "./src/backend/reference.ts";
 export { createWasmBackend, hasRelaxedSimd, type WasmBackendOptions } from "./src/backend/wasm.ts";
@@ -82,7 +82,7 @@ export {
   setWeights,
   weightsChanged,
   weightsVersion,
-} from "./src/model.ts";
+} from "./src/model/model.ts";
 export {
   type EpochReport,
   train,
@@ -91,7 +91,7 @@ export {
   type TrainProgress,
   type TrainResult,
   type TrainState,
-} from "./src/train.ts";
+} from "./src/train/train.ts";
 export {
   GRU,
   type LayerGradients,
@@ -101,7 +101,7 @@ export {
   RecurrentLayer,
   type RecurrentLayerOptions,
   RNN,
-} from "./src/layers.ts";
+} from "./src/model/layers.ts";
 export {
   generate,
   generateBatch,
@@ -112,8 +112,8 @@ export {
   prefixTokens,
   type SampleOptions,
   sampleToken,
-} from "./src/generate.ts";
-export { evaluate, type EvaluateOptions, type EvaluateResult } from "./src/evaluate.ts";
+} from "./src/generate/generate.ts";
+export { evaluate, type EvaluateOptions, type EvaluateResult } from "./src/train/evaluate.ts";
 export {
   type Checkpoint,
   type CheckpointExtras,
@@ -123,15 +123,15 @@ export {
   type LoadCheckpointOptions,
   saveCheckpoint,
   type TrainingProgress,
-} from "./src/checkpoint.ts";
+} from "./src/io/checkpoint.ts";
 export {
   exportPyTorch,
   type ExportPyTorchOptions,
   importPyTorch,
   type ImportPyTorchOptions,
   type PyTorchImport,
-} from "./src/pytorch.ts";
-export { Adam, type AdamOptions, type AdamState } from "./src/adam.ts";
+} from "./src/io/pytorch.ts";
+export { Adam, type AdamOptions, type AdamState } from "./src/train/adam.ts";
 export {
   createMlp,
   createMlpWorkspace,
@@ -140,24 +140,24 @@ export {
   mlpBackward,
   mlpForward,
   type MlpWorkspace,
-} from "./src/mlp.ts";
+} from "./src/book/mlp.ts";
 export {
   type SineSeries,
   sineSeries,
   type SineSeriesOptions,
   type TauFeatures,
   tauFeatures,
-} from "./src/seq_data.ts";
+} from "./src/book/seq_data.ts";
 export {
   type Prediction,
   runSequenceExperiment,
   type SequenceExperimentOptions,
   type SequenceExperimentResult,
   type SequenceMse,
-} from "./src/seq_experiment.ts";
-export { main } from "./src/cli.ts";
+} from "./src/book/seq_experiment.ts";
+export { main } from "./src/cli/main.ts";
 
 if (import.meta.main) {
-  const { main } = await import("./src/cli.ts");
+  const { main } = await import("./src/cli/main.ts");
   Deno.exit(await main(Deno.args));
 }

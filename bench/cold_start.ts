@@ -11,9 +11,9 @@
  *
  * Run with `deno run -A bench/cold_start.ts [runs]` (default 10).
  */
-import { encodeCheckpoint } from "../src/checkpoint.ts";
-import { createModel } from "../src/model.ts";
-import { Vocab } from "../src/vocab.ts";
+import { encodeCheckpoint } from "../src/io/checkpoint.ts";
+import { createModel } from "../src/model/model.ts";
+import { Vocab } from "../src/text/vocab.ts";
 
 const RUNS = Number(Deno.args[0] ?? 10);
 const V = 1027, H = 256, TARGET_MS = 50;

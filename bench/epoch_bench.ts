@@ -2,10 +2,10 @@
 // 35, 10000 characters: 8 minibatches) for each cell, on the WebAssembly backend, the vanilla RNN
 // as the baseline. The content of the text does not change the cost, so a synthetic corpus with
 // the Jay Chou vocabulary size stands in and the benchmark needs no data files.
-import { buildCorpus } from "../src/corpus.ts";
-import { type CellType, createModel, GATES } from "../src/model.ts";
+import { buildCorpus } from "../src/text/corpus.ts";
+import { type CellType, createModel, GATES } from "../src/model/model.ts";
 import { Rng } from "../src/rng.ts";
-import { train } from "../src/train.ts";
+import { train } from "../src/train/train.ts";
 
 const V = 1027, H = 256, B = 32, T = 35, MINIBATCHES = 8;
 const rng = new Rng(0);

@@ -15,9 +15,9 @@
  * Run with `deno bench -A bench/generate_bench.ts`.
  */
 import { createReferenceBackend } from "../src/backend/reference.ts";
-import { generate, generateBatch, generateStream } from "../src/generate.ts";
-import { createModel, getWeights, type ModelConfig } from "../src/model.ts";
-import { Vocab } from "../src/vocab.ts";
+import { generate, generateBatch, generateStream } from "../src/generate/generate.ts";
+import { createModel, getWeights, type ModelConfig } from "../src/model/model.ts";
+import { Vocab } from "../src/text/vocab.ts";
 
 const V = 1027, H = 256, LENGTH = 200;
 const config: ModelConfig = { vocabSize: V, hidden: H, activation: "tanh" };

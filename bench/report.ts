@@ -16,10 +16,10 @@ import { createReferenceBackend } from "../src/backend/reference.ts";
 import { createThreadedBackend, threadsAvailable } from "../src/backend/threads.ts";
 import type { Backend, Buf } from "../src/backend/types.ts";
 import { createWasmBackend, hasRelaxedSimd } from "../src/backend/wasm.ts";
-import { buildCorpus, type Corpus } from "../src/corpus.ts";
-import { type CellType, createModel, GATES } from "../src/model.ts";
+import { buildCorpus, type Corpus } from "../src/text/corpus.ts";
+import { type CellType, createModel, GATES } from "../src/model/model.ts";
 import { Rng } from "../src/rng.ts";
-import { train } from "../src/train.ts";
+import { train } from "../src/train/train.ts";
 
 const V = 1027, H = 256, B = 32, T = 35, TB = T * B;
 

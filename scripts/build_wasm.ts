@@ -1,6 +1,6 @@
 /**
  * Compiles the AssemblyScript kernels in `assembly/` and writes two files:
- * `build/kernels.wasm` (for inspection) and `src/_wasm/kernels.ts`, a generated module that
+ * `build/kernels.wasm` (for inspection) and `src/backend/_wasm/kernels.ts`, a generated module that
  * inlines the bytes so the library loads with no file-system or network access.
  *
  * Run with `deno task build:wasm`. `tests/wasm_module_test.ts` rebuilds in memory and fails when
@@ -11,7 +11,7 @@
 import asc from "assemblyscript/asc";
 
 const ROOT = new URL("../", import.meta.url);
-const GENERATED = new URL("src/_wasm/kernels.ts", ROOT);
+const GENERATED = new URL("src/backend/_wasm/kernels.ts", ROOT);
 
 /**
  * `"simd"`: 128-bit SIMD, runs everywhere; `"relaxed-simd"`: adds fused multiply-adds;
@@ -138,6 +138,6 @@ if (import.meta.main) {
   await Deno.writeFile(new URL("build/kernels_threads.wasm", ROOT), threads);
   await Deno.writeTextFile(GENERATED, await renderModule(simd, relaxed, threads));
   console.log(
-    `wrote src/_wasm/kernels.ts (${simd.length} + ${relaxed.length} + ${threads.length} bytes of wasm)`,
+    `wrote src/backend/_wasm/kernels.ts (${simd.length} + ${relaxed.length} + ${threads.length} bytes of wasm)`,
   );
 }

@@ -10,7 +10,7 @@ import {
   type RnnModel,
   type Workspace,
   writeTokens,
-} from "../src/model.ts";
+} from "../src/model/model.ts";
 import type { Backend } from "../src/backend/types.ts";
 import { Rng } from "../src/rng.ts";
 

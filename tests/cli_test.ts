@@ -1,8 +1,8 @@
 // The command line, run as a user would: a subprocess, its output and its exit code.
 import assert from "node:assert/strict";
 import { assertUsageError, cli, cliArgs, SMALL_MODEL } from "./_cli.ts";
-import { countBatches } from "../src/batches.ts";
-import { decodeCheckpoint } from "../src/checkpoint.ts";
+import { countBatches } from "../src/text/batches.ts";
+import { decodeCheckpoint } from "../src/io/checkpoint.ts";
 
 const TEXT = "分开就分开 不分开的是我对你的想念 窗外的麻雀在电线杆上多嘴 ".repeat(10);
 

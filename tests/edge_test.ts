@@ -2,10 +2,10 @@
 // then the example's own entry point as a subprocess with network, env and one file's read only.
 import assert from "node:assert/strict";
 import { createHandler } from "../examples/edge/main.ts";
-import { encodeCheckpoint } from "../src/checkpoint.ts";
-import { generate, type GenerateOptions } from "../src/generate.ts";
-import { createModel } from "../src/model.ts";
-import { Vocab } from "../src/vocab.ts";
+import { encodeCheckpoint } from "../src/io/checkpoint.ts";
+import { generate, type GenerateOptions } from "../src/generate/generate.ts";
+import { createModel } from "../src/model/model.ts";
+import { Vocab } from "../src/text/vocab.ts";
 
 const MAIN = new URL("../examples/edge/main.ts", import.meta.url).pathname;
 const vocab = new Vocab(Array.from("分开不想念的你我 ab"));

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { createReferenceBackend } from "../src/backend/reference.ts";
 import type { Buf } from "../src/backend/types.ts";
-import { backward, forwardLoss, type RnnModel, type Workspace } from "../src/model.ts";
+import { backward, forwardLoss, type RnnModel, type Workspace } from "../src/model/model.ts";
 import { Rng } from "../src/rng.ts";
 import { drawProblem, lossAndGradients, relativeError, setUp } from "./_helpers.ts";
 

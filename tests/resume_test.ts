@@ -1,11 +1,11 @@
 // Stopping and resuming: a run stopped at epoch k and resumed ends with the same bits as one
 // that never stopped, with every source of randomness and state in play.
 import assert from "node:assert/strict";
-import { decodeCheckpoint } from "../src/checkpoint.ts";
-import { buildCorpus } from "../src/corpus.ts";
-import { getWeights } from "../src/model.ts";
-import { decodeSafetensors } from "../src/safetensors.ts";
-import { train, type TrainState } from "../src/train.ts";
+import { decodeCheckpoint } from "../src/io/checkpoint.ts";
+import { buildCorpus } from "../src/text/corpus.ts";
+import { getWeights } from "../src/model/model.ts";
+import { decodeSafetensors } from "../src/io/safetensors.ts";
+import { train, type TrainState } from "../src/train/train.ts";
 import { cli } from "./_cli.ts";
 
 const TEXT = "分开就分开 不分开的是我对你的想念 窗外的麻雀在电线杆上多嘴 ".repeat(10);

@@ -5,7 +5,7 @@
  */
 import fc from "fast-check";
 import assert from "node:assert/strict";
-import { buildCorpus } from "../src/corpus.ts";
+import { buildCorpus } from "../src/text/corpus.ts";
 import { createWasmBackend } from "../src/backend/wasm.ts";
 import {
   createThreadedBackend,
@@ -13,8 +13,8 @@ import {
   threadsAvailable,
 } from "../src/backend/threads.ts";
 import type { Backend, Buf } from "../src/backend/types.ts";
-import { getWeights } from "../src/model.ts";
-import { train } from "../src/train.ts";
+import { getWeights } from "../src/model/model.ts";
+import { train } from "../src/train/train.ts";
 
 const ignore = !threadsAvailable();
 const one = () => createWasmBackend({ relaxedSimd: true });

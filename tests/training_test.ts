@@ -1,11 +1,11 @@
 // End to end: the training loop learns, is reproducible, stops on a signal and on divergence.
 import assert from "node:assert/strict";
-import { buildCorpus, loadCorpus } from "../src/corpus.ts";
-import { evaluate } from "../src/evaluate.ts";
-import { generate } from "../src/generate.ts";
-import { decodeCheckpoint, encodeCheckpoint } from "../src/checkpoint.ts";
-import { createModel, getWeights } from "../src/model.ts";
-import { train, TrainingDivergedError } from "../src/train.ts";
+import { buildCorpus, loadCorpus } from "../src/text/corpus.ts";
+import { evaluate } from "../src/train/evaluate.ts";
+import { generate } from "../src/generate/generate.ts";
+import { decodeCheckpoint, encodeCheckpoint } from "../src/io/checkpoint.ts";
+import { createModel, getWeights } from "../src/model/model.ts";
+import { train, TrainingDivergedError } from "../src/train/train.ts";
 
 const LYRICS = "我想要你的微笑每天都能看到 我知道这里很美但家乡的你更美 " +
   "分开就分开 不分开的是我对你的想念 窗外的麻雀在电线杆上多嘴 ";

@@ -4,7 +4,11 @@
  * the committed bytes.
  */
 import assert from "node:assert/strict";
-import { KERNELS_WASM, KERNELS_WASM_RELAXED, KERNELS_WASM_THREADS } from "../src/_wasm/kernels.ts";
+import {
+  KERNELS_WASM,
+  KERNELS_WASM_RELAXED,
+  KERNELS_WASM_THREADS,
+} from "../src/backend/_wasm/kernels.ts";
 import { compileKernels } from "../scripts/build_wasm.ts";
 
 const KERNELS = [
@@ -63,9 +67,9 @@ for (const [variant, bytes] of BUILDS) {
     }
   });
 
-  Deno.test(`src/_wasm/kernels.ts holds a fresh ${variant} build of assembly/`, async () => {
+  Deno.test(`src/backend/_wasm/kernels.ts holds a fresh ${variant} build of assembly/`, async () => {
     const fresh = await compileKernels(variant);
     const same = fresh.length === bytes.length && fresh.every((b, i) => b === bytes[i]);
-    assert.ok(same, "src/_wasm/kernels.ts is stale; run `deno task build:wasm`");
+    assert.ok(same, "src/backend/_wasm/kernels.ts is stale; run `deno task build:wasm`");
   });
 }

@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { KERNELS_WASM_THREADS, SHARED_MEMORY_PAGES } from "../_wasm/kernels.ts";
+import { KERNELS_WASM_THREADS, SHARED_MEMORY_PAGES } from "./_wasm/kernels.ts";
 import { CONTROL, type Fn, OP, ROW_KERNELS, runClaimedBlocks } from "./thread_protocol.ts";
 import type { Backend, Buf, IndexBuf } from "./types.ts";
 import { hasRelaxedSimd, wasmBackendOver } from "./wasm.ts";

@@ -1,6 +1,6 @@
 /**
  * The WebAssembly SIMD backend: the AssemblyScript kernels in `assembly/`, compiled to one module
- * with no imports and inlined as bytes (`src/_wasm/kernels.ts`), so it needs no permissions.
+ * with no imports and inlined as bytes (`src/backend/_wasm/kernels.ts`), so it needs no permissions.
  *
  * Each backend owns one instance and one linear memory. Buffers are float32 (indices int32)
  * handles carved from a bump arena in that memory; every kernel method is one bound export call
@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { KERNELS_WASM, KERNELS_WASM_RELAXED } from "../_wasm/kernels.ts";
+import { KERNELS_WASM, KERNELS_WASM_RELAXED } from "./_wasm/kernels.ts";
 import type { ActivationCode, Backend, Buf, IndexBuf } from "./types.ts";
 
 /** Buffers start on 64-byte boundaries (a cache line); memory grows in 64 KiB pages. */

@@ -1,0 +1,85 @@
+import assert from "node:assert/strict";
+import { assertUsageError, cli } from "../../tests/_cli.ts";
+import { loadCheckpoint, saveCheckpoint } from "../io/checkpoint.ts";
+import { generate } from "../generate/generate.ts";
+import { createModel, getWeights, type ModelConfig } from "../model/model.ts";
+import { decodeSafetensors } from "../io/safetensors.ts";
+import { Vocab } from "../text/vocab.ts";
+
+const VOCAB = new Vocab([..."abcdef"]);
+
+/** A checkpoint of a small model in `dir`; returns its path. */
+async function checkpoint(dir: string, name: string, config: Partial<ModelConfig>) {
+  const model = createModel(
+    { vocabSize: VOCAB.size, hidden: 4, activation: "tanh", ...config },
+    { seed: 3, init: "uniform" },
+  );
+  const path = `${dir}/${name}.safetensors`;
+  await saveCheckpoint(path, model, VOCAB, { text: { tokens: "char", normalize: "none" } });
+  return path;
+}
+
+Deno.test("export then import through the CLI gives back the same weights and text", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const ckpt = await checkpoint(dir, "gru", { cell: "gru", gruVariant: "pytorch", layers: 2 });
+    const pt = `${dir}/gru.pt.safetensors`, back = `${dir}/back.safetensors`;
+    const e = await cli("export", "--model", ckpt, "--format", "pytorch", "--out", pt);
+    assert.equal(e.code, 0, e.stderr);
+    assert.match(
+      e.stdout,
+      /^wrote .*gru\.pt\.safetensors: PyTorch state dict of 2 x gru \(pytorch\)/,
+    );
+    const names = decodeSafetensors(await Deno.readFile(pt)).tensors.map((t) => t.name);
+    assert.deepEqual(names.slice(0, 4), [
+      "rnn.weight_ih_l0",
+      "rnn.weight_hh_l0",
+      "rnn.bias_ih_l0",
+      "rnn.bias_hh_l0",
+    ]);
+    assert.deepEqual(names.slice(-2), ["dense.weight", "dense.bias"]);
+    const i = await cli("import", "--format", "pytorch", "--in", pt, "--out", back);
+    assert.equal(i.code, 0, i.stderr);
+    assert.match(i.stdout, /^wrote .*back\.safetensors: checkpoint of 2 x gru \(pytorch\)/);
+    const [a, b] = await Promise.all([loadCheckpoint(ckpt), loadCheckpoint(back)]);
+    assert.deepEqual(b.model.config, a.model.config);
+    const wa = getWeights(a.model), wb = getWeights(b.model);
+    for (const name of Object.keys(wa)) assert.deepEqual(wb[name], wa[name], name);
+    assert.equal(generate(b.model, b.vocab, "abc"), generate(a.model, a.vocab, "abc"));
+    assert.deepEqual((await Array.fromAsync(Deno.readDir(dir), (x) => x.name)).sort(), [
+      "back.safetensors",
+      "gru.pt.safetensors",
+      "gru.safetensors",
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("export and import report mistakes as usage errors", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const book = await checkpoint(dir, "book", { cell: "gru" });
+    const rnn = await checkpoint(dir, "rnn", {});
+    const garbage = `${dir}/garbage.safetensors`;
+    await Deno.writeFile(garbage, new Uint8Array(16));
+    const out = `${dir}/out.safetensors`;
+    const [refused, noModel, format, noIn, bad, unknown] = await Promise.all([
+      cli("export", "--model", book, "--out", out),
+      cli("export", "--out", out),
+      cli("export", "--model", rnn, "--out", out, "--format", "onnx"),
+      cli("import", "--out", out),
+      cli("import", "--in", garbage, "--out", out),
+      cli("import", "--in", garbage, "--out", out, "--model", rnn),
+    ]);
+    assertUsageError(refused, /book's GRU cannot be exported.*reset gate/);
+    assertUsageError(noModel, /--model FILE \(a checkpoint\) is required/);
+    assertUsageError(format, /--format must be one of pytorch, got "onnx"/);
+    assertUsageError(noIn, /--in FILE \(a PyTorch state dict\) is required/);
+    assertUsageError(bad, /garbage\.safetensors: /);
+    assertUsageError(unknown, /--model/);
+    await assert.rejects(Deno.stat(out), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

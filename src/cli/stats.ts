@@ -1,0 +1,181 @@
+/**
+ * The `stats` command: the text statistics of Dive into Deep Learning ("Text Preprocessing" and
+ * "Language Models", 2nd edition) for a corpus: vocabulary sizes and corpus lengths for
+ * character and word tokens, the most frequent unigrams, bigrams and trigrams, Zipf's exponent of
+ * each, and optionally the book's log-log figure of frequency against rank.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { int, oneOf, parse, UsageError } from "./args.ts";
+import { writeTextFileAtomic } from "../io/atomic_write.ts";
+import { loadText } from "../text/corpus.ts";
+import { countNgrams, fitZipf, type ZipfFit } from "../book/ngrams.ts";
+import { flatten, normalizeLetters, tokenize, type TokenKind } from "../text/tokenize.ts";
+import { Vocab } from "../text/vocab.ts";
+
+const NAMES = ["unigram", "bigram", "trigram"] as const;
+
+/** One n-gram curve: its top rows, how many distinct n-grams, and its Zipf fit (if possible). */
+interface Curve {
+  name: (typeof NAMES)[number];
+  counts: number[];
+  top: [string[], number][];
+  fit: ZipfFit | undefined;
+  fitProblem: string | undefined;
+}
+
+/** Ranks 1…k against counts, keeping only the two ends of each run of equal counts. */
+function rankCurve(counts: readonly number[]): { x: number[]; y: number[] } {
+  // A line through a flat run's ends is the same picture: the thousands of n-grams seen once
+  // shrink to two points, and the SVG stays small.
+  const x: number[] = [], y: number[] = [];
+  for (let i = 0; i < counts.length; i++) {
+    if (
+      i === 0 || i === counts.length - 1 || counts[i] !== counts[i - 1] ||
+      counts[i] !== counts[i + 1]
+    ) {
+      x.push(i + 1);
+      y.push(counts[i]);
+    }
+  }
+  return { x, y };
+}
+
+/** An n-gram as shown in the tables: words with spaces; characters quoted so spaces show. */
+function show(gram: readonly string[], kind: TokenKind): string {
+  return kind === "word" ? gram.join(" ") : JSON.stringify(gram.join(""));
+}
+
+/**
+ * Runs `stats`: prints the book's text statistics of a corpus, and with `--out DIR` writes
+ * `DIR/zipf.svg`, frequency against rank on log-log axes for unigrams, bigrams and trigrams.
+ *
+ * Flags: `--corpus NAME|PATH` (default `timemachine`), `--tokens word|char` (the tokens of the
+ * n-gram tables and the figure; default `word`), `--top N` (rows per table, default 10; 0 prints
+ * none), `--out DIR` (created if missing; the SVG is written atomically), `--json` (one JSON
+ * object instead of the tables). The text is reduced to the letters A–Z, lowercased, line by line
+ * (the book's `read_time_machine`), so a corpus in another script keeps almost nothing.
+ *
+ * @param args The arguments after `stats`.
+ * @returns The exit code, 0; flag mistakes throw `UsageError`, a missing corpus the error of
+ * `loadText`.
+ * @example Statistics of a small text file
+ * ```ts
+ * import { runStats } from "./stats.ts";
+ * const path = await Deno.makeTempFile({ suffix: ".txt" });
+ * await Deno.writeTextFile(path, "The cat saw the dog.\nThe dog saw the cat.\n");
+ * const code = await runStats(["--corpus", path, "--top", "3"]);
+ * console.log(code); // 0
+ * await Deno.remove(path);
+ * ```
+ */
+export async function runStats(args: string[]): Promise<number> {
+  const v = parse(args, {
+    corpus: "string",
+    tokens: "string",
+    top: "string",
+    out: "string",
+    json: "boolean",
+  });
+  const s = (k: string) => v[k] as string | undefined;
+  const corpusName = s("corpus") ?? "timemachine";
+  if (corpusName === "") throw new UsageError("--corpus needs a corpus name or a file path");
+  const kind = oneOf("tokens", s("tokens"), ["word", "char"]);
+  const top = int("top", s("top"), 10, 0);
+  const out = s("out");
+  if (out === "") throw new UsageError("--out needs a folder");
+  const json = v.json === true;
+
+  const text = await loadText(corpusName, { onMessage: (line) => console.error(line) });
+  const lines = normalizeLetters(text);
+  const sizes = (["char", "word"] as const).map((k) => {
+    const tokens = tokenize(lines, k);
+    return { kind: k, vocab: Vocab.build(tokens).size, flat: flatten(tokens) };
+  });
+  const corpus = sizes.find((x) => x.kind === kind)!.flat;
+  const curves: Curve[] = NAMES.map((name, i) => {
+    const grams = countNgrams(corpus, i + 1);
+    const counts = grams.map(([, c]) => c);
+    let fit: ZipfFit | undefined, fitProblem: string | undefined;
+    try {
+      fit = fitZipf(counts);
+    } catch (e) {
+      // A short text has too few ranks for a line; the rest of the report still stands.
+      if (!(e instanceof RangeError)) throw e;
+      const fitted = Math.max(counts.filter((n) => n >= 2).length - 9, 0);
+      fitProblem = `a line needs 2 ranks from rank 10 on with count >= 2; this text has ${fitted}`;
+    }
+    return { name, counts, top: grams.slice(0, top), fit, fitProblem };
+  });
+
+  let svgPath: string | undefined;
+  if (out !== undefined) {
+    // Vega loads only when a figure is asked for.
+    const { lineChartSvg } = await import("../book/plot.ts");
+    const svg = await lineChartSvg(
+      curves.map((c) => ({ name: c.name, ...rankCurve(c.counts) })),
+      {
+        title: `Zipf's law: ${kind} n-grams of ${corpusName}`,
+        xTitle: "token: x",
+        yTitle: "frequency: n(x)",
+        logX: true,
+        logY: true,
+      },
+    );
+    await Deno.mkdir(out, { recursive: true });
+    svgPath = join(out, "zipf.svg");
+    await writeTextFileAtomic(svgPath, svg);
+  }
+
+  if (json) {
+    console.log(JSON.stringify({
+      corpus: corpusName,
+      lines: lines.length,
+      char: { vocab: sizes[0].vocab, length: sizes[0].flat.length },
+      word: { vocab: sizes[1].vocab, length: sizes[1].flat.length },
+      tokens: kind,
+      ngrams: Object.fromEntries(curves.map((c) => [c.name, {
+        distinct: c.counts.length,
+        top: c.top.map(([gram, count]) => ({ gram, count })),
+        zipf: c.fit ?? null,
+      }])),
+      svg: svgPath ?? null,
+    }));
+    return 0;
+  }
+
+  const report: string[] = [
+    `${corpusName}: ${lines.length} lines, reduced to lowercase letters a-z and spaces`,
+    "tokens  vocabulary  corpus length",
+    ...sizes.map((x) =>
+      `${x.kind.padEnd(6)}  ${String(x.vocab).padStart(10)}  ${String(x.flat.length).padStart(13)}`
+    ),
+    "(vocabulary sizes count <unk>; lines are joined without a separator)",
+  ];
+  for (const c of top > 0 ? curves : []) {
+    report.push("", `top ${top} ${c.name}s (${kind} tokens; ${c.counts.length} distinct):`);
+    const width = Math.max(5, ...c.top.map(([, n]) => String(n).length));
+    c.top.forEach(([gram, count], i) => {
+      report.push(
+        `  ${String(i + 1).padStart(4)}  ${String(count).padStart(width)}  ${show(gram, kind)}`,
+      );
+    });
+  }
+  report.push(
+    "",
+    "Zipf's law n(x) ∝ 1/x^α, least squares of ln n(x) on ln x over ranks 10 … the last count >= 2:",
+  );
+  for (const c of curves) {
+    report.push(
+      c.fit
+        ? `  ${c.name.padEnd(8)} α = ${c.fit.exponent.toFixed(3)}  (ranks ${c.fit.ranks[0]}–${
+          c.fit.ranks[1]
+        } of ${c.counts.length})`
+        : `  ${c.name.padEnd(8)} α not fitted: ${c.fitProblem}`,
+    );
+  }
+  if (svgPath !== undefined) report.push("", `wrote ${svgPath}`);
+  console.log(report.join("\n"));
+  return 0;
+}

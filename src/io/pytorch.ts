@@ -1,0 +1,353 @@
+/**
+ * PyTorch interop: a model as the state dict of the book's concise model (Dive into Deep
+ * Learning, "Concise Implementation of Recurrent Neural Networks"), an `nn.RNN`, `nn.GRU` or
+ * `nn.LSTM` named `rnn` (`batch_first=False`) feeding an `nn.Linear` named `dense`, saved as a
+ * safetensors file that `safetensors.torch.load_file` reads.
+ *
+ * Tensors, float32, in PyTorch's orientation (`W x`, the transpose of the book's `X W`) and gate
+ * order (GRU r, z, n; LSTM i, f, g, o, the order this library stores them in), per layer `k`:
+ * `rnn.weight_ih_l{k}` [G, I], `rnn.weight_hh_l{k}` [G, H], `rnn.bias_ih_l{k}` [G],
+ * `rnn.bias_hh_l{k}` [G]; then `dense.weight` [V, H] and `dense.bias` [V]. Our one bias per gate
+ * goes into `bias_ih` and `bias_hh` is zero, except the `n` block of PyTorch's GRU, which holds
+ * `b_hn`. `__metadata__` holds `format` (`"pt"`), `producer` (`"@rnn/wasm"`), and JSON strings
+ * `config` (the model's config), `vocab` (tokens in index order) and `text` (tokenisation).
+ *
+ * @module
+ */
+import type { Backend } from "../backend/types.ts";
+import {
+  type CellType,
+  createModel,
+  GATES,
+  getWeights,
+  type ModelConfig,
+  type RnnModel,
+  setWeights,
+} from "../model/model.ts";
+import { decodeSafetensors, encodeSafetensors, type Tensor } from "./safetensors.ts";
+import { CHAR_TEXT, type TextSettings } from "../text/text.ts";
+import { Vocab } from "../text/vocab.ts";
+
+/** What {@linkcode exportPyTorch} records beside the weights and vocabulary. */
+export interface ExportPyTorchOptions {
+  /** How the model's text is tokenised; default characters. */
+  text?: TextSettings;
+}
+
+/** Options of {@linkcode importPyTorch}. */
+export interface ImportPyTorchOptions {
+  /** Backend of the imported model; default a new WebAssembly backend. */
+  backend?: Backend;
+}
+
+/** A model read from a PyTorch state dict. */
+export interface PyTorchImport {
+  /** The model, its weights those of the state dict. */
+  model: RnnModel;
+  /** The vocabulary from the file's metadata. */
+  vocab: Vocab;
+  /** The tokenisation from the file's metadata; characters when it records none. */
+  text: TextSettings;
+}
+
+/** PyTorch's module class for each cell. */
+const MODULES: Readonly<Record<CellType, string>> = { rnn: "RNN", gru: "GRU", lstm: "LSTM" };
+
+/** `a` [rows, cols] row-major, transposed to [cols, rows], as float32. */
+function transpose(a: ArrayLike<number>, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) out[c * rows + r] = a[r * cols + c];
+  }
+  return out;
+}
+
+/** A layer's whole block [rows, G] from the book's per-gate tensors [rows, H]. */
+function joinGates(
+  w: Record<string, ArrayLike<number>>,
+  prefix: string,
+  gates: readonly string[],
+  suffix: string,
+  rows: number,
+  H: number,
+): Float64Array {
+  const G = gates.length * H, out = new Float64Array(rows * G);
+  gates.forEach((g, gate) => {
+    const part = w[`${prefix}${g}${suffix}`];
+    for (let r = 0; r < rows; r++) {
+      for (let j = 0; j < H; j++) out[r * G + gate * H + j] = part[r * H + j];
+    }
+  });
+  return out;
+}
+
+/**
+ * Writes a model as the state dict of the book's concise PyTorch model: `nn.RNN`/`nn.GRU`/
+ * `nn.LSTM` named `rnn` plus `nn.Linear` named `dense` (see the module doc for the tensors). A
+ * vanilla model with relu maps to `nn.RNN(nonlinearity='relu')`.
+ *
+ * @param model The model: one-hot inputs and an output layer; a GRU must use
+ * `gruVariant: "pytorch"`.
+ * @param vocab Its vocabulary (size must match the model).
+ * @param options Tokenisation to record.
+ * @returns The safetensors file's bytes.
+ * @throws {RangeError} For the book's GRU (PyTorch applies the reset gate after the recurrent
+ * product, so it has no exact `nn.GRU` equivalent), a model with dense inputs or no output layer,
+ * or a vocabulary of another size.
+ * @example Export a small LSTM
+ * ```ts
+ * import { createModel } from "../model/model.ts";
+ * import { Vocab } from "../text/vocab.ts";
+ * import { exportPyTorch } from "./pytorch.ts";
+ * import { decodeSafetensors } from "./safetensors.ts";
+ * const model = createModel({ vocabSize: 3, hidden: 2, activation: "tanh", cell: "lstm" });
+ * const file = decodeSafetensors(exportPyTorch(model, new Vocab(["a", "b", "c"])));
+ * console.log(file.tensors[0].name, file.tensors[0].shape); // rnn.weight_ih_l0 [8, 3]
+ * ```
+ */
+export function exportPyTorch(
+  model: RnnModel,
+  vocab: Vocab,
+  options: ExportPyTorchOptions = {},
+): Uint8Array {
+  const config = model.config;
+  const { vocabSize: V, hidden: H, layers, cell } = config;
+  if (cell === "gru" && config.gruVariant !== "pytorch") {
+    throw new RangeError(
+      "the book's GRU cannot be exported to PyTorch: nn.GRU applies the reset gate after the " +
+        "recurrent product (r * (W_hn h + b_hn)), the book before it (W_hh (r * h)), so no " +
+        'nn.GRU computes the same; train with gruVariant "pytorch" to export',
+    );
+  }
+  if (config.inputSize > 0 || V === 0) {
+    throw new RangeError(
+      "only models of one-hot tokens with an output layer can be exported " +
+        `(this one has inputSize ${config.inputSize}, vocabSize ${V})`,
+    );
+  }
+  if (vocab.size !== V) {
+    throw new RangeError(`the vocabulary has ${vocab.size} tokens, the model ${V}`);
+  }
+  const gates = GATES[cell], G = gates.length * H;
+  const w = getWeights(model);
+  const tensors: Tensor[] = [];
+  for (let l = 0; l < layers; l++) {
+    const suffix = layers > 1 ? `_l${l}` : "";
+    const I = l === 0 ? V : H;
+    const b = joinGates(w, "b_", gates, suffix, 1, H);
+    const bhh = new Float32Array(G);
+    // PyTorch's GRU: b_hn sits inside the reset product, in bias_hh's n block.
+    if (w[`b_hn${suffix}`]) bhh.set(w[`b_hn${suffix}`], 2 * H);
+    tensors.push(
+      {
+        name: `rnn.weight_ih_l${l}`,
+        shape: [G, I],
+        data: transpose(joinGates(w, "W_x", gates, suffix, I, H), I, G),
+      },
+      {
+        name: `rnn.weight_hh_l${l}`,
+        shape: [G, H],
+        data: transpose(joinGates(w, "W_h", gates, suffix, H, H), H, G),
+      },
+      { name: `rnn.bias_ih_l${l}`, shape: [G], data: Float32Array.from(b) },
+      { name: `rnn.bias_hh_l${l}`, shape: [G], data: bhh },
+    );
+  }
+  tensors.push(
+    { name: "dense.weight", shape: [V, H], data: transpose(w.W_hq, H, V) },
+    { name: "dense.bias", shape: [V], data: Float32Array.from(w.b_q) },
+  );
+  const text = options.text ?? CHAR_TEXT;
+  return encodeSafetensors({
+    tensors,
+    metadata: {
+      format: "pt",
+      producer: "@rnn/wasm",
+      module: `rnn = nn.${MODULES[cell]}(${V}, ${H}, num_layers=${layers}` +
+        `${cell === "rnn" ? `, nonlinearity='${config.activation}'` : ""}); ` +
+        `dense = nn.Linear(${H}, ${V})`,
+      config: JSON.stringify(config),
+      vocab: JSON.stringify(vocab.toJSON()),
+      text: JSON.stringify({ tokens: text.tokens, normalize: text.normalize }),
+    },
+  });
+}
+
+/** The JSON value of a metadata entry, or undefined when absent. */
+function metaJson(meta: Record<string, string>, key: string): unknown {
+  if (meta[key] === undefined) return undefined;
+  try {
+    return JSON.parse(meta[key]);
+  } catch {
+    throw new SyntaxError(`the metadata entry "${key}" is not valid JSON`);
+  }
+}
+
+/**
+ * Reads the state dict of the book's concise PyTorch model (as {@linkcode exportPyTorch} writes
+ * it, or as `safetensors.torch.save_file(model.state_dict(), path, metadata={"vocab": ...})`
+ * writes it from PyTorch) into a model. The cell, layers and hidden size come from the tensors
+ * (checked against the metadata's `config` when there is one); `nonlinearity` comes from the
+ * config (default tanh). `bias_ih` and `bias_hh` are added into the one bias per gate, except the
+ * GRU's `n` block, whose `bias_hh` part becomes `b_hn`: a GRU is always imported with
+ * `gruVariant: "pytorch"`.
+ *
+ * @param bytes The safetensors file's bytes.
+ * @param options Backend for the model.
+ * @returns The model, its vocabulary and tokenisation.
+ * @throws {SyntaxError} When the file is not such a state dict: a tensor missing, extra or of the
+ * wrong shape, a layer or the dense layer not matching the others, no vocabulary, or a config
+ * that disagrees with the tensors; the message says which.
+ * @example Round trip
+ * ```ts
+ * import { createModel } from "../model/model.ts";
+ * import { Vocab } from "../text/vocab.ts";
+ * import { exportPyTorch, importPyTorch } from "./pytorch.ts";
+ * const model = createModel({ vocabSize: 2, hidden: 3, activation: "relu" }, { seed: 1 });
+ * const back = importPyTorch(exportPyTorch(model, new Vocab(["a", "b"])));
+ * console.log(back.model.config.activation, back.vocab.tokens); // relu ["a", "b"]
+ * ```
+ */
+export function importPyTorch(
+  bytes: Uint8Array,
+  options: ImportPyTorchOptions = {},
+): PyTorchImport {
+  const file = decodeSafetensors(bytes);
+  const meta = file.metadata;
+  const byName = new Map(file.tensors.map((t) => [t.name, t]));
+  const shapeOf = (name: string) => {
+    const t = byName.get(name);
+    if (!t) throw new SyntaxError(`the state dict has no tensor "${name}"`);
+    return t.shape;
+  };
+  const need = (name: string, shape: number[]) => {
+    const got = shapeOf(name);
+    if (JSON.stringify(got) !== JSON.stringify(shape)) {
+      throw new SyntaxError(
+        `tensor "${name}" has shape ${JSON.stringify(got)}, expected ${JSON.stringify(shape)}`,
+      );
+    }
+    return byName.get(name)!.data;
+  };
+
+  let vocab: Vocab;
+  const vocabJson = metaJson(meta, "vocab");
+  if (vocabJson === undefined) {
+    throw new SyntaxError('the metadata has no "vocab" entry (a JSON list of the tokens)');
+  }
+  try {
+    vocab = Vocab.fromJSON(vocabJson);
+  } catch (e) {
+    throw new SyntaxError(`the metadata's vocabulary is invalid: ${(e as Error).message}`);
+  }
+  const V = vocab.size;
+
+  // Sizes from the first layer's recurrent weights [G, H].
+  const hh = shapeOf("rnn.weight_hh_l0");
+  if (hh.length !== 2 || hh[1] < 1 || hh[0] % hh[1] !== 0) {
+    throw new SyntaxError(
+      `tensor "rnn.weight_hh_l0" has shape ${JSON.stringify(hh)}, expected [G, H] with G a ` +
+        "multiple of H",
+    );
+  }
+  const H = hh[1], G = hh[0];
+  const cell = (Object.keys(GATES) as CellType[]).find((c) => GATES[c].length * H === G);
+  if (!cell) {
+    throw new SyntaxError(
+      `tensor "rnn.weight_hh_l0" has ${G} rows for ${H} hidden units: not nn.RNN (${H}), ` +
+        `nn.GRU (${3 * H}) or nn.LSTM (${4 * H})`,
+    );
+  }
+  let layers = 0;
+  while (byName.has(`rnn.weight_ih_l${layers}`)) layers++;
+  if (layers === 0) throw new SyntaxError('the state dict has no tensor "rnn.weight_ih_l0"');
+
+  const config = metaJson(meta, "config") as Partial<ModelConfig> | undefined;
+  if (config !== undefined && (typeof config !== "object" || config === null)) {
+    throw new SyntaxError(`the metadata's config ${meta.config} is not an object`);
+  }
+  const activation = config?.activation ?? "tanh";
+  const found: Record<string, unknown> = { vocabSize: V, hidden: H, cell, layers };
+  for (const [key, value] of Object.entries(found)) {
+    const given = config?.[key as keyof ModelConfig];
+    if (given !== undefined && given !== value) {
+      throw new SyntaxError(
+        `the metadata's config says ${key} ${JSON.stringify(given)}, the tensors ${
+          JSON.stringify(value)
+        }`,
+      );
+    }
+  }
+  if (activation !== "tanh" && activation !== "relu") {
+    throw new SyntaxError(`the metadata's config has activation ${JSON.stringify(activation)}`);
+  }
+  if ((config?.inputSize ?? 0) !== 0) {
+    throw new SyntaxError("the metadata's config has dense inputs (inputSize); only tokens load");
+  }
+  if (cell === "gru" && (config?.gruVariant ?? "pytorch") !== "pytorch") {
+    throw new SyntaxError(
+      `the metadata's config says gruVariant ${JSON.stringify(config!.gruVariant)}, but an ` +
+        'nn.GRU state dict is always PyTorch\'s GRU ("pytorch")',
+    );
+  }
+
+  const gates = GATES[cell];
+  const weights: Record<string, ArrayLike<number>> = {};
+  const known = new Set<string>();
+  const take = (name: string, shape: number[]) => {
+    known.add(name);
+    return need(name, shape);
+  };
+  for (let l = 0; l < layers; l++) {
+    const suffix = layers > 1 ? `_l${l}` : "";
+    const I = l === 0 ? V : H;
+    const wih = take(`rnn.weight_ih_l${l}`, [G, I]), whh = take(`rnn.weight_hh_l${l}`, [G, H]);
+    const bih = take(`rnn.bias_ih_l${l}`, [G]), bhh = take(`rnn.bias_hh_l${l}`, [G]);
+    gates.forEach((g, gate) => {
+      // Gate `gate` is rows [gate·H, (gate+1)·H) of PyTorch's [G, ·] blocks; ours are [·, H].
+      const wx = new Float64Array(I * H), wh = new Float64Array(H * H), b = new Float64Array(H);
+      for (let j = 0; j < H; j++) {
+        const row = gate * H + j;
+        for (let i = 0; i < I; i++) wx[i * H + j] = wih[row * I + i];
+        for (let i = 0; i < H; i++) wh[i * H + j] = whh[row * H + i];
+        // The GRU's candidate keeps bias_hh apart (b_hn); every other gate adds the two.
+        b[j] = cell === "gru" && g === "h" ? bih[row] : bih[row] + bhh[row];
+      }
+      weights[`W_x${g}${suffix}`] = wx;
+      weights[`W_h${g}${suffix}`] = wh;
+      weights[`b_${g}${suffix}`] = b;
+    });
+    if (cell === "gru") weights[`b_hn${suffix}`] = bhh.subarray(2 * H, 3 * H);
+  }
+  if (!byName.has("dense.weight")) {
+    throw new SyntaxError('the state dict has no tensor "dense.weight" (nn.Linear named dense)');
+  }
+  weights.W_hq = transpose(take("dense.weight", [V, H]), V, H);
+  weights.b_q = take("dense.bias", [V]);
+  const extra = file.tensors.filter((t) => !known.has(t.name));
+  if (extra.length > 0) {
+    throw new SyntaxError(
+      `the state dict has unexpected tensors: ${extra.map((t) => t.name).join(", ")} ` +
+        `(expected ${layers} ${MODULES[cell]} layer(s) named rnn and a Linear named dense)`,
+    );
+  }
+
+  const text = (metaJson(meta, "text") ?? CHAR_TEXT) as TextSettings;
+  if (
+    typeof text !== "object" || text === null ||
+    (text.tokens !== "char" && text.tokens !== "word") ||
+    (text.normalize !== "none" && text.normalize !== "letters")
+  ) {
+    throw new SyntaxError(`the metadata's text settings ${meta.text} are not understood`);
+  }
+  const model = createModel({
+    vocabSize: V,
+    hidden: H,
+    activation,
+    cell,
+    layers,
+    gruVariant: cell === "gru" ? "pytorch" : "book",
+  }, { backend: options.backend, initScale: 0 });
+  setWeights(model, weights);
+  return { model, vocab, text: { tokens: text.tokens, normalize: text.normalize } };
+}

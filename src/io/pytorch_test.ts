@@ -1,0 +1,386 @@
+import assert from "node:assert/strict";
+import { createReferenceBackend } from "../backend/reference.ts";
+import { generate } from "../generate/generate.ts";
+import {
+  createModel,
+  createWorkspace,
+  forwardHidden,
+  forwardLogits,
+  getWeights,
+  type ModelConfig,
+  resetState,
+  type RnnModel,
+  setWeights,
+  writeTokens,
+} from "../model/model.ts";
+import { exportPyTorch, importPyTorch } from "./pytorch.ts";
+import { Rng } from "../rng.ts";
+import { decodeSafetensors, encodeSafetensors, type SafetensorsFile } from "./safetensors.ts";
+import { Vocab } from "../text/vocab.ts";
+
+const VOCAB = new Vocab([..."abcdefg"]);
+const V = VOCAB.size;
+
+/** The configurations exported: every PyTorch module and nonlinearity, one and two layers. */
+const CONFIGS: ModelConfig[] = [1, 2].flatMap((layers) => [
+  { vocabSize: V, hidden: 5, activation: "tanh", cell: "rnn", layers },
+  { vocabSize: V, hidden: 5, activation: "relu", cell: "rnn", layers },
+  { vocabSize: V, hidden: 5, activation: "tanh", cell: "lstm", layers },
+  { vocabSize: V, hidden: 5, activation: "tanh", cell: "gru", gruVariant: "pytorch", layers },
+]);
+
+const label = (c: ModelConfig) =>
+  `${c.cell}${c.cell === "rnn" ? `(${c.activation})` : ""} x${c.layers}`;
+
+/** Sigmoid. */
+const sigma = (x: number) => 1 / (1 + Math.exp(-x));
+
+/**
+ * The book's concise model in float64, straight from PyTorch's documented equations (nn.RNN,
+ * nn.GRU, nn.LSTM; `W x + b`, gates in rows [r|z|n] and [i|f|g|o]), reading the state dict.
+ * Returns each layer's outputs [T][B][H] and the logits [T][B][V], from a zero initial state.
+ */
+function torchForward(
+  file: SafetensorsFile,
+  cell: "rnn" | "gru" | "lstm",
+  nonlinearity: "tanh" | "relu",
+  tokens: number[][],
+): { outputs: number[][][][]; logits: number[][][] } {
+  const t = new Map(file.tensors.map((x) => [x.name, x]));
+  const get = (name: string) => t.get(name)!;
+  const H = get("rnn.weight_hh_l0").shape[1];
+  let L = 0;
+  while (t.has(`rnn.weight_ih_l${L}`)) L++;
+  // y = W x + b for W [rows, cols] row-major.
+  const affine = (w: { shape: number[]; data: Float32Array }, x: number[], b: Float32Array) =>
+    Array.from({ length: w.shape[0] }, (_, r) => {
+      let s = b[r];
+      for (let c = 0; c < w.shape[1]; c++) s += w.data[r * w.shape[1] + c] * x[c];
+      return s;
+    });
+  const B = tokens.length, T = tokens[0].length;
+  const h = Array.from({ length: L }, () => Array.from({ length: B }, () => new Array(H).fill(0)));
+  const c = Array.from({ length: L }, () => Array.from({ length: B }, () => new Array(H).fill(0)));
+  const outputs: number[][][][] = Array.from({ length: L }, () => []);
+  const logits: number[][][] = [];
+  for (let s = 0; s < T; s++) {
+    for (let l = 0; l < L; l++) outputs[l].push([]);
+    logits.push([]);
+    for (let b = 0; b < B; b++) {
+      let x = Array.from(
+        { length: get("rnn.weight_ih_l0").shape[1] },
+        (_, i) => i === tokens[b][s] ? 1 : 0,
+      );
+      for (let l = 0; l < L; l++) {
+        const gi = affine(get(`rnn.weight_ih_l${l}`), x, get(`rnn.bias_ih_l${l}`).data);
+        const gh = affine(get(`rnn.weight_hh_l${l}`), h[l][b], get(`rnn.bias_hh_l${l}`).data);
+        const prev = h[l][b], next = new Array(H);
+        for (let j = 0; j < H; j++) {
+          if (cell === "rnn") {
+            const a = gi[j] + gh[j];
+            next[j] = nonlinearity === "tanh" ? Math.tanh(a) : Math.max(0, a);
+          } else if (cell === "gru") {
+            // r = σ(W_ir x + b_ir + W_hr h + b_hr), z likewise,
+            // n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)), h' = (1 − z) ⊙ n + z ⊙ h.
+            const r = sigma(gi[j] + gh[j]), z = sigma(gi[H + j] + gh[H + j]);
+            const n = Math.tanh(gi[2 * H + j] + r * gh[2 * H + j]);
+            next[j] = (1 - z) * n + z * prev[j];
+          } else {
+            // i, f, o = σ(·), g = tanh(·); c' = f ⊙ c + i ⊙ g; h' = o ⊙ tanh(c').
+            const i = sigma(gi[j] + gh[j]), f = sigma(gi[H + j] + gh[H + j]);
+            const g = Math.tanh(gi[2 * H + j] + gh[2 * H + j]);
+            const o = sigma(gi[3 * H + j] + gh[3 * H + j]);
+            c[l][b][j] = f * c[l][b][j] + i * g;
+            next[j] = o * Math.tanh(c[l][b][j]);
+          }
+        }
+        h[l][b] = next;
+        outputs[l][s].push(next);
+        x = next;
+      }
+      logits[s].push(affine(get("dense.weight"), x, get("dense.bias").data));
+    }
+  }
+  return { outputs, logits };
+}
+
+/** Our model's layer outputs [T][B][H] and logits [T][B][V] on the same tokens. */
+function ourForward(
+  model: RnnModel,
+  tokens: number[][],
+): { outputs: number[][][][]; logits: number[][][] } {
+  const be = model.backend, B = tokens.length, T = tokens[0].length;
+  const { hidden: H, vocabSize: Vs } = model.config;
+  const ws = createWorkspace(model, T, B);
+  writeTokens(model, ws, tokens.flat(), T, "inputs");
+  resetState(model, ws);
+  forwardHidden(model, ws, T);
+  const logits = be.read(forwardLogits(model, ws, T));
+  const outputs = ws.layers.map((w) => {
+    const states = be.read(w.states);
+    return Array.from({ length: T }, (_, s) =>
+      Array.from({ length: B }, (_, b) => {
+        const at = ((s + 1) * B + b) * H;
+        return Array.from(states.subarray(at, at + H));
+      }));
+  });
+  return {
+    outputs,
+    logits: Array.from({ length: T }, (_, s) =>
+      Array.from({ length: B }, (_, b) => {
+        const at = (s * B + b) * Vs;
+        return Array.from(logits.subarray(at, at + Vs));
+      })),
+  };
+}
+
+function assertClose(a: number[][][], b: number[][][], tolerance: number, what: string) {
+  const fa = a.flat(2), fb = b.flat(2);
+  assert.equal(fa.length, fb.length);
+  for (let i = 0; i < fa.length; i++) {
+    assert.ok(
+      Math.abs(fa[i] - fb[i]) <= tolerance,
+      `${what}[${i}]: ours ${fa[i]}, PyTorch ${fb[i]}`,
+    );
+  }
+}
+
+/** Random tokens [B][T]. */
+function drawTokens(seed: number, B: number, T: number): number[][] {
+  const rng = new Rng(seed);
+  return Array.from({ length: B }, () => Array.from({ length: T }, () => rng.nextInt(V)));
+}
+
+/** A model with uniform (PyTorch-like) weights rounded to float32, on the float64 reference. */
+function referenceModel(config: ModelConfig, seed: number): RnnModel {
+  const be = createReferenceBackend();
+  const model = createModel(config, { backend: be, seed, init: "uniform" });
+  be.write(model.params, Float64Array.from(be.read(model.params), Math.fround));
+  return model;
+}
+
+for (const config of CONFIGS) {
+  Deno.test(`exportPyTorch -> importPyTorch keeps every weight and the generated text: ${label(config)}`, () => {
+    const model = createModel(config, { seed: 7, init: "uniform" });
+    const back = importPyTorch(exportPyTorch(model, VOCAB));
+    assert.deepEqual(back.model.config, model.config);
+    assert.deepEqual(back.vocab.tokens, VOCAB.tokens);
+    const want = getWeights(model), got = getWeights(back.model);
+    assert.deepEqual(Object.keys(got), Object.keys(want));
+    for (const name of Object.keys(want)) {
+      assert.deepEqual(Array.from(got[name]), Array.from(want[name]), name);
+    }
+    for (const prefix of ["ab", "gfe"]) {
+      assert.equal(
+        generate(back.model, back.vocab, prefix, { length: 20 }),
+        generate(model, VOCAB, prefix, { length: 20 }),
+      );
+    }
+  });
+
+  Deno.test(`our forward pass equals PyTorch's equations in float64: ${label(config)}`, () => {
+    const model = referenceModel(config, 3);
+    const file = decodeSafetensors(exportPyTorch(model, VOCAB));
+    const tokens = drawTokens(11, 3, 6);
+    const want = torchForward(file, config.cell!, config.activation, tokens);
+    const got = ourForward(model, tokens);
+    got.outputs.forEach((o, l) => assertClose(o, want.outputs[l], 1e-12, `layer ${l} state`));
+    assertClose(got.logits, want.logits, 1e-12, "logits");
+    // And the float32 WASM model imported from the same file, to float32 precision.
+    const wasm = ourForward(importPyTorch(exportPyTorch(model, VOCAB)).model, tokens);
+    wasm.outputs.forEach((o, l) => assertClose(o, want.outputs[l], 1e-5, `layer ${l} state`));
+    assertClose(wasm.logits, want.logits, 1e-5, "logits");
+  });
+
+  Deno.test(`importPyTorch computes what PyTorch computes when bias_hh is not zero: ${label(config)}`, () => {
+    const file = decodeSafetensors(exportPyTorch(referenceModel(config, 5), VOCAB));
+    const rng = new Rng(9);
+    for (const t of file.tensors) {
+      if (t.name.startsWith("rnn.bias_hh")) {
+        t.data = Float32Array.from(t.data, () => (2 * rng.next() - 1) * 0.5);
+      }
+    }
+    const imported = importPyTorch(encodeSafetensors(file), { backend: createReferenceBackend() });
+    const tokens = drawTokens(13, 2, 5);
+    const want = torchForward(file, config.cell!, config.activation, tokens);
+    const got = ourForward(imported.model, tokens);
+    got.outputs.forEach((o, l) => assertClose(o, want.outputs[l], 1e-12, `layer ${l} state`));
+    assertClose(got.logits, want.logits, 1e-12, "logits");
+  });
+}
+
+Deno.test("exportPyTorch transposes to PyTorch's orientation (hand-checked, H = 1, V = 2)", () => {
+  const model = createModel({ vocabSize: 2, hidden: 1, activation: "tanh" }, {
+    backend: createReferenceBackend(),
+  });
+  setWeights(model, {
+    W_xh: [0.5, -0.25], // [V, H] = [2, 1]: the book's X W
+    W_hh: [2],
+    b_h: [0.125],
+    W_hq: [3, 4], // [H, V] = [1, 2]
+    b_q: [5, 6],
+  });
+  const file = decodeSafetensors(exportPyTorch(model, new Vocab(["x", "y"])));
+  const t = Object.fromEntries(file.tensors.map((x) => [x.name, x]));
+  assert.deepEqual(Object.keys(t), [
+    "rnn.weight_ih_l0",
+    "rnn.weight_hh_l0",
+    "rnn.bias_ih_l0",
+    "rnn.bias_hh_l0",
+    "dense.weight",
+    "dense.bias",
+  ]);
+  // weight_ih_l0 is W_xhᵀ [1, 2]; dense.weight is W_hqᵀ [2, 1].
+  assert.deepEqual(t["rnn.weight_ih_l0"].shape, [1, 2]);
+  assert.deepEqual(Array.from(t["rnn.weight_ih_l0"].data), [0.5, -0.25]);
+  assert.deepEqual(t["rnn.weight_hh_l0"].shape, [1, 1]);
+  assert.deepEqual(Array.from(t["rnn.bias_ih_l0"].data), [0.125]);
+  assert.deepEqual(Array.from(t["rnn.bias_hh_l0"].data), [0]);
+  assert.deepEqual(t["dense.weight"].shape, [2, 1]);
+  assert.deepEqual(Array.from(t["dense.weight"].data), [3, 4]);
+  assert.deepEqual(Array.from(t["dense.bias"].data), [5, 6]);
+  assert.equal(file.metadata.format, "pt");
+  assert.deepEqual(JSON.parse(file.metadata.vocab), ["x", "y"]);
+  assert.equal(JSON.parse(file.metadata.config).activation, "tanh");
+});
+
+Deno.test("exportPyTorch puts each gate in PyTorch's rows and b_hn in bias_hh's n block", () => {
+  const H = 2, I = 3;
+  const model = createModel(
+    { vocabSize: I, hidden: H, activation: "tanh", cell: "gru", gruVariant: "pytorch" },
+    { backend: createReferenceBackend(), seed: 1, init: "uniform" },
+  );
+  const w = getWeights(model);
+  const t = Object.fromEntries(
+    decodeSafetensors(exportPyTorch(model, new Vocab(["a", "b", "c"]))).tensors.map((
+      x,
+    ) => [x.name, x.data]),
+  );
+  ["r", "z", "h"].forEach((g, gate) => {
+    for (let j = 0; j < H; j++) {
+      for (let i = 0; i < I; i++) {
+        assert.equal(
+          t["rnn.weight_ih_l0"][(gate * H + j) * I + i],
+          Math.fround(w[`W_x${g}`][i * H + j]),
+        );
+      }
+      for (let i = 0; i < H; i++) {
+        assert.equal(
+          t["rnn.weight_hh_l0"][(gate * H + j) * H + i],
+          Math.fround(w[`W_h${g}`][i * H + j]),
+        );
+      }
+      assert.equal(t["rnn.bias_ih_l0"][gate * H + j], Math.fround(w[`b_${g}`][j]));
+      const hh = g === "h" ? Math.fround(w.b_hn[j]) : 0;
+      assert.equal(t["rnn.bias_hh_l0"][gate * H + j], hh);
+    }
+  });
+});
+
+Deno.test("exportPyTorch refuses the book's GRU and models it cannot express", () => {
+  const gru = createModel({ vocabSize: V, hidden: 3, activation: "tanh", cell: "gru" });
+  assert.throws(() => exportPyTorch(gru, VOCAB), (e: unknown) => {
+    assert.ok(e instanceof RangeError);
+    assert.match(e.message, /book's GRU.*reset gate after.*gruVariant "pytorch"/s);
+    return true;
+  });
+  const rnn = createModel({ vocabSize: V, hidden: 3, activation: "tanh" });
+  assert.throws(() => exportPyTorch(rnn, new Vocab(["a"])), RangeError);
+  const bare = createModel({ vocabSize: 0, inputSize: 2, hidden: 3, activation: "tanh" });
+  assert.throws(() => exportPyTorch(bare, VOCAB), /one-hot tokens with an output layer/);
+});
+
+Deno.test("importPyTorch rejects malformed state dicts with a message that says what is wrong", () => {
+  const model = createModel(
+    { vocabSize: V, hidden: 3, activation: "tanh", cell: "lstm", layers: 2 },
+    { seed: 2, init: "uniform" },
+  );
+  const good = () => decodeSafetensors(exportPyTorch(model, VOCAB));
+  const rejects = (edit: (f: SafetensorsFile) => void, pattern: RegExp) => {
+    const f = good();
+    edit(f);
+    assert.throws(() => importPyTorch(encodeSafetensors(f)), (e: unknown) => {
+      assert.ok(e instanceof SyntaxError, String(e));
+      assert.match(e.message, pattern);
+      return true;
+    });
+  };
+  assert.throws(() => importPyTorch(new Uint8Array(5)), SyntaxError);
+  const drop = (name: string) => (f: SafetensorsFile) => {
+    f.tensors = f.tensors.filter((t) => t.name !== name);
+  };
+  const find = (f: SafetensorsFile, name: string) => f.tensors.find((t) => t.name === name)!;
+  rejects((f) => delete f.metadata.vocab, /no "vocab" entry/);
+  rejects((f) => f.metadata.vocab = "[1,", /"vocab" is not valid JSON/);
+  rejects(
+    (f) => f.metadata.vocab = JSON.stringify([..."abc"]),
+    /vocabSize 7, the tensors 3/,
+  );
+  rejects((f) => {
+    f.metadata.vocab = JSON.stringify([..."abc"]);
+    delete f.metadata.config;
+  }, /"rnn.weight_ih_l0" has shape \[12,7\], expected \[12,3\]/);
+  rejects((f) => {
+    const t = find(f, "dense.bias");
+    t.shape = [V - 1];
+    t.data = t.data.subarray(1);
+  }, /"dense.bias" has shape \[6\], expected \[7\]/);
+  rejects(drop("rnn.bias_hh_l1"), /no tensor "rnn.bias_hh_l1"/);
+  rejects(drop("dense.weight"), /no tensor "dense.weight"/);
+  rejects(drop("rnn.weight_hh_l0"), /no tensor "rnn.weight_hh_l0"/);
+  rejects((f) => {
+    const t = find(f, "dense.weight");
+    t.shape = [3, V];
+  }, /"dense.weight" has shape \[3,7\], expected \[7,3\]/);
+  rejects((f) => {
+    const t = find(f, "rnn.weight_hh_l0");
+    t.shape = [18, 2];
+  }, /"rnn.weight_hh_l0" has 18 rows for 2 hidden units: not nn.RNN/);
+  rejects((f) => {
+    const t = find(f, "rnn.weight_hh_l0");
+    t.shape = [9, 4];
+  }, /expected \[G, H\] with G a multiple of H/);
+  rejects(
+    (f) => f.tensors.push({ name: "rnn.extra", shape: [1], data: new Float32Array(1) }),
+    /unexpected tensors: rnn.extra/,
+  );
+  rejects(
+    (f) => f.metadata.config = JSON.stringify({ ...model.config, hidden: 4 }),
+    /hidden 4, the tensors 3/,
+  );
+  rejects(
+    (f) => f.metadata.config = JSON.stringify({ ...model.config, layers: 1 }),
+    /layers 1, the tensors 2/,
+  );
+  rejects(
+    (f) => f.metadata.config = JSON.stringify({ ...model.config, activation: "gelu" }),
+    /activation "gelu"/,
+  );
+  rejects((f) => f.metadata.text = JSON.stringify({ tokens: "bytes" }), /text settings/);
+  const gru = createModel({
+    vocabSize: V,
+    hidden: 3,
+    activation: "tanh",
+    cell: "gru",
+    gruVariant: "pytorch",
+  });
+  const f = decodeSafetensors(exportPyTorch(gru, VOCAB));
+  f.metadata.config = JSON.stringify({ ...gru.config, gruVariant: "book" });
+  assert.throws(() => importPyTorch(encodeSafetensors(f)), /always PyTorch's GRU/);
+});
+
+Deno.test("importPyTorch reads a state dict with no config: the sizes come from the tensors", () => {
+  const model = createModel(
+    { vocabSize: V, hidden: 4, activation: "tanh", cell: "gru", gruVariant: "pytorch", layers: 2 },
+    { seed: 4, init: "uniform" },
+  );
+  const f = decodeSafetensors(exportPyTorch(model, VOCAB));
+  f.metadata = { vocab: f.metadata.vocab };
+  const back = importPyTorch(encodeSafetensors(f));
+  assert.deepEqual(back.model.config, model.config);
+  assert.deepEqual(back.text, { tokens: "char", normalize: "none" });
+  assert.equal(
+    generate(back.model, back.vocab, "abc", { length: 15 }),
+    generate(model, VOCAB, "abc", { length: 15 }),
+  );
+});
