@@ -1,7 +1,41 @@
-// assembly/clip.ts — the pieces of gradient-norm clipping; all buffers (n) f32.
+// assembly/clip.ts — clipping by global norm, the book's grad_clipping: when the norm of all
+// gradients together exceeds theta, scale them all by theta / norm. grads (n) f32; stats: the
+// statistics block of stats.ts.
+import { STAT_DIVERGED, STAT_LOSS, STAT_NORM } from "./stats";
+
+/**
+ * stats.norm = ‖grads‖ (accumulated in f64); when that norm or stats.loss is not finite, sets
+ * stats.diverged and leaves grads alone; otherwise, when theta > 0 and the norm exceeds it,
+ * grads *= theta / norm (the factor rounded to f32 once). Once stats.diverged is set it changes
+ * nothing, so the block keeps the norm that diverged.
+ */
+export function clipGradNorm(grads: usize, n: i32, theta: f64, stats: usize): void {
+  clipWith(grads, n, theta, stats, Math.sqrt(sumSquares(grads, n)), false);
+}
+
+/** Scalar twin of clipGradNorm. */
+export function clipGradNormNaive(grads: usize, n: i32, theta: f64, stats: usize): void {
+  clipWith(grads, n, theta, stats, Math.sqrt(sumSquaresNaive(grads, n)), true);
+}
+
+/** The part of clipGradNorm after the norm: record it, flag divergence, or scale. */
+// @ts-ignore: decorator
+
+function clipWith(grads: usize, n: i32, theta: f64, stats: usize, norm: f64, naive: bool): void {
+  if (load<f64>(stats + STAT_DIVERGED) != 0) return;
+  store<f64>(stats + STAT_NORM, norm);
+  if (!isFinite<f64>(norm) || !isFinite<f64>(load<f64>(stats + STAT_LOSS))) {
+    store<f64>(stats + STAT_DIVERGED, 1);
+    return;
+  }
+  if (theta > 0 && norm > theta) {
+    if (naive) scaleNaive(grads, n, <f32> (theta / norm));
+    else scale(grads, n, <f32> (theta / norm));
+  }
+}
 
 /** Σ x² accumulated in f64 (two f64x2 accumulators). x: [n] f32. */
-export function sumSquares(x: usize, n: i32): f64 {
+function sumSquares(x: usize, n: i32): f64 {
   let s0 = f64x2.splat(0), s1 = f64x2.splat(0);
   const n4 = n & ~3;
   let i = 0;
@@ -22,7 +56,7 @@ export function sumSquares(x: usize, n: i32): f64 {
 }
 
 /** x *= s. x: [n] f32. */
-export function scale(x: usize, n: i32, s: f32): void {
+function scale(x: usize, n: i32, s: f32): void {
   const sv = f32x4.splat(s);
   const n4 = n & ~3;
   let i = 0;
@@ -37,7 +71,7 @@ export function scale(x: usize, n: i32, s: f32): void {
 }
 
 /** Scalar twin of sumSquares. x: [n] f32. */
-export function sumSquaresNaive(x: usize, n: i32): f64 {
+function sumSquaresNaive(x: usize, n: i32): f64 {
   let sum: f64 = 0;
   for (let i = 0; i < n; i++) {
     const v = <f64> load<f32>(x + (<usize> i << 2));
@@ -47,7 +81,7 @@ export function sumSquaresNaive(x: usize, n: i32): f64 {
 }
 
 /** Scalar twin of scale. x: [n] f32. */
-export function scaleNaive(x: usize, n: i32, s: f32): void {
+function scaleNaive(x: usize, n: i32, s: f32): void {
   for (let i = 0; i < n; i++) {
     const o = x + (<usize> i << 2);
     store<f32>(o, load<f32>(o) * s);

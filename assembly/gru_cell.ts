@@ -1,11 +1,11 @@
 // assembly/gru_cell.ts — the gated recurrent unit over a whole sequence, forward and
-// backpropagation through time. GRU gates: Dive into Deep Learning, GRU section (resetAfter = 0,
-// the reset gate applied to H before the candidate's product) and torch.nn.GRU (resetAfter = 1,
+// backpropagation through time. GRU gates: Dive into Deep Learning, GRU section (variant = 0,
+// the reset gate applied to H before the candidate's product) and torch.nn.GRU (variant = 1,
 // applied after it, with the extra bias b_hn). Both keep PyTorch's gate order [r | z | n], G = 3H:
 // zin[s] and the saved gates are [b, 3h] rows, whh [h, 3h] holds W_hr | W_hz | W_hn side by side.
 //
 // The recurrent weights are packed once per call (into matmul's PACK_B) and every step's product
-// runs through the packed GEMM: one product of width 3h for resetAfter = 1; for resetAfter = 0 one
+// runs through the packed GEMM: one product of width 3h for variant = 1; for variant = 0 one
 // of width 2h (r and z) and one of width h for the candidate, whose input r⊙H needs r first. The
 // gate math is fused into one SIMD pass per row with a scalar tail. Too large an h to pack
 // (3h² > PACK_B_FLOATS, h > 418) falls back to products that pack per call.
@@ -47,7 +47,7 @@ function product(
 // Forward gate passes, one row of b per iteration; rows of g are 3h floats, of the rest h.
 
 /**
- * resetAfter = 1, after the product: g holds [zin_r + H·W_hr | zin_z + H·W_hz | H·W_hn + b_hn].
+ * variant = 1, after the product: g holds [zin_r + H·W_hr | zin_z + H·W_hz | H·W_hn + b_hn].
  * r = σ(·), z = σ(·), hn = H·W_hn + b_hn, n = tanh(zin_n + r⊙hn), H' = z⊙H + (1-z)⊙n.
  * gs: gates [b,3h]; hs: hn [b,h]; zs: zin [b,3h]; prev, next: H, H' [b,h]; all f32.
  */
@@ -95,7 +95,7 @@ function gatesAfterForward(
 }
 
 /**
- * resetAfter = 0, after the r|z product: r = σ(·), z = σ(·) in place, and hn = r⊙H, the input
+ * variant = 0, after the r|z product: r = σ(·), z = σ(·) in place, and hn = r⊙H, the input
  * of the candidate's product. gs: gates [b,3h]; hs: hn [b,h]; prev: H [b,h]; all f32.
  */
 function resetGateForward(gs: usize, hs: usize, prev: usize, b: i32, h: i32): void {
@@ -122,7 +122,7 @@ function resetGateForward(gs: usize, hs: usize, prev: usize, b: i32, h: i32): vo
 }
 
 /**
- * resetAfter = 0, after the candidate's product: n = tanh(zin_n + (r⊙H)·W_hn) in place and
+ * variant = 0, after the candidate's product: n = tanh(zin_n + (r⊙H)·W_hn) in place and
  * H' = z⊙H + (1-z)⊙n. gs: gates [b,3h]; prev, next: H, H' [b,h]; all f32.
  */
 function candidateForward(gs: usize, prev: usize, next: usize, b: i32, h: i32): void {
@@ -152,12 +152,12 @@ function candidateForward(gs: usize, prev: usize, next: usize, b: i32, h: i32): 
 
 /**
  * For s < t, one GRU step from states[s] to states[s+1] (see the file comment for the gates);
- * states[0] holds H_0 on entry. Saves the post-activation gates and hn (resetAfter = 0: r⊙H_s;
+ * states[0] holds H_0 on entry. Saves the post-activation gates and hn (variant = 0: r⊙H_s;
  * 1: H_s·W_hn + b_hn) for gruBackward.
  * states: [t+1,b,h] f32; gates: [t,b,3h] f32 (r, z, n); hn: [t,b,h] f32; zin: [t,b,3h] f32 (input
  * products plus input-side biases); whh: W_hr | W_hz | W_hn [h,3h] f32; bhn: b_hn [h] f32 (read
- * only when resetAfter = 1); whhPacked: whh packed by packWeights, or 0 (read only when
- * resetAfter = 1: the book's variant multiplies by two column blocks of whh, packed apart).
+ * only when variant = 1); whhPacked: whh packed by packWeights, or 0 (read only when
+ * variant = 1: the book's variant multiplies by two column blocks of whh, packed apart).
  */
 export function gruForward(
   states: usize,
@@ -169,10 +169,10 @@ export function gruForward(
   t: i32,
   b: i32,
   h: i32,
-  resetAfter: i32,
+  variant: i32,
   whhPacked: usize,
 ): void {
-  gruForwardRows(states, gates, hn, zin, whh, bhn, t, b, h, resetAfter, whhPacked, 0, b);
+  gruForwardRows(states, gates, hn, zin, whh, bhn, t, b, h, variant, whhPacked, 0, b);
 }
 
 /**
@@ -189,7 +189,7 @@ export function gruForwardRows(
   t: i32,
   b: i32,
   h: i32,
-  resetAfter: i32,
+  variant: i32,
   whhPacked: usize,
   r0: i32,
   r1: i32,
@@ -200,7 +200,7 @@ export function gruForwardRows(
   const hb = <usize> h << 2, gb = <usize> g << 2;
   const blockH = <usize> b * hb, blockG = <usize> b * gb;
   const firstH = <usize> r0 * hb, firstG = <usize> r0 * gb;
-  if (resetAfter != 0) {
+  if (variant != 0) {
     // One product of width 3h per step: H·[W_hr | W_hz | W_hn], packed by the caller
     // (generation), or here when it fits and the batch reuses it.
     const wp = stepWeights(whhPacked, whh, g, h, g, false, packingPays(rows));
@@ -245,7 +245,7 @@ export function gruForwardRows(
 // rows, added into; d: dzin[s] rows [b,3h], the gradients of the gates' pre-activations.
 
 /**
- * resetAfter = 1: d = [dr̂ | dẑ | dhn] with dhn = dn̂⊙r (what the fused product and dW_hn need;
+ * variant = 1: d = [dr̂ | dẑ | dhn] with dhn = dn̂⊙r (what the fused product and dW_hn need;
  * gruBackward swaps in dn̂ at the end), and dprev += dh⊙z.
  * d: [b,3h]; dprev, dh: [b,h]; gs: gates [b,3h]; hs: hn [b,h]; prev: H [b,h]; all f32.
  */
@@ -296,7 +296,7 @@ function gatesAfterBackward(
 }
 
 /**
- * resetAfter = 1, after the loop: d's n block gets dn̂ = dh⊙(1-z)⊙(1-n²), computed exactly as in
+ * variant = 1, after the loop: d's n block gets dn̂ = dh⊙(1-z)⊙(1-n²), computed exactly as in
  * gatesAfterBackward (the same f32 operations, so the same bits). Rows: m = t·b.
  * d: [m,3h]; dh: dstates[1..t] [m,h]; gs: gates [m,3h]; all f32.
  */
@@ -344,7 +344,7 @@ function candidateBiasGradient(dbhn: usize, d: usize, m: i32, h: i32): void {
 }
 
 /**
- * resetAfter = 0, before the products: d's z and n blocks get dẑ and dn̂, dprev += dh⊙z.
+ * variant = 0, before the products: d's z and n blocks get dẑ and dn̂, dprev += dh⊙z.
  * d: [b,3h]; dprev, dh: [b,h]; gs: gates [b,3h]; prev: H [b,h]; all f32.
  */
 function updateGateBackward(
@@ -388,7 +388,7 @@ function updateGateBackward(
 }
 
 /**
- * resetAfter = 0, after the candidate's product left q = d(r⊙H) in d's r block: dr̂ = q⊙H⊙r(1-r)
+ * variant = 0, after the candidate's product left q = d(r⊙H) in d's r block: dr̂ = q⊙H⊙r(1-r)
  * replaces it, and dprev += q⊙r. d: [b,3h]; dprev: [b,h]; gs: gates [b,3h]; prev: H [b,h]; f32.
  */
 function resetGateBackward(d: usize, dprev: usize, gs: usize, prev: usize, b: i32, h: i32): void {
@@ -418,7 +418,7 @@ function resetGateBackward(d: usize, dprev: usize, gs: usize, prev: usize, b: i3
  * Backpropagation through time for gruForward. On entry dstates[s+1] holds the gradient reaching
  * H_{s+1} from above; walking s = t-1 … 0 the kernel adds the recurrent part into dstates[s] and
  * writes dzin[s], the gradient of zin[s] (the gates' pre-activations). dwhh and dbhn (only when
- * resetAfter = 1) are added into. dzin must be zero on entry. On exit dstates[0] holds the
+ * variant = 1) are added into. dzin must be zero on entry. On exit dstates[0] holds the
  * gradient with respect to H_0.
  * dzin: [t,b,3h] f32; dwhh: [h,3h] f32; dbhn: [h] f32; dstates, states: [t+1,b,h] f32; gates:
  * [t,b,3h] f32; hn: [t,b,h] f32 (from gruForward); whh: [h,3h] f32.
@@ -435,13 +435,13 @@ export function gruBackward(
   t: i32,
   b: i32,
   h: i32,
-  resetAfter: i32,
+  variant: i32,
 ): void {
   if (t <= 0 || b <= 0 || h <= 0) return;
   const g = 3 * h, m = t * b;
   const hb = <usize> h << 2, gb = <usize> g << 2;
   const blockH = <usize> b * hb, blockG = <usize> b * gb;
-  if (resetAfter != 0) {
+  if (variant != 0) {
     // One NT product of width 3h per step, dstates[s] += [dr̂ | dẑ | dhn]·whhᵀ, so whhᵀ is packed.
     const wp = stepWeights(0, whh, g, g, h, true, true);
     for (let s = t - 1; s >= 0; s--) {
@@ -502,10 +502,10 @@ export function gruForwardNaive(
   t: i32,
   b: i32,
   h: i32,
-  resetAfter: i32,
+  variant: i32,
   whhPacked: usize,
 ): void {
-  if (whhPacked != 0 && resetAfter != 0) whh = whhPacked;
+  if (whhPacked != 0 && variant != 0) whh = whhPacked;
   const g = 3 * h;
   for (let s = 0; s < t; s++) {
     for (let r = 0; r < b; r++) {
@@ -521,7 +521,7 @@ export function gruForwardNaive(
       }
       for (let j = 0; j < h; j++) {
         let q: f32;
-        if (resetAfter != 0) {
+        if (variant != 0) {
           q = load<f32>(bhn + (<usize> j << 2));
           for (let p = 0; p < h; p++) {
             q += load<f32>(states + hp + (<usize> p << 2)) *
@@ -534,7 +534,7 @@ export function gruForwardNaive(
       }
       for (let j = 0; j < h; j++) {
         let a = load<f32>(zin + go + (<usize> (2 * h + j) << 2));
-        if (resetAfter != 0) {
+        if (variant != 0) {
           a += load<f32>(gates + go + (<usize> j << 2)) * load<f32>(hn + qo + (<usize> j << 2));
         } else {
           for (let p = 0; p < h; p++) {
@@ -567,7 +567,7 @@ export function gruBackwardNaive(
   t: i32,
   b: i32,
   h: i32,
-  resetAfter: i32,
+  variant: i32,
 ): void {
   const g = 3 * h;
   for (let s = t - 1; s >= 0; s--) {
@@ -585,7 +585,7 @@ export function gruBackwardNaive(
         store<f32>(dn, load<f32>(dn) + dy * (1 - z) * (1 - n * n));
         store<f32>(dstates + hp + o, load<f32>(dstates + hp + o) + dy * z);
       }
-      if (resetAfter != 0) {
+      if (variant != 0) {
         // hn = H_s·W_hn + b_hn enters n̂ as r⊙hn.
         for (let j = 0; j < h; j++) {
           const o = <usize> j << 2;

@@ -78,6 +78,6 @@ export {
   lstmForwardNaive,
   lstmForwardRows,
 } from "./lstm_cell";
-export { scale, scaleNaive, sumSquares, sumSquaresNaive } from "./clip";
+export { clipGradNorm, clipGradNormNaive } from "./clip";
 export { adamUpdate, adamUpdateNaive, sgdUpdate, sgdUpdateNaive } from "./optim";
 export { argmaxRows, argmaxRowsNaive } from "./argmax";

@@ -1,7 +1,10 @@
-// assembly/optim.ts — optimizer updates; all buffers (n) f32.
+// assembly/optim.ts — optimizer updates; all buffers (n) f32. With a statistics block (stats.ts,
+// or 0 for none) an update runs only while the block has not diverged, and counts itself.
+import { updateAllowed } from "./stats";
 
 /** params -= lr · grads. params: [n] f32; grads: [n] f32. */
-export function sgdUpdate(params: usize, grads: usize, n: i32, lr: f32): void {
+export function sgdUpdate(params: usize, grads: usize, n: i32, lr: f32, stats: usize): void {
+  if (!updateAllowed(stats)) return;
   const lv = f32x4.splat(lr);
   const n4 = n & ~3;
   let i = 0;
@@ -16,7 +19,8 @@ export function sgdUpdate(params: usize, grads: usize, n: i32, lr: f32): void {
 }
 
 /** Scalar twin of sgdUpdate. params: [n] f32; grads: [n] f32. */
-export function sgdUpdateNaive(params: usize, grads: usize, n: i32, lr: f32): void {
+export function sgdUpdateNaive(params: usize, grads: usize, n: i32, lr: f32, stats: usize): void {
+  if (!updateAllowed(stats)) return;
   for (let i = 0; i < n; i++) {
     const o = <usize> i << 2;
     store<f32>(params + o, load<f32>(params + o) - lr * load<f32>(grads + o));
@@ -54,7 +58,9 @@ export function adamUpdate(
   beta2: f64,
   eps: f64,
   step: i32,
+  stats: usize,
 ): void {
+  if (!updateAllowed(stats)) return;
   const b1 = <f32> beta1, c1 = <f32> (1 - beta1);
   const b2 = <f32> beta2, c2 = <f32> (1 - beta2);
   const stepSize = <f32> (lr / (1 - powi(beta1, step)));
@@ -103,7 +109,9 @@ export function adamUpdateNaive(
   beta2: f64,
   eps: f64,
   step: i32,
+  stats: usize,
 ): void {
+  if (!updateAllowed(stats)) return;
   const b1 = <f32> beta1, c1 = <f32> (1 - beta1);
   const b2 = <f32> beta2, c2 = <f32> (1 - beta2);
   const stepSize = <f32> (lr / (1 - powi(beta1, step)));

@@ -1,7 +1,9 @@
 // deno-fmt-ignore-file -- deno fmt drops AssemblyScript's @inline decorators, which keep the
 // SIMD exp/tanh inlined in their loops; this file is formatted by hand to the same style.
 // assembly/softmax_xent.ts — row-wise softmax with cross-entropy; probs/logits/dlogits [m,v] f32,
-// targets [m] i32. Also home of the f32 exp shared with activations.ts.
+// targets [m] i32; stats: the statistics block of stats.ts. Also home of the f32 exp shared with
+// activations.ts.
+import { STAT_LOSS } from "./stats";
 
 // exp(x) in f32: Cephes expf (S. L. Moshier, Cephes Math Library, expf.c). x = n·ln2 + r with
 // |r| ≤ ln2/2 (ln2 split in two for an exact n·C1), exp(r) by a degree-5 polynomial, 2^n built in
@@ -85,8 +87,9 @@ export function expf1(x: f32): f32 {
 }
 
 /**
- * probs[i,:] = softmax(logits[i,:]); returns Σ_i (logsumexp(logits[i,:]) - logits[i,targets[i]])
- * in f64. probs may alias logits. A target outside [0, v) makes the loss NaN.
+ * probs[i,:] = softmax(logits[i,:]); adds Σ_i (logsumexp(logits[i,:]) - logits[i,targets[i]])
+ * (summed in f64, row by row) to stats.loss. probs may alias logits. A target outside [0, v)
+ * makes the loss NaN.
  * probs: P [m,v] f32; logits: Z [m,v] f32; targets: [m] i32.
  */
 export function softmaxXentForward(
@@ -95,8 +98,10 @@ export function softmaxXentForward(
   targets: usize,
   m: i32,
   v: i32,
-): f64 {
-  return softmaxXentRows(probs, logits, targets, m, v, 0);
+  stats: usize,
+): void {
+  const loss = softmaxXentRows(probs, logits, targets, m, v, 0);
+  store<f64>(stats + STAT_LOSS, load<f64>(stats + STAT_LOSS) + loss);
 }
 
 /**
@@ -222,7 +227,8 @@ export function softmaxXentForwardNaive(
   targets: usize,
   m: i32,
   v: i32,
-): f64 {
+  stats: usize,
+): void {
   let loss: f64 = 0;
   for (let i = 0; i < m; i++) {
     const z = logits + (<usize> (i * v) << 2);
@@ -243,7 +249,7 @@ export function softmaxXentForwardNaive(
     }
     loss += Math.log(<f64> sum) + <f64> mx - zt;
   }
-  return loss;
+  store<f64>(stats + STAT_LOSS, load<f64>(stats + STAT_LOSS) + loss);
 }
 
 /**

@@ -4,13 +4,45 @@
  *
  * @module
  */
-import type { ActivationCode, Backend, Buf, IndexBuf } from "./types.ts";
+import { checkCall, KERNEL_NAMES } from "./kernels.ts";
+import {
+  type AnyBuf,
+  type Backend,
+  type FloatBuf,
+  type IndexBuf,
+  type PackedBuf,
+  type ScalarBuf,
+  STAT,
+} from "./types.ts";
 
-const f = (buf: Buf): Float64Array => buf as Float64Array;
-const ix = (buf: IndexBuf): Int32Array => buf as Int32Array;
+/** A buffer of the reference backend: a typed array with the handle's kind. */
+class RefBuf {
+  constructor(
+    readonly kind: AnyBuf["kind"],
+    readonly data: Float64Array | Int32Array,
+    readonly root: boolean,
+    readonly owner: object,
+    readonly k = 0,
+    readonly n = 0,
+  ) {}
+  get length(): number {
+    return this.data.length;
+  }
+}
+
+const f = (buf: FloatBuf | PackedBuf | ScalarBuf): Float64Array =>
+  (buf as unknown as RefBuf).data as Float64Array;
+const ix = (buf: IndexBuf): Int32Array => (buf as unknown as RefBuf).data as Int32Array;
 
 /** `c[m,n] += a[m,k] · b[k,n]` in float64. */
-function matmulNN(c: Buf, a: Buf, b: Buf, m: number, k: number, n: number): void {
+function matmulNN(
+  c: FloatBuf,
+  a: FloatBuf,
+  b: FloatBuf | PackedBuf,
+  m: number,
+  k: number,
+  n: number,
+): void {
   const C = f(c), A = f(a), B = f(b);
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
@@ -37,20 +69,78 @@ function matmulNN(c: Buf, a: Buf, b: Buf, m: number, k: number, n: number): void
  * ```
  */
 export function createReferenceBackend(): Backend {
+  const owner = {};
+  let disposed = false;
+  const make = (kind: AnyBuf["kind"], data: Float64Array | Int32Array, k = 0, n = 0) => {
+    if (disposed) throw new TypeError("this reference backend is disposed");
+    return new RefBuf(kind, data, true, owner, k, n) as unknown as never;
+  };
+  const own = (buf: AnyBuf, kind: AnyBuf["kind"]): RefBuf => {
+    if (disposed) throw new TypeError("this reference backend is disposed");
+    if (!(buf instanceof RefBuf) || buf.owner !== owner || buf.kind !== kind) {
+      throw new TypeError(`Expected a ${kind} buffer allocated by this reference backend`);
+    }
+    return buf;
+  };
   const backend: Backend = {
     name: "reference",
-    alloc: (n) => new Float64Array(n),
-    allocIndices: (n) => new Int32Array(n),
-    view: (buf, offset, length) => f(buf).subarray(offset, offset + length),
-    read(buf, into) {
-      if (!into) return f(buf).slice();
-      into.set(f(buf));
-      return into;
+    alloc: (n) => make("float", new Float64Array(count(n, "n"))),
+    allocIndices: (n) => make("index", new Int32Array(count(n, "n"))),
+    allocScalars: (n) => make("scalar", new Float64Array(count(n, "n"))),
+    // The reference layout of a packed weight is the weight itself.
+    allocPacked: (k, n) => make("packed", new Float64Array(count(k, "k") * count(n, "n")), k, n),
+    view(buf, offset, length) {
+      const b = own(buf, "float");
+      count(offset, "offset");
+      count(length, "length");
+      if (offset + length > b.length) {
+        throw new TypeError(
+          `Expected a buffer of at least ${offset + length} elements, got ${b.length}`,
+        );
+      }
+      return new RefBuf(
+        "float",
+        b.data.subarray(offset, offset + length),
+        false,
+        owner,
+      ) as unknown as FloatBuf;
     },
-    write: (buf, data, offset = 0) => f(buf).set(data, offset),
-    writeIndices: (buf, data, offset = 0) => ix(buf).set(data, offset),
-    fill: (buf, value) => void f(buf).fill(value),
-    copy: (dst, src) => f(dst).set(f(src)),
+    free(buf) {
+      const b = own(buf, buf.kind);
+      if (!b.root) throw new TypeError("Expected a buffer from alloc, not a view");
+    },
+    dispose() {
+      disposed = true;
+    },
+    read(buf, into) {
+      const data = own(buf, "float").data as Float64Array;
+      if (!into) return Promise.resolve(data.slice());
+      into.set(data);
+      return Promise.resolve(into);
+    },
+    readIndices(buf, into) {
+      const data = own(buf, "index").data as Int32Array;
+      if (!into) return Promise.resolve(data.slice());
+      into.set(data);
+      return Promise.resolve(into);
+    },
+    readScalars(buf, into) {
+      const data = own(buf, "scalar").data as Float64Array;
+      if (!into) return Promise.resolve(data.slice());
+      into.set(data);
+      return Promise.resolve(into);
+    },
+    write: (buf, data, offset = 0) => own(buf, "float").data.set(data, offset),
+    writeIndices: (buf, data, offset = 0) => own(buf, "index").data.set(data, offset),
+    writeScalars: (buf, data, offset = 0) => own(buf, "scalar").data.set(data, offset),
+    fill: (buf, value) => void own(buf, buf.kind).data.fill(value),
+    copy(dst, src) {
+      const d = own(dst, "float"), s = own(src, "float");
+      if (d.length !== s.length) {
+        throw new TypeError(`Expected buffers of equal length, got ${d.length} and ${s.length}`);
+      }
+      d.data.set(s.data);
+    },
 
     matmulNN,
     matmulNT(c, a, b, m, k, n) {
@@ -73,12 +163,6 @@ export function createReferenceBackend(): Backend {
         }
       }
     },
-    matmulTNAlongside(c, a, b, m, k, n, work) {
-      backend.matmulTN(c, a, b, m, k, n);
-      work();
-    },
-    // The reference layout of a packed weight is the weight itself.
-    packedSize: (k, n) => k * n,
     packWeights: (dst, b, k, n) => f(dst).set(f(b).subarray(0, k * n)),
     matmulPacked: matmulNN,
 
@@ -116,8 +200,8 @@ export function createReferenceBackend(): Backend {
       for (let i = 0; i < n; i++) if (Y[i] > 0) DX[i] += DY[i];
     },
 
-    argmaxRows(x, m, n, into) {
-      const X = f(x);
+    argmaxRows(out, x, m, n) {
+      const X = f(x), into = ix(out);
       for (let i = 0; i < m; i++) {
         let best = 0, max = n > 0 ? X[i * n] : 0;
         for (let j = 1; j < n; j++) {
@@ -135,7 +219,7 @@ export function createReferenceBackend(): Backend {
       for (let i = 0; i < n; i++) for (let j = 0; j < h; j++) DW[I[i] * h + j] += D[i * h + j];
     },
 
-    softmaxXentForward(probs, logits, targets, m, v) {
+    softmaxXentForward(probs, logits, targets, m, v, stats) {
       const P = f(probs), Z = f(logits), Tg = ix(targets);
       let loss = 0;
       for (let i = 0; i < m; i++) {
@@ -152,7 +236,7 @@ export function createReferenceBackend(): Backend {
         // -log p_target = logsumexp - z_target, exact even when p_target underflows.
         loss += Math.log(sum) + max - target;
       }
-      return loss;
+      f(stats)[STAT.loss] += loss;
     },
     softmaxXentBackward(dlogits, probs, targets, m, v, scale) {
       const D = f(dlogits), P = f(probs), Tg = ix(targets);
@@ -164,7 +248,7 @@ export function createReferenceBackend(): Backend {
     },
 
     // A packed weight here is a copy of the weight (see packWeights), so it stands in for it.
-    rnnForward(states, zin, whh, t, b, h, act: ActivationCode, whhPacked) {
+    rnnForward(states, zin, whh, t, b, h, act, whhPacked) {
       const S = f(states), Z = f(zin), W = f(whhPacked ?? whh);
       const block = b * h;
       for (let s = 0; s < t; s++) {
@@ -172,12 +256,12 @@ export function createReferenceBackend(): Backend {
           for (let j = 0; j < h; j++) {
             let z = Z[s * block + r * h + j];
             for (let p = 0; p < h; p++) z += S[s * block + r * h + p] * W[p * h + j];
-            S[(s + 1) * block + r * h + j] = act === 0 ? Math.tanh(z) : Math.max(z, 0);
+            S[(s + 1) * block + r * h + j] = act === "tanh" ? Math.tanh(z) : Math.max(z, 0);
           }
         }
       }
     },
-    rnnBackward(dzin, dwhh, dstates, states, whh, t, b, h, act: ActivationCode) {
+    rnnBackward(dzin, dwhh, dstates, states, whh, t, b, h, act) {
       const DZ = f(dzin), DW = f(dwhh), DS = f(dstates), S = f(states), W = f(whh);
       const block = b * h;
       for (let s = t - 1; s >= 0; s--) {
@@ -185,7 +269,7 @@ export function createReferenceBackend(): Backend {
           for (let j = 0; j < h; j++) {
             const y = S[(s + 1) * block + r * h + j];
             const dy = DS[(s + 1) * block + r * h + j];
-            const dz = act === 0 ? (1 - y * y) * dy : (y > 0 ? dy : 0);
+            const dz = act === "tanh" ? (1 - y * y) * dy : (y > 0 ? dy : 0);
             DZ[s * block + r * h + j] += dz;
             for (let p = 0; p < h; p++) {
               DS[s * block + r * h + p] += dz * W[p * h + j];
@@ -196,11 +280,12 @@ export function createReferenceBackend(): Backend {
       }
     },
 
-    // GRU gates: Dive into Deep Learning, GRU section; resetAfter = 1 as torch.nn.GRU.
-    gruForward(states, gates, hn, zin, whh, bhn, t, b, h, resetAfter, whhPacked) {
-      resetAfterCode(resetAfter);
-      const S = f(states), Gs = f(gates), HN = f(hn), Z = f(zin), BN = f(bhn);
-      const W = f(resetAfter === 1 ? whhPacked ?? whh : whh);
+    // GRU gates: Dive into Deep Learning, GRU section; the "pytorch" variant as torch.nn.GRU.
+    gruForward(states, gates, hn, zin, whh, bhn, t, b, h, variant, whhPacked) {
+      const after = variant === "pytorch";
+      const S = f(states), Gs = f(gates), HN = f(hn), Z = f(zin);
+      const BN = after ? f(bhn!) : new Float64Array(0);
+      const W = f(after ? whhPacked ?? whh : whh);
       const g = 3 * h;
       for (let s = 0; s < t; s++) {
         for (let r = 0; r < b; r++) {
@@ -213,7 +298,7 @@ export function createReferenceBackend(): Backend {
             Gs[go + j] = sigmoid(a);
           }
           for (let j = 0; j < h; j++) {
-            if (resetAfter === 1) {
+            if (after) {
               let q = BN[j];
               for (let p = 0; p < h; p++) q += S[hp + p] * W[p * g + 2 * h + j];
               HN[qo + j] = q;
@@ -223,7 +308,7 @@ export function createReferenceBackend(): Backend {
           }
           for (let j = 0; j < h; j++) {
             let a = Z[go + 2 * h + j];
-            if (resetAfter === 1) a += Gs[go + j] * HN[qo + j];
+            if (after) a += Gs[go + j] * HN[qo + j];
             else for (let p = 0; p < h; p++) a += HN[qo + p] * W[p * g + 2 * h + j];
             const n = Math.tanh(a), z = Gs[go + h + j];
             Gs[go + 2 * h + j] = n;
@@ -232,9 +317,10 @@ export function createReferenceBackend(): Backend {
         }
       }
     },
-    gruBackward(dzin, dwhh, dbhn, dstates, states, gates, hn, whh, t, b, h, resetAfter) {
-      resetAfterCode(resetAfter);
-      const DZ = f(dzin), DW = f(dwhh), DBN = f(dbhn), DS = f(dstates);
+    gruBackward(dzin, dwhh, dbhn, dstates, states, gates, hn, whh, t, b, h, variant) {
+      const after = variant === "pytorch";
+      const DZ = f(dzin), DW = f(dwhh), DS = f(dstates);
+      const DBN = after ? f(dbhn!) : new Float64Array(0);
       const S = f(states), Gs = f(gates), HN = f(hn), W = f(whh);
       const g = 3 * h;
       // One row's gradients: of the pre-activations [r̂ | ẑ | n̂] and of hn.
@@ -250,7 +336,7 @@ export function createReferenceBackend(): Backend {
             dpre[2 * h + j] = dy * (1 - z) * (1 - n * n);
             DS[hp + j] += dy * z;
           }
-          if (resetAfter === 1) {
+          if (after) {
             // n̂ = zin_n + r⊙hn with hn = H·W_hn + bhn.
             for (let j = 0; j < h; j++) {
               const rg = Gs[go + j];
@@ -351,22 +437,27 @@ export function createReferenceBackend(): Backend {
       for (let i = 0; i < n; i++) DX[i] += DY[i] * M[i];
     },
 
-    sumSquares(x, n) {
-      const X = f(x);
-      let s = 0;
-      for (let i = 0; i < n; i++) s += X[i] * X[i];
-      return s;
+    clipGradNorm(grads, n, theta, stats) {
+      const G = f(grads), S = f(stats);
+      if (S[STAT.diverged] !== 0) return;
+      let sq = 0;
+      for (let i = 0; i < n; i++) sq += G[i] * G[i];
+      const norm = Math.sqrt(sq);
+      S[STAT.norm] = norm;
+      if (!Number.isFinite(norm) || !Number.isFinite(S[STAT.loss])) {
+        S[STAT.diverged] = 1;
+      } else if (theta > 0 && norm > theta) {
+        for (let i = 0; i < n; i++) G[i] *= theta / norm;
+      }
     },
-    scale(x, n, s) {
-      const X = f(x);
-      for (let i = 0; i < n; i++) X[i] *= s;
-    },
-    sgdUpdate(params, grads, n, lr) {
+    sgdUpdate(params, grads, n, lr, stats) {
+      if (!updateAllowed(stats)) return;
       const P = f(params), G = f(grads);
       for (let i = 0; i < n; i++) P[i] -= lr * G[i];
     },
-    adamUpdate(params, grads, m, v, n, lr, beta1, beta2, eps, step) {
+    adamUpdate(params, grads, m, v, n, lr, beta1, beta2, eps, step, stats) {
       adamStep(step);
+      if (!updateAllowed(stats)) return;
       const P = f(params), G = f(grads), M = f(m), V = f(v);
       // Adam: Kingma & Ba 2015, Algorithm 1, with the bias corrections of torch.optim.Adam.
       const bc1 = 1 - beta1 ** step, bc2 = 1 - beta2 ** step;
@@ -378,7 +469,36 @@ export function createReferenceBackend(): Backend {
       }
     },
   };
+  // Every kernel checks its buffers and sizes against the kernel table first.
+  for (const name of KERNEL_NAMES) {
+    const kernel = backend[name] as (...args: unknown[]) => void;
+    (backend as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
+      if (disposed) throw new TypeError("this reference backend is disposed");
+      checkCall(name, args, (buf, kind) => {
+        own(buf as AnyBuf, kind);
+        return true;
+      });
+      kernel(...args);
+    };
+  }
   return backend;
+}
+
+/** Whether an update may run (no statistics, or no divergence yet); counts it when it may. */
+function updateAllowed(stats: ScalarBuf | undefined): boolean {
+  if (!stats) return true;
+  const S = f(stats);
+  if (S[STAT.diverged] !== 0) return false;
+  S[STAT.updates]++;
+  return true;
+}
+
+/** Throws unless `x` is an integer in [0, 2^31); returns it. */
+function count(x: number, name: string): number {
+  if ((x | 0) !== x || x < 0) {
+    throw new RangeError(`Expected ${name} to be a non-negative 32-bit integer, got ${x}`);
+  }
+  return x;
 }
 
 /** The logistic function, written so that neither branch overflows. */
@@ -386,13 +506,6 @@ function sigmoid(x: number): number {
   if (x >= 0) return 1 / (1 + Math.exp(-x));
   const e = Math.exp(x);
   return e / (1 + e);
-}
-
-/** Throws unless the GRU variant is 0 (the book's) or 1 (PyTorch's). */
-function resetAfterCode(resetAfter: number): void {
-  if (resetAfter !== 0 && resetAfter !== 1) {
-    throw new RangeError(`Expected resetAfter to be 0 (book) or 1 (PyTorch), got ${resetAfter}`);
-  }
 }
 
 /** Throws unless the Adam step count is an integer >= 1 (the bias corrections divide by 0 at 0). */

@@ -3,10 +3,12 @@
  * thread and `threads - 1` workers. Each large matrix product is split into blocks of rows or of
  * columns, one per thread, and so are the softmax and its gradient; the recurrent layers' forward
  * passes are split by rows of the batch (independent sequences, each thread running all steps of
- * its rows); a weight gradient can run on the other threads while this one does other work
- * (`matmulTNAlongside`: the output weight's gradient beside backpropagation through time, whose
- * steps depend on each other), and the work's own products are split again once the workers have
- * finished their share; everything else (the optimizer, the gathers) runs on this thread.
+ * its rows); a weight gradient's product (`matmulTN`) is handed to the other threads, and this
+ * thread goes on with the kernels after it (backpropagation through time, whose steps depend on
+ * each other) until one reads or writes what that product writes, or writes what it reads (the
+ * roles in the kernel table): then it takes the blocks left and waits. While the workers are busy
+ * other operations run on this thread; once they are done, products split again. Everything
+ * else (the optimizer, the gathers) runs on this thread.
  *
  * Splitting never changes a number: every element of a product is computed by the same
  * instructions in the same order whichever block holds it, and the loss is summed row by row in
@@ -18,19 +20,21 @@
  *
  * @module
  */
-import { KERNELS_WASM_THREADS, SHARED_MEMORY_PAGES } from "./_wasm/kernels.ts";
+import { kernelBytes, SHARED_MEMORY_PAGES } from "./_wasm/kernels.ts";
+import { KERNEL_NAMES, type KernelArg, KERNELS } from "./kernels.ts";
 import { CONTROL, type Fn, OP, ROW_KERNELS, runClaimedBlocks } from "./thread_protocol.ts";
-import type { Backend, Buf, IndexBuf } from "./types.ts";
+import type { AnyBuf, Backend, FloatBuf, PackedBuf } from "./types.ts";
 import { hasRelaxedSimd, wasmBackendOver } from "./wasm.ts";
 
-/** A backend whose large products and softmax run on several threads. */
+/**
+ * A backend whose large products and softmax run on several threads. `dispose()` stops the
+ * workers (live workers keep a process running).
+ */
 export interface ThreadedBackend extends Backend {
   /** Threads that share the work, this one included. */
   readonly threads: number;
   /** Operations split between the threads so far (the rest ran on this thread alone). */
   readonly splits: number;
-  /** Stops the workers; the backend must not be used afterwards. Safe to call twice. */
-  close(): void;
 }
 
 /** Options of {@linkcode createThreadedBackend}. */
@@ -58,7 +62,7 @@ export interface ThreadedBackendOptions {
  */
 export function threadsAvailable(): boolean {
   return typeof Worker === "function" && typeof SharedArrayBuffer === "function" &&
-    hasRelaxedSimd() && WebAssembly.validate(KERNELS_WASM_THREADS as Uint8Array<ArrayBuffer>) &&
+    hasRelaxedSimd() && WebAssembly.validate(kernelBytes("threads") as Uint8Array<ArrayBuffer>) &&
     mayLoadWorker();
 }
 
@@ -90,8 +94,7 @@ const STALLED_MS = 300_000;
 
 /**
  * Starts a threaded backend: one shared memory, this thread and `threads - 1` workers, which are
- * ready when the promise resolves. Close it when done ({@linkcode ThreadedBackend.close}): live
- * workers keep a process running.
+ * ready when the promise resolves. Dispose of it when done: live workers keep a process running.
  *
  * @param options The number of threads.
  * @returns The backend, named `"wasm"`.
@@ -105,8 +108,8 @@ const STALLED_MS = 300_000;
  * be.write(a, [1, 2]);
  * be.write(b, [3, 4]);
  * be.matmulNN(c, a, b, 1, 2, 1);
- * console.log(be.read(c)[0]); // 11
- * be.close();
+ * console.log((await be.read(c))[0]); // 11
+ * be.dispose();
  * ```
  */
 export async function createThreadedBackend(
@@ -126,16 +129,30 @@ export async function createThreadedBackend(
   }
   const minWork = options.minSplitWork ?? 2 ** 22;
   const memory = new WebAssembly.Memory({ ...SHARED_MEMORY_PAGES, shared: true });
-  const module = new WebAssembly.Module(KERNELS_WASM_THREADS as Uint8Array<ArrayBuffer>);
+  const module = new WebAssembly.Module(kernelBytes("threads") as Uint8Array<ArrayBuffer>);
   const ex = new WebAssembly.Instance(module, { env: { memory } }).exports as Record<string, Fn>;
-  const { backend: base, pointer } = wasmBackendOver(ex, memory, "");
+  const workers: Worker[] = [];
+  let closed = false;
+  const parts = wasmBackendOver(ex, memory, "", () => {
+    if (pending) join();
+    closed = true;
+    // Wake the workers with "exit" first: one asleep in Atomics.wait cannot be terminated.
+    for (let slot = 0; slot < workers.length; slot++) {
+      ctl[CONTROL.args + slot * CONTROL.argsPerSlot] = OP.exit;
+    }
+    Atomics.add(ctl, CONTROL.sequence, 1);
+    Atomics.notify(ctl, CONTROL.sequence);
+    for (const w of workers) w.terminate();
+  });
+  const base = parts.backend;
+  const pointer = (buf: AnyBuf, n: number, kind: AnyBuf["kind"] = "float") =>
+    parts.pointer(buf, kind, n);
 
   const controlBuf = base.allocIndices(CONTROL.ints);
-  const controlPtr = pointer(controlBuf, CONTROL.ints);
+  const controlPtr = pointer(controlBuf, CONTROL.ints, "index");
   // Views on the shared buffer stay valid when memory grows (a SharedArrayBuffer never detaches).
   const ctl = new Int32Array(memory.buffer, controlPtr, CONTROL.ints);
   const scratchFloats = ex.scratchBytes() / 4;
-  const workers: Worker[] = [];
   try {
     await Promise.all(
       Array.from({ length: threads - 1 }, (_, slot) => {
@@ -159,28 +176,65 @@ export async function createThreadedBackend(
     throw e;
   }
 
-  let closed = false, splits = 0;
-  /** True while matmulTNAlongside runs its work beside the product the other threads compute. */
-  let alongside = false;
-  /** The operation matmulTNAlongside posted, while its work runs. */
-  let alongsideSequence = 0;
+  let splits = 0;
   /**
-   * Whether the workers are busy: inside matmulTNAlongside's work until they have finished their
-   * blocks of its product. Once they have, the work's own operations are split again.
+   * The weight gradient handed to the workers, while they may still be computing it: its
+   * operation's sequence number, its arguments for the blocks this thread takes when it must
+   * wait, and the byte ranges it reads and writes.
    */
+  let pending:
+    | { sequence: number; args: number[]; reads: number[][]; writes: number[][] }
+    | undefined;
+  /** Whether the workers are busy with the pending product; forgets it once they are done. */
   const workersBusy = (): boolean => {
-    if (!alongside) return false;
+    if (!pending) return false;
     for (let slot = 0; slot < workers.length; slot++) {
-      if (((Atomics.load(ctl, CONTROL.done + slot) - alongsideSequence) | 0) < 0) return true;
+      if (((Atomics.load(ctl, CONTROL.done + slot) - pending.sequence) | 0) < 0) return true;
     }
+    pending = undefined;
     return false;
   };
+  /** Takes the pending product's blocks left, then waits for the workers to finish theirs. */
+  function join(): void {
+    const { sequence, args } = pending!;
+    pending = undefined;
+    runClaimedBlocks(ex.matmulStrided, ctl, args);
+    awaitWorkers(workers.length, sequence);
+  }
+  const overlaps = (ranges: number[][], [lo, hi]: readonly [number, number]) =>
+    ranges.some(([a, b]) => lo < b && a < hi);
+  /**
+   * Before an operation that reads `reads` and writes `writes`: waits for the pending product
+   * when the operation touches what it writes or writes what it reads.
+   */
+  function settle(reads: readonly (AnyBuf | undefined)[], writes: readonly (AnyBuf | undefined)[]) {
+    if (!pending || !workersBusy()) return;
+    const p = pending;
+    for (const buf of writes) {
+      if (!buf) continue;
+      const r = parts.range(buf);
+      if (overlaps(p.writes, r) || overlaps(p.reads, r)) return join();
+    }
+    for (const buf of reads) {
+      if (buf && overlaps(p.writes, parts.range(buf))) return join();
+    }
+  }
+  /** settle() for a kernel call, from the roles of its buffer arguments in the kernel table. */
+  function settleKernel(spec: readonly KernelArg[], args: unknown[]): void {
+    const reads: AnyBuf[] = [], writes: AnyBuf[] = [];
+    spec.forEach((arg, i) => {
+      if (!("role" in arg) || args[i] === undefined) return;
+      (arg.role === "in" ? reads : writes).push(args[i] as AnyBuf);
+    });
+    settle(reads, writes);
+  }
+
   /**
    * Posts each worker its operation and arguments, runs `own` (given the operation's sequence
    * number), then waits for every worker.
    */
   function dispatch(jobs: number[][], own: (sequence: number) => void): void {
-    if (closed) throw new TypeError("this threaded backend is closed");
+    if (closed) throw new TypeError("this threaded backend is disposed");
     jobs.forEach((job, slot) => ctl.set(job, CONTROL.args + slot * CONTROL.argsPerSlot));
     splits++;
     const sequence = (Atomics.add(ctl, CONTROL.sequence, 1) + 1) | 0;
@@ -193,10 +247,7 @@ export async function createThreadedBackend(
     }
   }
 
-  /**
-   * Waits until the first `count` workers have finished operation `sequence` (or a later one:
-   * matmulTNAlongside's work may post operations of its own once the workers are free).
-   */
+  /** Waits until the first `count` workers have finished operation `sequence` (or a later one). */
   function awaitWorkers(count: number, sequence: number): void {
     const started = performance.now();
     for (let slot = 0; slot < count; slot++) {
@@ -216,8 +267,20 @@ export async function createThreadedBackend(
   }
 
   type Form = "matmulNN" | "matmulNT" | "matmulTN";
-  /** A product split into blocks of rows (or of columns when B is the smaller operand). */
-  function product(form: Form, c: Buf, a: Buf, b: Buf, m: number, k: number, n: number): void {
+  /**
+   * A product split into blocks of rows (or of columns when B is the smaller operand); a weight
+   * gradient (`matmulTN`) is handed to the workers instead when they are free (see weightGradient).
+   */
+  function product(
+    form: Form,
+    c: FloatBuf,
+    a: FloatBuf,
+    b: FloatBuf,
+    m: number,
+    k: number,
+    n: number,
+  ): void {
+    if (form === "matmulTN" && weightGradient(c, a, b, m, k, n)) return;
     // Fewer than 4 rows take a different path in the kernel, so every block keeps 4 or more.
     if (
       workersBusy() || !isSize(m) || !isSize(k) || !isSize(n) || m * k * n < minWork ||
@@ -246,6 +309,44 @@ export async function createThreadedBackend(
   }
 
   /**
+   * Hands `c[m,n] += a[k,m]ᵀ · b[k,n]` to the workers as column blocks, two per thread, which
+   * they claim one at a time, and returns at once; later operations wait for it only when their
+   * buffers require (settle). Declines (false) when the workers are busy or the product is small.
+   */
+  function weightGradient(
+    c: FloatBuf,
+    a: FloatBuf,
+    b: FloatBuf,
+    m: number,
+    k: number,
+    n: number,
+  ): boolean {
+    const blocks = 2 * threads;
+    if (
+      workersBusy() || threads === 1 || !isSize(m) || !isSize(k) || !isSize(n) ||
+      m * k * n < minWork || n < 8 * blocks
+    ) {
+      return false;
+    }
+    const width = Math.ceil(n / blocks / 8) * 8;
+    const pc = pointer(c, m * n), pa = pointer(a, k * m), pb = pointer(b, k * n);
+    const args = [pc, n, pa, m, pb, n, m, k, n, 1, 0, width];
+    Atomics.store(ctl, CONTROL.claim, 0);
+    const jobs = Array.from({ length: threads - 1 }, () => [OP.gemmClaimed, ...args]);
+    jobs.forEach((job, slot) => ctl.set(job, CONTROL.args + slot * CONTROL.argsPerSlot));
+    splits++;
+    const sequence = (Atomics.add(ctl, CONTROL.sequence, 1) + 1) | 0;
+    Atomics.notify(ctl, CONTROL.sequence);
+    pending = {
+      sequence,
+      args,
+      reads: [[...parts.range(a)], [...parts.range(b)]],
+      writes: [[...parts.range(c)]],
+    };
+    return true;
+  }
+
+  /**
    * The row blocks of a recurrent layer's forward pass over a batch of b sequences, when it is
    * worth splitting (`work` multiply-adds, at least 4 rows a thread), else undefined.
    */
@@ -264,54 +365,30 @@ export async function createThreadedBackend(
     );
     dispatch(jobs, () => ex[name](...args, edges[0], edges[1]));
   }
-  const packedAt = (buf: Buf | undefined, k: number, n: number) =>
-    buf === undefined ? 0 : pointer(buf, base.packedSize(k, n));
+  /** The offset of a packed weight [k,n], or 0 when there is none. */
+  const packedAt = (buf: PackedBuf | undefined, k: number, n: number) => {
+    if (buf === undefined) return 0;
+    const at = pointer(buf, 0, "packed");
+    if (buf.k !== k || buf.n !== n) {
+      throw new TypeError(`Expected a packed [${k},${n}] weight, got [${buf.k},${buf.n}]`);
+    }
+    return at;
+  };
 
   /** Whether a softmax over m rows of v is worth splitting: from minWork / 64 elements. */
   const splitsRows = (m: number, v: number) =>
     !workersBusy() && isSize(m) && isSize(v) && m >= 2 * threads && m * v >= minWork / 64;
 
-  let rowLoss = base.alloc(0);
-  const backend: ThreadedBackend = {
-    ...base,
-    threads,
-    get splits() {
-      return splits;
-    },
+  let rowLoss = base.allocScalars(0);
+  const f64 = () => new Float64Array(memory.buffer);
+  const split: Partial<Backend> = {
     matmulNN: (c, a, b, m, k, n) => product("matmulNN", c, a, b, m, k, n),
     matmulNT: (c, a, b, m, k, n) => product("matmulNT", c, a, b, m, k, n),
     matmulTN: (c, a, b, m, k, n) => product("matmulTN", c, a, b, m, k, n),
-    matmulTNAlongside(c, a, b, m, k, n, work) {
-      // Column blocks, two per thread: each repacks A, the smaller operand of a weight gradient
-      // (states × vocabulary), and threads that finish early take more of them.
-      const blocks = 2 * threads;
-      if (
-        alongside || threads === 1 || !isSize(m) || !isSize(k) || !isSize(n) ||
-        m * k * n < minWork || n < 8 * blocks
-      ) {
-        backend.matmulTN(c, a, b, m, k, n);
-        return work();
-      }
-      const width = Math.ceil(n / blocks / 8) * 8;
-      const pc = pointer(c, m * n), pa = pointer(a, k * m), pb = pointer(b, k * n);
-      const args = [pc, n, pa, m, pb, n, m, k, n, 1, 0, width];
-      Atomics.store(ctl, CONTROL.claim, 0);
-      const jobs = Array.from({ length: threads - 1 }, () => [OP.gemmClaimed, ...args]);
-      dispatch(jobs, (sequence) => {
-        alongside = true;
-        alongsideSequence = sequence;
-        try {
-          work();
-        } finally {
-          alongside = false;
-          runClaimedBlocks(ex.matmulStrided, ctl, args);
-        }
-      });
-    },
     // The sequences of a batch are independent: each thread runs the recurrence over a block of
     // rows, all steps at once (one wake-up per layer, not per step).
     rnnForward(states, zin, whh, t, b, h, act, whhPacked) {
-      const edges = act === 0 || act === 1 ? rowBlocks(b, t, h, h) : undefined;
+      const edges = act === "tanh" || act === "relu" ? rowBlocks(b, t, h, h) : undefined;
       if (!edges) return base.rnnForward(states, zin, whh, t, b, h, act, whhPacked);
       const block = b * h;
       forwardRows(OP.rnnRows, [
@@ -321,15 +398,17 @@ export async function createThreadedBackend(
         t,
         b,
         h,
-        act,
+        act === "tanh" ? 0 : 1,
         packedAt(whhPacked, h, h),
       ], edges);
     },
-    gruForward(states, gates, hn, zin, whh, bhn, t, b, h, resetAfter, whhPacked) {
-      const edges = resetAfter === 0 || resetAfter === 1 ? rowBlocks(b, t, h, 3 * h) : undefined;
+    gruForward(states, gates, hn, zin, whh, bhn, t, b, h, variant, whhPacked) {
+      const known = variant === "book" || (variant === "pytorch" && bhn !== undefined);
+      const edges = known ? rowBlocks(b, t, h, 3 * h) : undefined;
       if (!edges) {
-        return base.gruForward(states, gates, hn, zin, whh, bhn, t, b, h, resetAfter, whhPacked);
+        return base.gruForward(states, gates, hn, zin, whh, bhn, t, b, h, variant, whhPacked);
       }
+      const code = variant === "pytorch" ? 1 : 0;
       const block = b * h;
       forwardRows(OP.gruRows, [
         pointer(states, (t + 1) * block),
@@ -337,11 +416,11 @@ export async function createThreadedBackend(
         pointer(hn, t * block),
         pointer(zin, t * 3 * block),
         pointer(whh, 3 * h * h),
-        pointer(bhn, resetAfter * h),
+        code ? pointer(bhn!, h) : 0,
         t,
         b,
         h,
-        resetAfter,
+        code,
         packedAt(whhPacked, h, 3 * h),
       ], edges);
     },
@@ -362,10 +441,12 @@ export async function createThreadedBackend(
       ], edges);
     },
     // Backpropagation through time runs here, step after step; its weight gradient, one product
-    // over every step, is split (or, inside matmulTNAlongside's work, split once the workers have
-    // finished their share of the other product).
+    // over every step, is handed to the workers or split (on this thread while they are busy).
     rnnBackward(dzin, dwhh, dstates, states, whh, t, b, h, act) {
-      if (threads === 1 || !isSize(t) || !isSize(b) || !isSize(h) || (act !== 0 && act !== 1)) {
+      if (
+        threads === 1 || !isSize(t) || !isSize(b) || !isSize(h) ||
+        (act !== "tanh" && act !== "relu")
+      ) {
         return base.rnnBackward(dzin, dwhh, dstates, states, whh, t, b, h, act);
       }
       const block = b * h;
@@ -377,8 +458,9 @@ export async function createThreadedBackend(
         t,
         b,
         h,
-        act,
+        act === "tanh" ? 0 : 1,
       );
+      pointer(dwhh, h * h); // checked as the single-thread kernel checks it
       product("matmulTN", dwhh, base.view(states, 0, t * block), dzin, h, t * b, h);
     },
     lstmBackward(dzin, dwhh, dstates, dcells, states, cells, gates, whh, t, b, h) {
@@ -386,7 +468,9 @@ export async function createThreadedBackend(
         return base.lstmBackward(dzin, dwhh, dstates, dcells, states, cells, gates, whh, t, b, h);
       }
       const block = b * h;
-      pointer(states, (t + 1) * block); // checked as the single-thread kernel checks it
+      // Checked as the single-thread kernel checks them.
+      pointer(states, (t + 1) * block);
+      pointer(dwhh, 4 * h * h);
       ex.lstmBackwardSteps(
         pointer(dzin, t * 4 * block),
         pointer(dstates, (t + 1) * block),
@@ -400,13 +484,16 @@ export async function createThreadedBackend(
       );
       product("matmulTN", dwhh, base.view(states, 0, t * block), dzin, h, t * b, 4 * h);
     },
-    softmaxXentForward(probs, logits, targets, m, v) {
-      if (!splitsRows(m, v)) return base.softmaxXentForward(probs, logits, targets, m, v);
+    softmaxXentForward(probs, logits, targets, m, v, stats) {
+      if (!splitsRows(m, v)) return base.softmaxXentForward(probs, logits, targets, m, v, stats);
       const pp = pointer(probs, m * v), pl = pointer(logits, m * v);
-      const pt = pointer(targets as IndexBuf, m);
+      const pt = pointer(targets, m, "index"), ps = pointer(stats, 4, "scalar");
       // Each row's loss in float64, summed here in order: the single-thread kernel's sum.
-      if (rowLoss.length < 2 * m) rowLoss = base.alloc(4 * m);
-      const pr = pointer(rowLoss, 2 * m);
+      if (rowLoss.length < m) {
+        base.free(rowLoss);
+        rowLoss = base.allocScalars(2 * m);
+      }
+      const pr = pointer(rowLoss, m, "scalar");
       const edges = bounds(m, threads, 1);
       const block = (i: number) => {
         const lo = edges[i];
@@ -417,14 +504,14 @@ export async function createThreadedBackend(
       const rows = new Float64Array(memory.buffer, pr, m);
       let loss = 0;
       for (let i = 0; i < m; i++) loss += rows[i];
-      return loss;
+      f64()[ps >> 3] += loss;
     },
     softmaxXentBackward(dlogits, probs, targets, m, v, scale) {
       if (!splitsRows(m, v)) {
         return base.softmaxXentBackward(dlogits, probs, targets, m, v, scale);
       }
       const pd = pointer(dlogits, m * v), pp = pointer(probs, m * v);
-      const pt = pointer(targets as IndexBuf, m);
+      const pt = pointer(targets, m, "index");
       const edges = bounds(m, threads, 1);
       const block = (i: number) => {
         const lo = edges[i];
@@ -438,17 +525,42 @@ export async function createThreadedBackend(
       );
       dispatch(jobs, () => ex.softmaxXentBackward(...block(0), scale));
     },
-    close() {
-      if (closed) return;
-      // Wake the workers with "exit" first: one asleep in Atomics.wait cannot be terminated.
-      for (let slot = 0; slot < workers.length; slot++) {
-        ctl[CONTROL.args + slot * CONTROL.argsPerSlot] = OP.exit;
-      }
-      Atomics.add(ctl, CONTROL.sequence, 1);
-      Atomics.notify(ctl, CONTROL.sequence);
-      closed = true;
-      for (const w of workers) w.terminate();
-    },
   };
+
+  // Every operation first settles with the pending weight gradient, by the buffers it touches.
+  const backend = { ...base } as Backend & { threads: number; splits: number };
+  for (const name of KERNEL_NAMES) {
+    const spec = KERNELS[name].args, run = (split[name] ?? base[name]) as (...a: unknown[]) => void;
+    (backend as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
+      if (pending) settleKernel(spec, args);
+      run(...args);
+    };
+  }
+  Object.assign(
+    backend,
+    {
+      write: (buf, data, offset) => (settle([], [buf]), base.write(buf, data, offset)),
+      writeIndices: (
+        buf,
+        data,
+        offset,
+      ) => (settle([], [buf]), base.writeIndices(buf, data, offset)),
+      writeScalars: (
+        buf,
+        data,
+        offset,
+      ) => (settle([], [buf]), base.writeScalars(buf, data, offset)),
+      fill: (buf, value) => (settle([], [buf]), base.fill(buf, value)),
+      copy: (dst, src) => (settle([src], [dst]), base.copy(dst, src)),
+      read: (buf, into) => (settle([buf], []), base.read(buf, into)),
+      readIndices: (buf, into) => (settle([buf], []), base.readIndices(buf, into)),
+      readScalars: (buf, into) => (settle([buf], []), base.readScalars(buf, into)),
+      free: (buf) => (settle([], [buf]), base.free(buf)),
+    } satisfies Partial<Backend>,
+  );
+  Object.defineProperties(backend, {
+    threads: { value: threads, enumerable: true },
+    splits: { get: () => splits, enumerable: true },
+  });
   return backend;
 }

@@ -1,144 +1,217 @@
 /**
- * The kernel interface every backend implements: the float64 reference (the test oracle), the
- * WebAssembly SIMD kernels, and later WebGPU. Each method has the same name as the AssemblyScript
- * export in `assembly/` and the reference loop in `reference.ts`.
+ * The interface every backend implements: the float64 reference (the test oracle), the
+ * WebAssembly SIMD kernels (one thread or several), and later WebGPU. Each kernel method has the
+ * name, arguments and shapes of its entry in the kernel table (`kernels.ts`), which is also the
+ * name of the AssemblyScript export in `assembly/` and of the reference loop in `reference.ts`.
  *
  * Conventions (shared with `assembly/`):
  * - Matrices are row-major; shape letters `B` batch, `T` steps, `V` vocabulary, `H` hidden, `G`
  *   gate width (`3H` for the GRU, `4H` for the LSTM).
  * - Gates are in PyTorch's order (GRU `[r | z | n]`, LSTM `[i | f | g | o]`), so the recurrent
- *   weights `whh[H,G]` are the book's `W_h·` matrices side by side and export to PyTorch is a
- *   slice.
+ *   weights `whh[H,G]` are the book's `W_h·` matrices side by side.
  * - Sizes are passed explicitly; buffers must hold at least that many elements.
  * - Backward kernels add into gradient buffers (the caller zeroes them once per step), except
  *   {@linkcode Backend.softmaxXentBackward}, which writes (logits have one consumer).
+ * - Nothing a kernel computes comes back as a return value: results stay in backend buffers and
+ *   reach the host only through the asynchronous reads, so a GPU backend never stalls on a kernel.
+ *   Training keeps its loss, gradient norm and divergence flag in a statistics buffer
+ *   ({@linkcode STAT}) and reads it when it reports.
+ * - A backend may run a kernel asynchronously (on other threads, or a GPU queue) and overlap it
+ *   with later ones; the results are those of running every call in order. What may overlap
+ *   follows from the buffers each kernel reads and writes (the roles in the kernel table).
  *
  * @module
  */
 
-/** A float buffer owned by a backend (float64 in the reference, float32 in WASM). */
-export interface Buf {
+/** A float buffer owned by a backend (float64 in the reference, float32 in WebAssembly). */
+export interface FloatBuf {
+  /** What kind of buffer this is. */
+  readonly kind: "float";
   /** Number of elements. */
   readonly length: number;
 }
 
-/** An int32 buffer owned by a backend (token indices). */
+/** An int32 buffer owned by a backend: token indices, greedy choices. */
 export interface IndexBuf {
+  /** What kind of buffer this is. */
+  readonly kind: "index";
   /** Number of elements. */
   readonly length: number;
 }
 
-/** Activation of the vanilla RNN cell: `0` tanh (the book's), `1` relu (the book's exercise). */
-export type ActivationCode = 0 | 1;
+/**
+ * A few float64 slots owned by a backend for scalars kernels produce and consume, such as the
+ * training statistics ({@linkcode STAT}); float32 where the device has no float64.
+ */
+export interface ScalarBuf {
+  /** What kind of buffer this is. */
+  readonly kind: "scalar";
+  /** Number of slots. */
+  readonly length: number;
+}
+
+/**
+ * A weight `b[k,n]` prepared by {@linkcode Backend.packWeights} for products with few rows (as in
+ * generation), in the backend's own layout.
+ */
+export interface PackedBuf {
+  /** What kind of buffer this is. */
+  readonly kind: "packed";
+  /** Rows of the weight it holds. */
+  readonly k: number;
+  /** Columns of the weight it holds. */
+  readonly n: number;
+}
+
+/** Any buffer a backend hands out. */
+export type AnyBuf = FloatBuf | IndexBuf | ScalarBuf | PackedBuf;
+
+/** Nonlinearity of the vanilla RNN cell: `"tanh"` (the book's) or `"relu"` (its exercise). */
+export type Activation = "tanh" | "relu";
+
+/** The recurrent cell: the vanilla RNN, the GRU or the LSTM. */
+export type CellKind = "rnn" | "gru" | "lstm";
+
+/**
+ * The GRU's candidate: the book's `tanh(X W_xh + (R ⊙ H) W_hh + b_h)` (`"book"`), or PyTorch's
+ * `tanh(X W_xh + b_h + R ⊙ (H W_hh + b_hn))` (`"pytorch"`, `nn.GRU`), which applies the reset gate
+ * after the recurrent product and has one more bias `b_hn` [H] per layer.
+ */
+export type GruVariant = "book" | "pytorch";
+
+/**
+ * The slots of a training statistics buffer ({@linkcode Backend.allocScalars} of
+ * {@linkcode STATS_SLOTS}), shared by {@linkcode Backend.softmaxXentForward},
+ * {@linkcode Backend.clipGradNorm} and the updates:
+ * - `loss`: the sum of the cross-entropy losses since the buffer was zeroed;
+ * - `norm`: the global gradient norm of the last clipping;
+ * - `diverged`: 1 once the loss sum or a gradient norm was NaN or infinite; the updates then
+ *   change nothing, so the weights stay those before the first bad step;
+ * - `updates`: updates applied since the buffer was zeroed.
+ */
+export const STAT = { loss: 0, norm: 1, diverged: 2, updates: 3 } as const;
+
+/** Slots in a training statistics buffer (see {@linkcode STAT}). */
+export const STATS_SLOTS = 4;
 
 /** The kernels and buffer operations a backend provides. */
 export interface Backend {
-  /** `"reference"` or `"wasm"`. */
+  /** `"reference"`, `"wasm"`, `"webgpu"`, ... */
   readonly name: string;
 
   /** A new zeroed float buffer of `n` elements. */
-  alloc(n: number): Buf;
+  alloc(n: number): FloatBuf;
   /** A new zeroed index buffer of `n` elements. */
   allocIndices(n: number): IndexBuf;
+  /** A new zeroed scalar buffer of `n` slots. */
+  allocScalars(n: number): ScalarBuf;
+  /** Room for a weight `b[k,n]` packed by {@linkcode Backend.packWeights}. */
+  allocPacked(k: number, n: number): PackedBuf;
   /** A view of `length` elements of `buf` starting at element `offset` (shares storage). */
-  view(buf: Buf, offset: number, length: number): Buf;
+  view(buf: FloatBuf, offset: number, length: number): FloatBuf;
   /**
-   * A copy of the buffer's contents: in `into` when given (an array that `read` returned before,
-   * at least as long; the copy fills its start and `into` is returned), else in a new array, so a
-   * loop that reads every step can reuse one.
+   * Gives a buffer from one of the `alloc` methods back to the backend, which may hand its memory
+   * out again; the buffer and its views must not be used afterwards. Views cannot be freed.
    */
-  read(buf: Buf, into?: Float32Array | Float64Array): Float32Array | Float64Array;
+  free(buf: AnyBuf): void;
+  /**
+   * Releases everything the backend holds (memory, workers, devices). It must not be used
+   * afterwards; calling it twice is harmless.
+   */
+  dispose(): void;
+
   /** Copies `data` into `buf` starting at element `offset` (default 0). */
-  write(buf: Buf, data: ArrayLike<number>, offset?: number): void;
+  write(buf: FloatBuf, data: ArrayLike<number>, offset?: number): void;
   /** Copies `data` into the index buffer starting at element `offset` (default 0). */
   writeIndices(buf: IndexBuf, data: ArrayLike<number>, offset?: number): void;
-  /** Sets every element of `buf` to `value`. */
-  fill(buf: Buf, value: number): void;
+  /** Copies `data` into the scalar buffer starting at slot `offset` (default 0). */
+  writeScalars(buf: ScalarBuf, data: ArrayLike<number>, offset?: number): void;
+  /** Sets every element (slot) of `buf` to `value`. */
+  fill(buf: FloatBuf | ScalarBuf, value: number): void;
   /** Copies `src` into `dst` (same length). */
-  copy(dst: Buf, src: Buf): void;
+  copy(dst: FloatBuf, src: FloatBuf): void;
+  /**
+   * The buffer's contents once every kernel before the call has finished: in `into` when given
+   * (an array that `read` returned before, at least as long; its start is filled and it is
+   * returned), else in a new array.
+   */
+  read(buf: FloatBuf, into?: Float32Array | Float64Array): Promise<Float32Array | Float64Array>;
+  /** {@linkcode Backend.read} for an index buffer. */
+  readIndices(buf: IndexBuf, into?: Int32Array): Promise<Int32Array>;
+  /** {@linkcode Backend.read} for a scalar buffer. */
+  readScalars(buf: ScalarBuf, into?: Float64Array): Promise<Float64Array>;
 
   /** `c[m,n] += a[m,k] · b[k,n]`. */
-  matmulNN(c: Buf, a: Buf, b: Buf, m: number, k: number, n: number): void;
+  matmulNN(c: FloatBuf, a: FloatBuf, b: FloatBuf, m: number, k: number, n: number): void;
   /** `c[m,n] += a[m,k] · b[n,k]ᵀ`. */
-  matmulNT(c: Buf, a: Buf, b: Buf, m: number, k: number, n: number): void;
+  matmulNT(c: FloatBuf, a: FloatBuf, b: FloatBuf, m: number, k: number, n: number): void;
   /** `c[m,n] += a[k,m]ᵀ · b[k,n]`. */
-  matmulTN(c: Buf, a: Buf, b: Buf, m: number, k: number, n: number): void;
+  matmulTN(c: FloatBuf, a: FloatBuf, b: FloatBuf, m: number, k: number, n: number): void;
   /**
-   * {@linkcode Backend.matmulTN} while this thread runs `work`, which must neither read nor write
-   * `c`, `a` or `b` (a weight gradient beside the rest of the backward pass). A threaded backend
-   * gives the product to its other threads meanwhile; the bits are those of `matmulTN`. Others
-   * run the product, then `work`.
+   * Packs a weight `b[k,n]` into `dst` (from {@linkcode Backend.allocPacked} with the same `k`,
+   * `n`) for {@linkcode Backend.matmulPacked} and the cells' forward kernels: for a weight
+   * multiplied many times by a few rows, as in generation, where reading it in order is what
+   * costs. Pack again after `b` changes.
    */
-  matmulTNAlongside(
-    c: Buf,
-    a: Buf,
-    b: Buf,
-    m: number,
-    k: number,
-    n: number,
-    work: () => void,
-  ): void;
-  /**
-   * Elements a packed copy of a weight `b[k,n]` takes (see {@linkcode Backend.packWeights}); the
-   * layout is the backend's own.
-   */
-  packedSize(k: number, n: number): number;
-  /**
-   * Packs a weight `b[k,n]` into `dst` (of {@linkcode Backend.packedSize} elements) for
-   * {@linkcode Backend.matmulPacked}: for a weight multiplied many times by a few rows, as in
-   * generation, where reading it in order is what costs.
-   */
-  packWeights(dst: Buf, b: Buf, k: number, n: number): void;
+  packWeights(dst: PackedBuf, b: FloatBuf, k: number, n: number): void;
   /**
    * `c[m,n] += a[m,k] · b[k,n]` with `b` packed by {@linkcode Backend.packWeights}; the same
    * numbers as {@linkcode Backend.matmulNN} with `m >= 4`, whatever `m`.
    */
-  matmulPacked(c: Buf, a: Buf, bPacked: Buf, m: number, k: number, n: number): void;
+  matmulPacked(c: FloatBuf, a: FloatBuf, b: PackedBuf, m: number, k: number, n: number): void;
 
   /** `y[i,:] += bias` for each of the `m` rows of `y[m,n]`. */
-  biasForward(y: Buf, bias: Buf, m: number, n: number): void;
+  biasForward(y: FloatBuf, bias: FloatBuf, m: number, n: number): void;
   /** `dbias += Σ_i dy[i,:]` over the `m` rows of `dy[m,n]`. */
-  biasBackward(dbias: Buf, dy: Buf, m: number, n: number): void;
+  biasBackward(dbias: FloatBuf, dy: FloatBuf, m: number, n: number): void;
 
   /** `y = tanh(x)` over `n` elements; `y` may alias `x`. */
-  tanhForward(y: Buf, x: Buf, n: number): void;
+  tanhForward(y: FloatBuf, x: FloatBuf, n: number): void;
   /** `dx += (1 - y²) · dy`, from the saved output `y`. */
-  tanhBackward(dx: Buf, y: Buf, dy: Buf, n: number): void;
+  tanhBackward(dx: FloatBuf, y: FloatBuf, dy: FloatBuf, n: number): void;
   /** `y = σ(x) = 1 / (1 + exp(-x))` over `n` elements; `y` may alias `x`. */
-  sigmoidForward(y: Buf, x: Buf, n: number): void;
+  sigmoidForward(y: FloatBuf, x: FloatBuf, n: number): void;
   /** `dx += y · (1 - y) · dy`, from the saved output `y`. */
-  sigmoidBackward(dx: Buf, y: Buf, dy: Buf, n: number): void;
+  sigmoidBackward(dx: FloatBuf, y: FloatBuf, dy: FloatBuf, n: number): void;
   /** `y = max(x, 0)` over `n` elements; `y` may alias `x`. */
-  reluForward(y: Buf, x: Buf, n: number): void;
+  reluForward(y: FloatBuf, x: FloatBuf, n: number): void;
   /** `dx += (y > 0) · dy`, from the saved output `y`. */
-  reluBackward(dx: Buf, y: Buf, dy: Buf, n: number): void;
+  reluBackward(dx: FloatBuf, y: FloatBuf, dy: FloatBuf, n: number): void;
 
   /**
    * The one-hot product as a row gather: `out[i,:] += w[idx[i],:]` for `out[n,h]`, `w[V,h]`.
    * Equal to `onehot(idx) · w`.
    */
-  gatherRowsForward(out: Buf, idx: IndexBuf, w: Buf, n: number, h: number): void;
+  gatherRowsForward(out: FloatBuf, idx: IndexBuf, w: FloatBuf, n: number, h: number): void;
   /** The gather's gradient as a scatter-add: `dw[idx[i],:] += dout[i,:]`. */
-  gatherRowsBackward(dw: Buf, idx: IndexBuf, dout: Buf, n: number, h: number): void;
+  gatherRowsBackward(dw: FloatBuf, idx: IndexBuf, dout: FloatBuf, n: number, h: number): void;
 
   /**
-   * The greedy choice of each row of `x[m,n]`: the first index of its largest value (a NaN never
-   * counts, unless it comes first: then 0), written into `into[0..m)`.
+   * The greedy choice of each row of `x[m,n]`: `out[i]` is the first index of the row's largest
+   * value (a NaN never counts, unless it comes first: then 0).
    */
-  argmaxRows(x: Buf, m: number, n: number, into: Int32Array): void;
+  argmaxRows(out: IndexBuf, x: FloatBuf, m: number, n: number): void;
 
   /**
    * Row-wise softmax with cross-entropy, numerically stable: writes `probs[m,v]` (may alias
-   * `logits`) and returns `Σ_i -log softmax(logits[i,:])[targets[i]]`.
+   * `logits`) and adds `Σ_i -log softmax(logits[i,:])[targets[i]]`, summed row by row in
+   * float64, to the `loss` slot of the statistics buffer `stats` ({@linkcode STAT}).
    */
-  softmaxXentForward(probs: Buf, logits: Buf, targets: IndexBuf, m: number, v: number): number;
+  softmaxXentForward(
+    probs: FloatBuf,
+    logits: FloatBuf,
+    targets: IndexBuf,
+    m: number,
+    v: number,
+    stats: ScalarBuf,
+  ): void;
   /**
    * Writes `dlogits = scale · (probs - onehot(targets))`; `dlogits` may alias `probs`.
    * With `scale = 1/m` this is the gradient of the mean loss.
    */
   softmaxXentBackward(
-    dlogits: Buf,
-    probs: Buf,
+    dlogits: FloatBuf,
+    probs: FloatBuf,
     targets: IndexBuf,
     m: number,
     v: number,
@@ -153,14 +226,14 @@ export interface Backend {
    * one-step calls); the numbers are the same.
    */
   rnnForward(
-    states: Buf,
-    zin: Buf,
-    whh: Buf,
+    states: FloatBuf,
+    zin: FloatBuf,
+    whh: FloatBuf,
     t: number,
     b: number,
     h: number,
-    act: ActivationCode,
-    whhPacked?: Buf,
+    act: Activation,
+    whhPacked?: PackedBuf,
   ): void;
   /**
    * Backpropagation through time for {@linkcode Backend.rnnForward}. On entry `dstates[s+1]`
@@ -171,62 +244,62 @@ export interface Backend {
    * to `H_0`.
    */
   rnnBackward(
-    dzin: Buf,
-    dwhh: Buf,
-    dstates: Buf,
-    states: Buf,
-    whh: Buf,
+    dzin: FloatBuf,
+    dwhh: FloatBuf,
+    dstates: FloatBuf,
+    states: FloatBuf,
+    whh: FloatBuf,
     t: number,
     b: number,
     h: number,
-    act: ActivationCode,
+    act: Activation,
   ): void;
 
   /**
    * The gated recurrent unit over a sequence, gates `[r | z | n]` (`G = 3H`). `states[T+1,B,H]`
    * holds `H_0` in its first block on entry; for `s < T`, with `H = states[s]`:
    * `r = σ(zin_r + H·W_hr)`, `z = σ(zin_z + H·W_hz)`, `states[s+1] = z⊙H + (1-z)⊙n`, where
-   * the candidate is the book's `n = tanh(zin_n + (r⊙H)·W_hn)` when `resetAfter = 0` and
-   * PyTorch's `n = tanh(zin_n + r⊙(H·W_hn + bhn))` when `resetAfter = 1`. `zin[T,B,G]` holds
-   * the input products plus the input-side biases, `whh[H,G]` is `W_hr | W_hz | W_hn`, and
-   * `bhn[H]` is read only when `resetAfter = 1` (otherwise any buffer of the backend). Saves `gates[T,B,G]` (post-activation r, z, n)
-   * and `hn[T,B,H]` (`r⊙H` for the book's variant, `H·W_hn + bhn` for PyTorch's) for
+   * the candidate is the book's `n = tanh(zin_n + (r⊙H)·W_hn)` (`variant` `"book"`) or
+   * PyTorch's `n = tanh(zin_n + r⊙(H·W_hn + bhn))` (`"pytorch"`). `zin[T,B,G]` holds the input
+   * products plus the input-side biases, `whh[H,G]` is `W_hr | W_hz | W_hn`, and `bhn[H]` is
+   * given for PyTorch's variant only. Saves `gates[T,B,G]` (post-activation r, z, n) and
+   * `hn[T,B,H]` (`r⊙H` for the book's variant, `H·W_hn + bhn` for PyTorch's) for
    * {@linkcode Backend.gruBackward}. `whhPacked` as for {@linkcode Backend.rnnForward}, read
-   * only when `resetAfter = 1` (the book's variant multiplies by two column blocks of `whh`).
+   * only for PyTorch's variant (the book's multiplies by two column blocks of `whh`).
    */
   gruForward(
-    states: Buf,
-    gates: Buf,
-    hn: Buf,
-    zin: Buf,
-    whh: Buf,
-    bhn: Buf,
+    states: FloatBuf,
+    gates: FloatBuf,
+    hn: FloatBuf,
+    zin: FloatBuf,
+    whh: FloatBuf,
+    bhn: FloatBuf | undefined,
     t: number,
     b: number,
     h: number,
-    resetAfter: 0 | 1,
-    whhPacked?: Buf,
+    variant: GruVariant,
+    whhPacked?: PackedBuf,
   ): void;
   /**
    * Backpropagation through time for {@linkcode Backend.gruForward}. On entry `dstates[s+1]`
    * holds the loss gradient reaching `H_{s+1}` from above; walking `s = T-1 … 0` the kernel adds
    * the recurrent part into `dstates[s]` and writes `dzin[T,B,G]`, the gradient of `zin`, which
-   * must be zero on entry. `dwhh[H,G]` and `dbhn[H]` are added into (`dbhn` only when
-   * `resetAfter = 1`; otherwise it may be any buffer of the backend and is left alone). On exit `dstates[0]` holds the gradient with respect to `H_0`.
+   * must be zero on entry. `dwhh[H,G]` and `dbhn[H]` (PyTorch's variant only) are added into. On
+   * exit `dstates[0]` holds the gradient with respect to `H_0`.
    */
   gruBackward(
-    dzin: Buf,
-    dwhh: Buf,
-    dbhn: Buf,
-    dstates: Buf,
-    states: Buf,
-    gates: Buf,
-    hn: Buf,
-    whh: Buf,
+    dzin: FloatBuf,
+    dwhh: FloatBuf,
+    dbhn: FloatBuf | undefined,
+    dstates: FloatBuf,
+    states: FloatBuf,
+    gates: FloatBuf,
+    hn: FloatBuf,
+    whh: FloatBuf,
     t: number,
     b: number,
     h: number,
-    resetAfter: 0 | 1,
+    variant: GruVariant,
   ): void;
 
   /**
@@ -239,15 +312,15 @@ export interface Backend {
    * {@linkcode Backend.rnnForward}.
    */
   lstmForward(
-    states: Buf,
-    cells: Buf,
-    gates: Buf,
-    zin: Buf,
-    whh: Buf,
+    states: FloatBuf,
+    cells: FloatBuf,
+    gates: FloatBuf,
+    zin: FloatBuf,
+    whh: FloatBuf,
     t: number,
     b: number,
     h: number,
-    whhPacked?: Buf,
+    whhPacked?: PackedBuf,
   ): void;
   /**
    * Backpropagation through time for {@linkcode Backend.lstmForward}. On entry `dstates[s+1]`
@@ -256,18 +329,18 @@ export interface Backend {
    * the last cell state, usually 0 too); walking `s = T-1 … 0` the kernel adds the recurrent
    * parts into `dstates[s]` and `dcells[s]`, leaves in `dcells[s+1]` the full gradient with
    * respect to `C_{s+1}`, and writes `dzin[T,B,G]`, the gradient of `zin`, which must be zero on
-   * entry. `dwhh[H,G]` is added into. On exit `dstates[0]` and `dcells[0]` hold
-   * the gradients with respect to `H_0` and `C_0`.
+   * entry. `dwhh[H,G]` is added into. On exit `dstates[0]` and `dcells[0]` hold the gradients
+   * with respect to `H_0` and `C_0`.
    */
   lstmBackward(
-    dzin: Buf,
-    dwhh: Buf,
-    dstates: Buf,
-    dcells: Buf,
-    states: Buf,
-    cells: Buf,
-    gates: Buf,
-    whh: Buf,
+    dzin: FloatBuf,
+    dwhh: FloatBuf,
+    dstates: FloatBuf,
+    dcells: FloatBuf,
+    states: FloatBuf,
+    cells: FloatBuf,
+    gates: FloatBuf,
+    whh: FloatBuf,
     t: number,
     b: number,
     h: number,
@@ -277,33 +350,41 @@ export interface Backend {
    * Dropout as a product with a mask drawn by the caller (0, or 1/(1−p) for kept values):
    * `y = x · mask` over `n` elements; `y` may alias `x`.
    */
-  dropoutForward(y: Buf, x: Buf, mask: Buf, n: number): void;
+  dropoutForward(y: FloatBuf, x: FloatBuf, mask: FloatBuf, n: number): void;
   /** `dx += dy · mask`, with the mask of {@linkcode Backend.dropoutForward}. */
-  dropoutBackward(dx: Buf, mask: Buf, dy: Buf, n: number): void;
+  dropoutBackward(dx: FloatBuf, mask: FloatBuf, dy: FloatBuf, n: number): void;
 
-  /** `Σ x²` over `n` elements, accumulated in float64. */
-  sumSquares(x: Buf, n: number): number;
-  /** `x *= s` over `n` elements. */
-  scale(x: Buf, n: number, s: number): void;
-  /** `params -= lr · grads` over `n` elements. */
-  sgdUpdate(params: Buf, grads: Buf, n: number, lr: number): void;
+  /**
+   * Clipping by global norm, the book's `grad_clipping`: writes `‖grads‖` (accumulated in
+   * float64) to the `norm` slot of `stats`; when that norm or the `loss` slot is NaN or infinite
+   * sets the `diverged` slot to 1 and leaves the gradients alone; otherwise, when `theta > 0` and
+   * the norm exceeds it, scales the `n` gradients by `theta / norm`. Once the `diverged` slot is
+   * set it changes nothing, so the statistics keep the norm that diverged.
+   */
+  clipGradNorm(grads: FloatBuf, n: number, theta: number, stats: ScalarBuf): void;
+  /**
+   * `params -= lr · grads` over `n` elements. With `stats`, nothing changes once its `diverged`
+   * slot is set; otherwise its `updates` slot counts the update.
+   */
+  sgdUpdate(params: FloatBuf, grads: FloatBuf, n: number, lr: number, stats?: ScalarBuf): void;
   /**
    * One Adam step over `n` elements (Kingma & Ba 2015, as in `torch.optim.Adam`), `step`
    * counted from 1, updating the moment buffers `m` and `v` in place:
    * `m = β1·m + (1-β1)·g`, `v = β2·v + (1-β2)·g²`,
-   * `params -= lr · (m / (1-β1^step)) / (sqrt(v / (1-β2^step)) + eps)`.
-   * Throws `RangeError` unless `step` is an integer >= 1.
+   * `params -= lr · (m / (1-β1^step)) / (sqrt(v / (1-β2^step)) + eps)`. `stats` as for
+   * {@linkcode Backend.sgdUpdate}. Throws `RangeError` unless `step` is an integer >= 1.
    */
   adamUpdate(
-    params: Buf,
-    grads: Buf,
-    m: Buf,
-    v: Buf,
+    params: FloatBuf,
+    grads: FloatBuf,
+    m: FloatBuf,
+    v: FloatBuf,
     n: number,
     lr: number,
     beta1: number,
     beta2: number,
     eps: number,
     step: number,
+    stats?: ScalarBuf,
   ): void;
 }

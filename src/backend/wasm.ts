@@ -8,16 +8,37 @@
  *
  * @module
  */
-import { KERNELS_WASM, KERNELS_WASM_RELAXED } from "./_wasm/kernels.ts";
-import type { ActivationCode, Backend, Buf, IndexBuf } from "./types.ts";
+import { kernelBytes } from "./_wasm/kernels.ts";
+import type {
+  Activation,
+  AnyBuf,
+  Backend,
+  FloatBuf,
+  GruVariant,
+  IndexBuf,
+  PackedBuf,
+  ScalarBuf,
+} from "./types.ts";
 
 /** Buffers start on 64-byte boundaries (a cache line); memory grows in 64 KiB pages. */
 const ALIGN = 64;
 const PAGE = 65536;
 
-/** A buffer in one backend's linear memory: `length` elements from byte offset `ptr`. */
-class WasmBuf implements Buf, IndexBuf {
-  constructor(readonly ptr: number, readonly length: number, readonly owner: object) {}
+/**
+ * A buffer in one backend's linear memory: `length` elements (float32, int32 or float64 slots)
+ * from byte offset `ptr`; a packed weight records its `k` and `n`.
+ */
+class WasmBuf {
+  constructor(
+    readonly kind: AnyBuf["kind"],
+    readonly ptr: number,
+    readonly length: number,
+    readonly owner: object,
+    /** Bytes reserved from the arena; 0 for a view, which cannot be freed. */
+    readonly bytes: number,
+    readonly k = 0,
+    readonly n = 0,
+  ) {}
 }
 
 type Fn = (...args: number[]) => number;
@@ -25,7 +46,51 @@ type Fn = (...args: number[]) => number;
 const compiled = new Map<boolean, WebAssembly.Module>();
 
 /**
- * Whether this engine runs relaxed SIMD (fused multiply-adds): it validates the relaxed build.
+ * The smallest module with one relaxed-SIMD instruction (`f32x4.relaxed_madd`): validating it
+ * tells whether the engine has relaxed SIMD without decoding a kernel build.
+ */
+const RELAXED_PROBE = Uint8Array.of(
+  0,
+  97,
+  115,
+  109,
+  1,
+  0,
+  0,
+  0, // "\0asm", version 1
+  1,
+  8,
+  1,
+  96,
+  3,
+  123,
+  123,
+  123,
+  1,
+  123, // type: (v128, v128, v128) -> v128
+  3,
+  2,
+  1,
+  0, // one function of that type
+  10,
+  13,
+  1,
+  11,
+  0,
+  32,
+  0,
+  32,
+  1,
+  32,
+  2,
+  253,
+  133,
+  2,
+  11, // local.get 0..2; relaxed_madd; end
+);
+
+/**
+ * Whether this engine runs relaxed SIMD (fused multiply-adds).
  *
  * @returns `true` in current Deno, Chrome and Node; `false` where the proposal is missing.
  * @example Which build a default backend runs
@@ -35,14 +100,14 @@ const compiled = new Map<boolean, WebAssembly.Module>();
  * ```
  */
 export function hasRelaxedSimd(): boolean {
-  return WebAssembly.validate(KERNELS_WASM_RELAXED as Uint8Array<ArrayBuffer>);
+  return WebAssembly.validate(RELAXED_PROBE);
 }
 
 /** A kernel module, compiled on first use and shared by every backend of that build. */
 function kernelsModule(relaxed: boolean): WebAssembly.Module {
   let module = compiled.get(relaxed);
   if (!module) {
-    const bytes = relaxed ? KERNELS_WASM_RELAXED : KERNELS_WASM;
+    const bytes = kernelBytes(relaxed ? "relaxed-simd" : "simd");
     compiled.set(relaxed, module = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>));
   }
   return module;
@@ -60,9 +125,10 @@ export interface WasmBackendOptions {
 /**
  * Creates a backend running the WebAssembly SIMD kernels, with its own instance and memory.
  *
- * Buffers are float32 (`read` returns a `Float32Array` copy) and live until the backend is
- * garbage-collected; there is no `free`. Kernel arguments are checked in O(1): a buffer from
- * another backend or one shorter than the sizes imply throws `TypeError`, a size that is not a
+ * Buffers are float32 (`read` resolves to a `Float32Array` copy), carved from one linear memory;
+ * a freed buffer's block is handed out again to the next allocation of the same size. Kernel
+ * arguments are checked in O(1) against the kernel table: a buffer from another backend, of the
+ * wrong kind or shorter than the sizes imply throws `TypeError`, a size that is not a
  * non-negative 32-bit integer throws `RangeError`. Index values (gather rows, targets) are not
  * checked and must lie in range.
  *
@@ -76,7 +142,7 @@ export interface WasmBackendOptions {
  * be.write(a, [1, 2]);
  * be.write(b, [3, 4]);
  * be.matmulNN(c, a, b, 1, 2, 1);
- * console.log(be.read(c)[0]); // 11
+ * console.log((await be.read(c))[0]); // 11
  * ```
  */
 export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
@@ -96,12 +162,12 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
  * @example Check a SIMD kernel against its twin
  * ```ts
  * import { createNaiveWasmBackend, createWasmBackend } from "./wasm.ts";
- * const results = [createWasmBackend(), createNaiveWasmBackend()].map((be) => {
+ * const results = await Promise.all([createWasmBackend(), createNaiveWasmBackend()].map((be) => {
  *   const x = be.alloc(5), y = be.alloc(5);
  *   be.write(x, [-2, -1, 0, 1, 2]);
  *   be.tanhForward(y, x, 5);
  *   return be.read(y);
- * });
+ * }));
  * console.log(results[0][4].toFixed(5), results[1][4].toFixed(5)); // 0.96403 0.96403
  * ```
  */
@@ -120,8 +186,13 @@ function instantiate(suffix: "" | "Naive", relaxed: boolean): Backend {
 export interface WasmBackendParts {
   /** The backend. */
   backend: Backend;
-  /** The byte offset of a buffer of this backend holding at least `n` elements. */
-  pointer(buf: Buf | IndexBuf, n: number): number;
+  /**
+   * The byte offset of a buffer of this backend of the given kind holding at least `n` elements
+   * (its `k` and `n` for a packed weight); throws `TypeError` otherwise.
+   */
+  pointer(buf: AnyBuf | undefined, kind: AnyBuf["kind"], n: number): number;
+  /** The byte range `[start, end)` a buffer of this backend covers. */
+  range(buf: AnyBuf): readonly [number, number];
   /** The instance's exports. */
   exports: Record<string, unknown>;
 }
@@ -134,24 +205,37 @@ export interface WasmBackendParts {
  * @param ex The instance's exports.
  * @param memory Its memory (exported, or imported and shared in the threaded build).
  * @param suffix `""` for the SIMD kernels, `"Naive"` for their scalar twins.
+ * @param onDispose Called once by `dispose()` (the threaded backend stops its workers there).
  * @returns The backend, with the pointer of a buffer for the threaded backend's dispatch.
  */
 export function wasmBackendOver(
   ex: Record<string, unknown>,
   memory: WebAssembly.Memory,
   suffix: "" | "Naive",
+  onDispose?: () => void,
 ): WasmBackendParts {
   const bind = (name: string): Fn => ex[name + suffix] as Fn;
   const owner = {};
+  let disposed = false;
 
+  let u8 = new Uint8Array(memory.buffer);
   let f32 = new Float32Array(memory.buffer);
   let i32 = new Int32Array(memory.buffer);
+  let f64 = new Float64Array(memory.buffer);
   let top = Math.ceil((ex.heapBase as () => number)() / ALIGN) * ALIGN;
+  /** Freed blocks by their size in bytes, handed out again before the arena grows. */
+  const freed = new Map<number, number[]>();
 
-  function allocBuf(n: number): WasmBuf {
-    count(n, "n");
-    const ptr = top;
-    const end = ptr + Math.ceil((n * 4) / ALIGN) * ALIGN;
+  /** A zeroed block of at least `bytes` bytes. */
+  function allocBytes(bytes: number): [number, number] {
+    if (disposed) throw new TypeError("this WASM backend is disposed");
+    const size = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
+    const reused = freed.get(size)?.pop();
+    if (reused !== undefined) {
+      u8.fill(0, reused, reused + size);
+      return [reused, size];
+    }
+    const ptr = top, end = ptr + size;
     if (end > memory.buffer.byteLength) {
       // Grow by at least half again, so a run of small allocations grows memory rarely.
       const need = Math.ceil((end - memory.buffer.byteLength) / PAGE);
@@ -162,32 +246,49 @@ export function wasmBackendOver(
         memory.grow(need);
       }
       // Growing detaches the old ArrayBuffer and every view on it.
+      u8 = new Uint8Array(memory.buffer);
       f32 = new Float32Array(memory.buffer);
       i32 = new Int32Array(memory.buffer);
+      f64 = new Float64Array(memory.buffer);
     }
     top = end;
-    return new WasmBuf(ptr, n, owner);
+    return [ptr, size];
+  }
+  function allocBuf(kind: AnyBuf["kind"], n: number, elementBytes: number, k = 0, cols = 0) {
+    count(n, "n");
+    const [ptr, bytes] = allocBytes(n * elementBytes);
+    return new WasmBuf(kind, ptr, n, owner, bytes, k, cols);
   }
 
-  /** The byte offset of `buf`, after checking it is ours and holds at least `n` elements. */
-  function ptr(buf: Buf | IndexBuf, n: number): number {
-    if (!(buf instanceof WasmBuf) || buf.owner !== owner) {
-      throw new TypeError("Expected a buffer allocated by this WASM backend");
+  /** The byte offset of `buf`, after checking it is ours, of that kind, and holds `n` elements. */
+  function ptr(buf: AnyBuf | undefined, kind: AnyBuf["kind"], n: number): number {
+    if (!(buf instanceof WasmBuf) || buf.owner !== owner || buf.kind !== kind) {
+      if (disposed) throw new TypeError("this WASM backend is disposed");
+      throw new TypeError(`Expected a ${kind} buffer allocated by this WASM backend`);
     }
     if (buf.length < n) {
       throw new TypeError(`Expected a buffer of at least ${n} elements, got ${buf.length}`);
     }
     return buf.ptr;
   }
+  const fp = (buf: FloatBuf, n: number) => ptr(buf, "float", n);
+  const ip = (buf: IndexBuf, n: number) => ptr(buf, "index", n);
+  const sp = (buf: ScalarBuf) => ptr(buf, "scalar", 4);
+  /** The offset of a weight [k,n] packed by packWeights, or 0 (the kernels pack it themselves). */
+  const pp = (buf: PackedBuf | undefined, k: number, n: number): number => {
+    if (buf === undefined) return 0;
+    const p = ptr(buf, "packed", 0), w = buf as unknown as WasmBuf;
+    if (w.k !== k || w.n !== n) {
+      throw new TypeError(`Expected a packed [${k},${n}] weight, got [${w.k},${w.n}]`);
+    }
+    return p;
+  };
 
   // The packing scratch of this instance (the threaded build's other instances get their own).
-  (ex.useScratch as Fn)(allocBuf((ex.scratchBytes as () => number)() / 4).ptr);
+  (ex.useScratch as Fn)(allocBytes((ex.scratchBytes as () => number)())[0]);
 
   const mmNN = bind("matmulNN"), mmNT = bind("matmulNT"), mmTN = bind("matmulTN");
   const packedSize = bind("packedSize"), packW = bind("packWeights"), mmP = bind("matmulPacked");
-  /** The offset of a weight [k,n] packed by packWeights, or 0 (the kernels pack it themselves). */
-  const packedPtr = (buf: Buf | undefined, k: number, n: number): number =>
-    buf === undefined ? 0 : ptr(buf, packedSize(k, n));
   const biasF = bind("biasForward"), biasB = bind("biasBackward");
   const dropF = bind("dropoutForward"), dropB = bind("dropoutBackward");
   const tanhF = bind("tanhForward"), tanhB = bind("tanhBackward");
@@ -196,40 +297,78 @@ export function wasmBackendOver(
   const gatherF = bind("gatherRowsForward"), gatherB = bind("gatherRowsBackward");
   const xentF = bind("softmaxXentForward"), xentB = bind("softmaxXentBackward");
   const argmaxF = bind("argmaxRows");
-  // Where argmaxRows leaves its indices before they are copied out; grown on demand.
-  let choices = allocBuf(0);
   const rnnF = bind("rnnForward"), rnnB = bind("rnnBackward");
   const gruF = bind("gruForward"), gruB = bind("gruBackward");
   const lstmF = bind("lstmForward"), lstmB = bind("lstmBackward");
-  const sumSq = bind("sumSquares"), scal = bind("scale"), sgd = bind("sgdUpdate");
-  const adam = bind("adamUpdate");
+  const clip = bind("clipGradNorm"), sgd = bind("sgdUpdate"), adam = bind("adamUpdate");
 
   const backend: Backend = {
     name: "wasm",
-    alloc: (n) => allocBuf(n),
-    allocIndices: (n) => allocBuf(n),
+    alloc: (n) => allocBuf("float", n, 4) as unknown as FloatBuf,
+    allocIndices: (n) => allocBuf("index", n, 4) as unknown as IndexBuf,
+    allocScalars: (n) => allocBuf("scalar", n, 8) as unknown as ScalarBuf,
+    allocPacked(k, n) {
+      sizes2(k, n);
+      return allocBuf("packed", packedSize(k, n), 4, k, n) as unknown as PackedBuf;
+    },
     view(buf, offset, length) {
       count(offset, "offset");
       count(length, "length");
-      const p = ptr(buf, offset + length);
-      return new WasmBuf(p + offset * 4, length, owner);
+      const p = fp(buf, offset + length);
+      return new WasmBuf("float", p + offset * 4, length, owner, 0) as unknown as FloatBuf;
+    },
+    free(buf) {
+      ptr(buf, buf.kind, 0);
+      const w = buf as unknown as WasmBuf;
+      if (w.bytes === 0) throw new TypeError("Expected a buffer from alloc, not a view");
+      let list = freed.get(w.bytes);
+      if (!list) freed.set(w.bytes, list = []);
+      list.push(w.ptr);
+    },
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      freed.clear();
+      onDispose?.();
     },
     read(buf, into) {
-      const p = ptr(buf, 0) >> 2;
-      if (!into) return f32.slice(p, p + buf.length);
+      const p = fp(buf, 0) >> 2;
+      if (!into) return Promise.resolve(f32.slice(p, p + buf.length));
       into.set(f32.subarray(p, p + buf.length));
-      return into;
+      return Promise.resolve(into);
+    },
+    readIndices(buf, into) {
+      const p = ip(buf, 0) >> 2;
+      if (!into) return Promise.resolve(i32.slice(p, p + buf.length));
+      // Copied one by one: a view per call would allocate at every generated character.
+      for (let i = 0; i < buf.length; i++) into[i] = i32[p + i];
+      return Promise.resolve(into);
+    },
+    readScalars(buf, into) {
+      const p = ptr(buf, "scalar", 0) >> 3;
+      if (!into) return Promise.resolve(f64.slice(p, p + buf.length));
+      into.set(f64.subarray(p, p + buf.length));
+      return Promise.resolve(into);
     },
     write(buf, data, offset = 0) {
       count(offset, "offset");
-      f32.set(data, (ptr(buf, offset + data.length) >> 2) + offset);
+      f32.set(data, (fp(buf, offset + data.length) >> 2) + offset);
     },
     writeIndices(buf, data, offset = 0) {
       count(offset, "offset");
-      i32.set(data, (ptr(buf, offset + data.length) >> 2) + offset);
+      i32.set(data, (ip(buf, offset + data.length) >> 2) + offset);
+    },
+    writeScalars(buf, data, offset = 0) {
+      count(offset, "offset");
+      f64.set(data, (ptr(buf, "scalar", offset + data.length) >> 3) + offset);
     },
     fill(buf, value) {
-      const p = ptr(buf, 0) >> 2;
+      if (buf.kind === "scalar") {
+        const p = ptr(buf, "scalar", 0) >> 3;
+        f64.fill(value, p, p + buf.length);
+        return;
+      }
+      const p = fp(buf, 0) >> 2;
       f32.fill(value, p, p + buf.length);
     },
     copy(dst, src) {
@@ -238,199 +377,185 @@ export function wasmBackendOver(
           `Expected buffers of equal length, got ${dst.length} and ${src.length}`,
         );
       }
-      const s = ptr(src, 0) >> 2;
-      f32.copyWithin(ptr(dst, 0) >> 2, s, s + src.length);
+      const s = fp(src, 0) >> 2;
+      f32.copyWithin(fp(dst, 0) >> 2, s, s + src.length);
     },
 
     matmulNN(c, a, b, m, k, n) {
       sizes3(m, k, n);
-      mmNN(ptr(c, m * n), ptr(a, m * k), ptr(b, k * n), m, k, n);
+      mmNN(fp(c, m * n), fp(a, m * k), fp(b, k * n), m, k, n);
     },
     matmulNT(c, a, b, m, k, n) {
       sizes3(m, k, n);
-      mmNT(ptr(c, m * n), ptr(a, m * k), ptr(b, n * k), m, k, n);
+      mmNT(fp(c, m * n), fp(a, m * k), fp(b, n * k), m, k, n);
     },
     matmulTN(c, a, b, m, k, n) {
       sizes3(m, k, n);
-      mmTN(ptr(c, m * n), ptr(a, k * m), ptr(b, k * n), m, k, n);
-    },
-    matmulTNAlongside(c, a, b, m, k, n, work) {
-      backend.matmulTN(c, a, b, m, k, n);
-      work();
-    },
-    packedSize(k, n) {
-      sizes2(k, n);
-      return packedSize(k, n);
+      mmTN(fp(c, m * n), fp(a, k * m), fp(b, k * n), m, k, n);
     },
     packWeights(dst, b, k, n) {
       sizes2(k, n);
-      packW(ptr(dst, packedSize(k, n)), ptr(b, k * n), k, n);
+      packW(ptr(dst, "packed", 0), fp(b, k * n), k, n);
+      const w = dst as unknown as WasmBuf;
+      if (w.k !== k || w.n !== n) {
+        throw new TypeError(`Expected a packed [${k},${n}] weight, got [${w.k},${w.n}]`);
+      }
     },
-    matmulPacked(c, a, bPacked, m, k, n) {
+    matmulPacked(c, a, b, m, k, n) {
       sizes3(m, k, n);
-      mmP(ptr(c, m * n), ptr(a, m * k), ptr(bPacked, packedSize(k, n)), m, k, n);
+      if (b === undefined) throw new TypeError("matmulPacked: b is missing");
+      mmP(fp(c, m * n), fp(a, m * k), pp(b, k, n), m, k, n);
     },
 
     biasForward(y, bias, m, n) {
       sizes2(m, n);
-      biasF(ptr(y, m * n), ptr(bias, n), m, n);
+      biasF(fp(y, m * n), fp(bias, n), m, n);
     },
     biasBackward(dbias, dy, m, n) {
       sizes2(m, n);
-      biasB(ptr(dbias, n), ptr(dy, m * n), m, n);
+      biasB(fp(dbias, n), fp(dy, m * n), m, n);
     },
 
     tanhForward(y, x, n) {
       count(n, "n");
-      tanhF(ptr(y, n), ptr(x, n), n);
+      tanhF(fp(y, n), fp(x, n), n);
     },
     tanhBackward(dx, y, dy, n) {
       count(n, "n");
-      tanhB(ptr(dx, n), ptr(y, n), ptr(dy, n), n);
+      tanhB(fp(dx, n), fp(y, n), fp(dy, n), n);
     },
     sigmoidForward(y, x, n) {
       count(n, "n");
-      sigF(ptr(y, n), ptr(x, n), n);
+      sigF(fp(y, n), fp(x, n), n);
     },
     sigmoidBackward(dx, y, dy, n) {
       count(n, "n");
-      sigB(ptr(dx, n), ptr(y, n), ptr(dy, n), n);
+      sigB(fp(dx, n), fp(y, n), fp(dy, n), n);
     },
     reluForward(y, x, n) {
       count(n, "n");
-      reluF(ptr(y, n), ptr(x, n), n);
+      reluF(fp(y, n), fp(x, n), n);
     },
     reluBackward(dx, y, dy, n) {
       count(n, "n");
-      reluB(ptr(dx, n), ptr(y, n), ptr(dy, n), n);
+      reluB(fp(dx, n), fp(y, n), fp(dy, n), n);
     },
 
     gatherRowsForward(out, idx, w, n, h) {
       sizes2(n, h);
-      gatherF(ptr(out, n * h), ptr(idx, n), ptr(w, h), n, h);
+      gatherF(fp(out, n * h), ip(idx, n), fp(w, h), n, h);
     },
     gatherRowsBackward(dw, idx, dout, n, h) {
       sizes2(n, h);
-      gatherB(ptr(dw, h), ptr(idx, n), ptr(dout, n * h), n, h);
+      gatherB(fp(dw, h), ip(idx, n), fp(dout, n * h), n, h);
     },
 
-    argmaxRows(x, m, n, into) {
+    argmaxRows(out, x, m, n) {
       sizes2(m, n);
-      if (into.length < m) {
-        throw new TypeError(`Expected an array of at least ${m} elements, got ${into.length}`);
-      }
-      if (choices.length < m) choices = allocBuf(Math.max(m, 2 * choices.length));
-      const p = choices.ptr;
-      argmaxF(p, ptr(x, m * n), m, n);
-      // Copied one by one: a view per call would allocate at every generated character.
-      for (let i = 0, q = p >> 2; i < m; i++) into[i] = i32[q + i];
+      argmaxF(ip(out, m), fp(x, m * n), m, n);
     },
 
-    softmaxXentForward(probs, logits, targets, m, v) {
+    softmaxXentForward(probs, logits, targets, m, v, stats) {
       sizes2(m, v);
-      return xentF(ptr(probs, m * v), ptr(logits, m * v), ptr(targets, m), m, v);
+      xentF(fp(probs, m * v), fp(logits, m * v), ip(targets, m), m, v, sp(stats));
     },
     softmaxXentBackward(dlogits, probs, targets, m, v, scale) {
       sizes2(m, v);
-      xentB(ptr(dlogits, m * v), ptr(probs, m * v), ptr(targets, m), m, v, scale);
+      xentB(fp(dlogits, m * v), fp(probs, m * v), ip(targets, m), m, v, scale);
     },
 
-    rnnForward(states, zin, whh, t, b, h, act: ActivationCode, whhPacked) {
+    rnnForward(states, zin, whh, t, b, h, act, whhPacked) {
       sizes3(t, b, h);
-      activation(act);
-      const block = b * h;
+      const code = activationCode(act), block = b * h;
       rnnF(
-        ptr(states, (t + 1) * block),
-        ptr(zin, t * block),
-        ptr(whh, h * h),
+        fp(states, (t + 1) * block),
+        fp(zin, t * block),
+        fp(whh, h * h),
         t,
         b,
         h,
-        act,
-        packedPtr(whhPacked, h, h),
+        code,
+        pp(whhPacked, h, h),
       );
     },
-    rnnBackward(dzin, dwhh, dstates, states, whh, t, b, h, act: ActivationCode) {
+    rnnBackward(dzin, dwhh, dstates, states, whh, t, b, h, act) {
       sizes3(t, b, h);
-      activation(act);
-      const block = b * h;
+      const code = activationCode(act), block = b * h;
       rnnB(
-        ptr(dzin, t * block),
-        ptr(dwhh, h * h),
-        ptr(dstates, (t + 1) * block),
-        ptr(states, (t + 1) * block),
-        ptr(whh, h * h),
+        fp(dzin, t * block),
+        fp(dwhh, h * h),
+        fp(dstates, (t + 1) * block),
+        fp(states, (t + 1) * block),
+        fp(whh, h * h),
         t,
         b,
         h,
-        act,
+        code,
       );
     },
 
-    gruForward(states, gates, hn, zin, whh, bhn, t, b, h, resetAfter, whhPacked) {
+    gruForward(states, gates, hn, zin, whh, bhn, t, b, h, variant, whhPacked) {
       sizes3(t, b, h);
-      const block = b * h, gate = 3 * block;
-      resetAfterCode(resetAfter);
+      const code = variantCode(variant), block = b * h, gate = 3 * block;
       gruF(
-        ptr(states, (t + 1) * block),
-        ptr(gates, t * gate),
-        ptr(hn, t * block),
-        ptr(zin, t * gate),
-        ptr(whh, 3 * h * h),
-        ptr(bhn, resetAfter * h),
+        fp(states, (t + 1) * block),
+        fp(gates, t * gate),
+        fp(hn, t * block),
+        fp(zin, t * gate),
+        fp(whh, 3 * h * h),
+        code ? fp(bhn!, h) : 0,
         t,
         b,
         h,
-        resetAfter,
-        packedPtr(whhPacked, h, 3 * h),
+        code,
+        pp(whhPacked, h, 3 * h),
       );
     },
-    gruBackward(dzin, dwhh, dbhn, dstates, states, gates, hn, whh, t, b, h, resetAfter) {
+    gruBackward(dzin, dwhh, dbhn, dstates, states, gates, hn, whh, t, b, h, variant) {
       sizes3(t, b, h);
-      const block = b * h, gate = 3 * block;
-      resetAfterCode(resetAfter);
+      const code = variantCode(variant), block = b * h, gate = 3 * block;
       gruB(
-        ptr(dzin, t * gate),
-        ptr(dwhh, 3 * h * h),
-        ptr(dbhn, resetAfter * h),
-        ptr(dstates, (t + 1) * block),
-        ptr(states, (t + 1) * block),
-        ptr(gates, t * gate),
-        ptr(hn, t * block),
-        ptr(whh, 3 * h * h),
+        fp(dzin, t * gate),
+        fp(dwhh, 3 * h * h),
+        code ? fp(dbhn!, h) : 0,
+        fp(dstates, (t + 1) * block),
+        fp(states, (t + 1) * block),
+        fp(gates, t * gate),
+        fp(hn, t * block),
+        fp(whh, 3 * h * h),
         t,
         b,
         h,
-        resetAfter,
+        code,
       );
     },
     lstmForward(states, cells, gates, zin, whh, t, b, h, whhPacked) {
       sizes3(t, b, h);
       const block = b * h, gate = 4 * block;
       lstmF(
-        ptr(states, (t + 1) * block),
-        ptr(cells, (t + 1) * block),
-        ptr(gates, t * gate),
-        ptr(zin, t * gate),
-        ptr(whh, 4 * h * h),
+        fp(states, (t + 1) * block),
+        fp(cells, (t + 1) * block),
+        fp(gates, t * gate),
+        fp(zin, t * gate),
+        fp(whh, 4 * h * h),
         t,
         b,
         h,
-        packedPtr(whhPacked, h, 4 * h),
+        pp(whhPacked, h, 4 * h),
       );
     },
     lstmBackward(dzin, dwhh, dstates, dcells, states, cells, gates, whh, t, b, h) {
       sizes3(t, b, h);
       const block = b * h, gate = 4 * block;
       lstmB(
-        ptr(dzin, t * gate),
-        ptr(dwhh, 4 * h * h),
-        ptr(dstates, (t + 1) * block),
-        ptr(dcells, (t + 1) * block),
-        ptr(states, (t + 1) * block),
-        ptr(cells, (t + 1) * block),
-        ptr(gates, t * gate),
-        ptr(whh, 4 * h * h),
+        fp(dzin, t * gate),
+        fp(dwhh, 4 * h * h),
+        fp(dstates, (t + 1) * block),
+        fp(dcells, (t + 1) * block),
+        fp(states, (t + 1) * block),
+        fp(cells, (t + 1) * block),
+        fp(gates, t * gate),
+        fp(whh, 4 * h * h),
         t,
         b,
         h,
@@ -439,32 +564,45 @@ export function wasmBackendOver(
 
     dropoutForward(y, x, mask, n) {
       count(n, "n");
-      dropF(ptr(y, n), ptr(x, n), ptr(mask, n), n);
+      dropF(fp(y, n), fp(x, n), fp(mask, n), n);
     },
     dropoutBackward(dx, mask, dy, n) {
       count(n, "n");
-      dropB(ptr(dx, n), ptr(mask, n), ptr(dy, n), n);
+      dropB(fp(dx, n), fp(mask, n), fp(dy, n), n);
     },
 
-    sumSquares(x, n) {
+    clipGradNorm(grads, n, theta, stats) {
       count(n, "n");
-      return sumSq(ptr(x, n), n);
+      clip(fp(grads, n), n, theta, sp(stats));
     },
-    scale(x, n, s) {
+    sgdUpdate(params, grads, n, lr, stats) {
       count(n, "n");
-      scal(ptr(x, n), n, s);
+      sgd(fp(params, n), fp(grads, n), n, lr, stats === undefined ? 0 : sp(stats));
     },
-    sgdUpdate(params, grads, n, lr) {
-      count(n, "n");
-      sgd(ptr(params, n), ptr(grads, n), n, lr);
-    },
-    adamUpdate(params, grads, m, v, n, lr, beta1, beta2, eps, step) {
+    adamUpdate(params, grads, m, v, n, lr, beta1, beta2, eps, step, stats) {
       count(n, "n");
       adamStep(step);
-      adam(ptr(params, n), ptr(grads, n), ptr(m, n), ptr(v, n), n, lr, beta1, beta2, eps, step);
+      adam(
+        fp(params, n),
+        fp(grads, n),
+        fp(m, n),
+        fp(v, n),
+        n,
+        lr,
+        beta1,
+        beta2,
+        eps,
+        step,
+        stats === undefined ? 0 : sp(stats),
+      );
     },
   };
-  return { backend, pointer: ptr, exports: ex };
+  const range = (buf: AnyBuf): readonly [number, number] => {
+    const w = buf as unknown as WasmBuf;
+    const bytes = w.kind === "scalar" ? 8 : 4;
+    return [w.ptr, w.ptr + w.length * bytes];
+  };
+  return { backend, pointer: ptr, range, exports: ex };
 }
 
 /** Throws unless `x` is an integer in [0, 2^31). */
@@ -493,15 +631,16 @@ function adamStep(step: number): void {
   }
 }
 
-/** Throws unless the GRU variant is 0 (the book's) or 1 (PyTorch's). */
-function resetAfterCode(resetAfter: number): void {
-  if (resetAfter !== 0 && resetAfter !== 1) {
-    throw new RangeError(`Expected resetAfter to be 0 (book) or 1 (PyTorch), got ${resetAfter}`);
-  }
+/** The kernels' code for an activation: 0 tanh, 1 relu. */
+function activationCode(act: Activation): number {
+  if (act === "tanh") return 0;
+  if (act === "relu") return 1;
+  throw new RangeError(`Expected act to be "tanh" or "relu", got ${String(act)}`);
 }
 
-function activation(act: number): void {
-  if (act !== 0 && act !== 1) {
-    throw new RangeError(`Expected act to be 0 (tanh) or 1 (relu), got ${act}`);
-  }
+/** The kernels' code for a GRU variant: 0 the book's, 1 PyTorch's. */
+function variantCode(variant: GruVariant): number {
+  if (variant === "book") return 0;
+  if (variant === "pytorch") return 1;
+  throw new RangeError(`Expected variant to be "book" or "pytorch", got ${String(variant)}`);
 }

@@ -11,15 +11,15 @@
  *
  * @module
  */
-import type { Backend, Buf } from "../backend/types.ts";
+import type { Backend, FloatBuf } from "../backend/types.ts";
 import type { Rng } from "../rng.ts";
 
 /** The weight and bias of one dense layer (views of the shared buffer). */
 export interface DenseParams {
   /** Weights `[fan_in, fan_out]`, row-major. */
-  readonly W: Buf;
+  readonly W: FloatBuf;
   /** Bias `[fan_out]`. */
-  readonly b: Buf;
+  readonly b: FloatBuf;
 }
 
 /** A dense network: its sizes, backend, and parameter and gradient buffers. */
@@ -31,9 +31,9 @@ export interface Mlp {
   /** Total number of parameters. */
   readonly numParams: number;
   /** All parameters, contiguous: `W_1, b_1, W_2, b_2, ...`. */
-  readonly params: Buf;
+  readonly params: FloatBuf;
   /** All gradients, same layout as `params`. */
-  readonly grads: Buf;
+  readonly grads: FloatBuf;
   /** Views of `params`, one entry per layer. */
   readonly layers: readonly DenseParams[];
   /** Views of `grads`, one entry per layer. */
@@ -45,11 +45,11 @@ export interface MlpWorkspace {
   /** Capacity in rows. */
   readonly maxBatch: number;
   /** `acts[0]` the input `[B, sizes[0]]`; `acts[l]` layer l's output `[B, sizes[l]]` (after ReLU). */
-  readonly acts: readonly Buf[];
+  readonly acts: readonly FloatBuf[];
   /** `dacts[l]` the loss gradient with respect to `acts[l]`, for `l >= 1` (`dacts[0]` is unused). */
-  readonly dacts: readonly Buf[];
+  readonly dacts: readonly FloatBuf[];
   /** `dz[l]` the gradient before layer l's ReLU, for hidden layers (others unused). */
-  readonly dz: readonly Buf[];
+  readonly dz: readonly FloatBuf[];
   /** Rows of the last {@linkcode mlpForward}, which {@linkcode mlpBackward} differentiates. */
   batch: number;
 }
@@ -144,7 +144,7 @@ export function createMlpWorkspace(mlp: Mlp, maxBatch: number): MlpWorkspace {
  * import { Rng } from "../rng.ts";
  * const net = createMlp(createReferenceBackend(), [2, 3, 1], new Rng(1));
  * const ws = createMlpWorkspace(net, 2);
- * console.log(mlpForward(net, ws, new Float64Array([1, 2, 3, 4]), 2).length); // 2
+ * console.log((await mlpForward(net, ws, new Float64Array([1, 2, 3, 4]), 2)).length); // 2
  * ```
  */
 export function mlpForward(
@@ -152,7 +152,7 @@ export function mlpForward(
   ws: MlpWorkspace,
   x: ArrayLike<number>,
   batch: number,
-): Float32Array | Float64Array {
+): Promise<Float32Array | Float64Array> {
   const { backend: be, sizes } = mlp;
   const L = sizes.length - 1;
   if (!Number.isInteger(batch) || batch < 1 || batch > ws.maxBatch) {
@@ -193,10 +193,10 @@ export function mlpForward(
  * import { Rng } from "../rng.ts";
  * const net = createMlp(createReferenceBackend(), [4, 10, 1], new Rng(0));
  * const ws = createMlpWorkspace(net, 1);
- * const [yHat] = mlpForward(net, ws, [0.1, 0.2, 0.3, 0.4], 1);
+ * const [yHat] = await mlpForward(net, ws, [0.1, 0.2, 0.3, 0.4], 1);
  * net.backend.fill(net.grads, 0);
  * mlpBackward(net, ws, [2 * (yHat - 0.5)]); // d/dŷ (ŷ - y)²
- * console.log(net.backend.read(net.grads).length); // 61
+ * console.log((await net.backend.read(net.grads)).length); // 61
  * ```
  */
 export function mlpBackward(mlp: Mlp, ws: MlpWorkspace, dOut: ArrayLike<number>): void {

@@ -1,11 +1,11 @@
 /**
  * Line charts as SVG, drawn with Vega-Lite and rendered headless by Vega: the pictures of the
- * sequence-model chapter and of the text statistics. Loaded only by the commands that plot.
+ * sequence-model chapter and of the text statistics. Vega loads on the first chart, so importing
+ * this module (or the book's entry) costs nothing until something is drawn.
  *
  * @module
  */
-import * as vega from "vega";
-import * as vl from "vega-lite";
+import type * as vl from "vega-lite";
 
 /** One line of a chart. */
 export interface Series {
@@ -84,7 +84,8 @@ export async function lineChartSvg(series: Series[], options: LineChartOptions):
       },
     },
   };
-  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: "none" });
+  const [vega, vegaLite] = await Promise.all([import("vega"), import("vega-lite")]);
+  const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: "none" });
   try {
     return await view.toSVG();
   } finally {

@@ -8,7 +8,7 @@
  */
 import { Adam } from "../train/adam.ts";
 import type { Backend } from "../backend/types.ts";
-import { createWasmBackend } from "../backend/wasm.ts";
+import { defaultBackend } from "../backend/default.ts";
 import { createMlp, createMlpWorkspace, type Mlp, mlpBackward, mlpForward } from "./mlp.ts";
 import { Rng } from "../rng.ts";
 import { sineSeries, tauFeatures } from "./seq_data.ts";
@@ -37,7 +37,7 @@ export interface SequenceExperimentOptions {
   ks?: readonly number[];
   /** Longest horizon computed (at least every k); default 64. */
   maxSteps?: number;
-  /** Kernels to run on; default a new WebAssembly backend. */
+  /** Kernels to run on; default the shared WebAssembly backend. */
   backend?: Backend;
   /** Called after each epoch with its number (from 1) and the training loss. */
   onEpoch?: (epoch: number, loss: number) => void;
@@ -109,13 +109,15 @@ function mse(preds: ArrayLike<number>, x: ArrayLike<number>, start: number): num
  * @example The book's run (5 epochs, a few hundredths of a second)
  * ```ts
  * import { runSequenceExperiment } from "./seq_experiment.ts";
- * const r = runSequenceExperiment({ onEpoch: (e, l) => console.log(`epoch ${e}, loss: ${l}`) });
+ * const r = await runSequenceExperiment({
+ *   onEpoch: (e, l) => console.log(`epoch ${e}, loss: ${l}`),
+ * });
  * console.log(r.mse.onestep < r.mse.multistep); // true
  * ```
  */
-export function runSequenceExperiment(
+export async function runSequenceExperiment(
   options: SequenceExperimentOptions = {},
-): SequenceExperimentResult {
+): Promise<SequenceExperimentResult> {
   const {
     T = 1000,
     tau = 4,
@@ -154,7 +156,7 @@ export function runSequenceExperiment(
   if (!Number.isFinite(lr) || lr < 0) {
     throw new RangeError(`lr must be a finite number >= 0, got ${lr}`);
   }
-  const be = options.backend ?? createWasmBackend();
+  const be = options.backend ?? defaultBackend();
 
   // One generator, drawn in a fixed order: noise, weights, then one shuffle per epoch.
   const rng = new Rng(seed);
@@ -175,7 +177,7 @@ export function runSequenceExperiment(
         const i = order[start + r];
         xb.set(features.subarray(i * tau, (i + 1) * tau), r * tau);
       }
-      const out = mlpForward(net, ws, xb.subarray(0, b * tau), b);
+      const out = await mlpForward(net, ws, xb.subarray(0, b * tau), b);
       // d/dŷ Σ (ŷ - y)²: the book's loss has no ½, and it backpropagates the sum.
       for (let r = 0; r < b; r++) dOut[r] = 2 * (out[r] - labels[order[start + r]]);
       be.fill(net.grads, 0);
@@ -184,7 +186,7 @@ export function runSequenceExperiment(
     }
     // The book's d2l.evaluate_loss: the mean per-example loss over the training set, after the
     // epoch's updates.
-    const fit = mlpForward(net, ws, features.subarray(0, nTrain * tau), nTrain);
+    const fit = await mlpForward(net, ws, features.subarray(0, nTrain * tau), nTrain);
     const loss = mse(fit, labels, 0);
     losses.push(loss);
     options.onEpoch?.(epoch, loss);
@@ -193,13 +195,15 @@ export function runSequenceExperiment(
   // 1-step: every window of true values (onestep_preds = net(features)).
   const onestep: Prediction = {
     time: time.slice(tau),
-    preds: Float64Array.from(mlpForward(net, ws, features, rows)),
+    preds: Float64Array.from(await mlpForward(net, ws, features, rows)),
   };
 
   // Multistep: true values up to nTrain + τ, then the model's own outputs fed back.
   const fed = Float64Array.from(x);
   const from = nTrain + tau;
-  for (let i = from; i < T; i++) fed[i] = mlpForward(net, ws, fed.subarray(i - tau, i), 1)[0];
+  for (let i = from; i < T; i++) {
+    fed[i] = (await mlpForward(net, ws, fed.subarray(i - tau, i), 1))[0];
+  }
   const multistep: Prediction = { time: time.slice(from), preds: fed.slice(from) };
 
   // k-step: column i < τ is x[i .. i + kRows); column i >= τ is the model applied to columns
@@ -211,7 +215,7 @@ export function runSequenceExperiment(
     for (let r = 0; r < kRows; r++) {
       for (let j = 0; j < tau; j++) window[r * tau + j] = columns[i - tau + j][r];
     }
-    columns.push(Float64Array.from(mlpForward(net, ws, window, kRows)));
+    columns.push(Float64Array.from(await mlpForward(net, ws, window, kRows)));
   }
   const kstep = new Map<number, Prediction>();
   const kMse: Record<number, number> = {};

@@ -4,18 +4,34 @@
  *
  * @module
  */
-import { oneOf, parse, UsageError } from "./args.ts";
+import { CheckpointError, DataError } from "../errors.ts";
 import { writeFileAtomic } from "../io/atomic_write.ts";
 import { loadCheckpoint, saveCheckpoint } from "../io/checkpoint.ts";
-import type { RnnModel } from "../model/model.ts";
 import { exportPyTorch, importPyTorch } from "../io/pytorch.ts";
+import type { RnnModel } from "../model/model.ts";
+import { choiceFlag, type CommandFlags, parseFlags, pathFlag } from "./args.ts";
 
-/** `--name`'s value, required and not empty. */
-function required(v: Record<string, string | boolean | undefined>, name: string, what: string) {
-  const value = v[name] as string | undefined;
-  if (value === undefined || value === "") throw new UsageError(`--${name} ${what} is required`);
-  return value;
-}
+const FORMAT = { type: "string", value: "pytorch", help: "the file format [pytorch]" } as const;
+
+/** The flags of `export`. */
+export const EXPORT_FLAGS: CommandFlags = {
+  settings: [],
+  own: {
+    model: { type: "string", value: "FILE", help: "the checkpoint to export (required)" },
+    out: { type: "string", value: "FILE", help: "the state dict to write (required)" },
+    format: FORMAT,
+  },
+};
+
+/** The flags of `import`. */
+export const IMPORT_FLAGS: CommandFlags = {
+  settings: [],
+  own: {
+    in: { type: "string", value: "FILE", help: "the state dict to read (required)" },
+    out: { type: "string", value: "FILE", help: "the checkpoint to write (required)" },
+    format: FORMAT,
+  },
+};
 
 /** One line describing a model: cell, layers, hidden size and vocabulary. */
 function describe(model: RnnModel): string {
@@ -37,8 +53,8 @@ function describe(model: RnnModel): string {
  * (a usage error that says why); models trained with `gruVariant: "pytorch"` can.
  *
  * @param args The arguments after `export`.
- * @returns The exit code, 0; flag mistakes throw `UsageError`, a missing or corrupt checkpoint
- * the errors of `loadCheckpoint`, a model PyTorch cannot express a `RangeError`.
+ * @returns The exit code, 0; flag mistakes and a model PyTorch cannot express throw
+ * `UsageError`, a missing or corrupt checkpoint a `CheckpointError`.
  * @example Export a checkpoint
  * ```ts ignore
  * import { runExport } from "./export.ts";
@@ -46,12 +62,17 @@ function describe(model: RnnModel): string {
  * ```
  */
 export async function runExport(args: string[]): Promise<number> {
-  const v = parse(args, { model: "string", out: "string", format: "string" });
-  oneOf("format", v.format as string | undefined, ["pytorch"]);
-  const modelPath = required(v, "model", "FILE (a checkpoint)");
-  const out = required(v, "out", "FILE (the safetensors file to write)");
+  const { own } = parseFlags(args, EXPORT_FLAGS);
+  choiceFlag("format", own.format, ["pytorch"]);
+  const modelPath = pathFlag("model", own.model, "FILE (a checkpoint)");
+  const out = pathFlag("out", own.out, "FILE (the safetensors file to write)");
   const { model, vocab, text } = await loadCheckpoint(modelPath);
-  await writeFileAtomic(out, exportPyTorch(model, vocab, { text }));
+  const bytes = await exportPyTorch(model, vocab, { text });
+  try {
+    await writeFileAtomic(out, bytes);
+  } catch (e) {
+    throw new DataError(`${out} could not be written: ${(e as Error).message}`, out, { cause: e });
+  }
   console.log(`wrote ${out}: PyTorch state dict of ${describe(model)}`);
   return 0;
 }
@@ -66,7 +87,7 @@ export async function runExport(args: string[]): Promise<number> {
  *
  * @param args The arguments after `import`.
  * @returns The exit code, 0; flag mistakes throw `UsageError`, a file that is not such a state
- * dict a `SyntaxError` naming it.
+ * dict a `CheckpointError` naming it.
  * @example Import a state dict
  * ```ts ignore
  * import { runImport } from "./export.ts";
@@ -74,29 +95,26 @@ export async function runExport(args: string[]): Promise<number> {
  * ```
  */
 export async function runImport(args: string[]): Promise<number> {
-  const v = parse(args, { in: "string", out: "string", format: "string" });
-  oneOf("format", v.format as string | undefined, ["pytorch"]);
-  const inPath = required(v, "in", "FILE (a PyTorch state dict)");
-  const out = required(v, "out", "FILE (the checkpoint to write)");
+  const { own } = parseFlags(args, IMPORT_FLAGS);
+  choiceFlag("format", own.format, ["pytorch"]);
+  const inPath = pathFlag("in", own.in, "FILE (a PyTorch state dict)");
+  const out = pathFlag("out", own.out, "FILE (the checkpoint to write)");
   let bytes: Uint8Array;
   try {
     bytes = await Deno.readFile(inPath);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw new Deno.errors.NotFound(`no file at ${inPath}`);
-    throw e;
+    const why = e instanceof Deno.errors.NotFound ? "no such file" : (e as Error).message;
+    throw new CheckpointError(`${inPath}: ${why}`, inPath, { cause: e });
   }
   let imported;
   try {
     imported = importPyTorch(bytes);
   } catch (e) {
-    if (e instanceof SyntaxError) throw new SyntaxError(`${inPath}: ${e.message}`);
+    if (e instanceof CheckpointError) throw new CheckpointError(`${inPath}: ${e.message}`, inPath);
     throw e;
   }
   const { model, vocab, text } = imported;
-  await saveCheckpoint(out, model, vocab, {
-    hyperparameters: { importedFrom: "pytorch" },
-    text,
-  });
+  await saveCheckpoint(out, { model, vocab, text });
   console.log(`wrote ${out}: checkpoint of ${describe(model)}`);
   return 0;
 }

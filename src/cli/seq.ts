@@ -6,9 +6,30 @@
  * @module
  */
 import { join } from "node:path";
-import { int, num, parse, UsageError } from "./args.ts";
-import { writeTextFileAtomic } from "../io/atomic_write.ts";
+import { UsageError } from "../errors.ts";
+import { type CommandFlags, intFlag, numberFlag, parseFlags } from "./args.ts";
+import { writeOutput } from "./output.ts";
 import { type Prediction, runSequenceExperiment } from "../book/seq_experiment.ts";
+
+/** The flags of `seq`. */
+export const SEQ_FLAGS: CommandFlags = {
+  settings: [],
+  own: {
+    seed: {
+      type: "string",
+      value: "N",
+      help: "seed of the noise, the weights and the shuffles [0]",
+    },
+    epochs: { type: "string", value: "N", help: "passes over the 600 training pairs [5]" },
+    lr: { type: "string", value: "X", help: "Adam learning rate [0.01]" },
+    out: {
+      type: "string",
+      value: "DIR",
+      help: "write seq-data.svg, seq-predictions.svg, seq-kstep.svg there",
+    },
+    json: { type: "boolean", help: "one JSON summary instead of the book's lines" },
+  },
+};
 
 /** `t = a..b` of a prediction's time axis. */
 function span(p: Prediction): string {
@@ -32,22 +53,15 @@ function span(p: Prediction): string {
  * ```
  */
 export async function runSeq(args: string[]): Promise<number> {
-  const v = parse(args, {
-    seed: "string",
-    epochs: "string",
-    lr: "string",
-    out: "string",
-    json: "boolean",
-  });
-  const s = (k: string) => v[k] as string | undefined;
-  const json = v.json === true;
-  const seed = int("seed", s("seed"), 0, 0);
-  const epochs = int("epochs", s("epochs"), 5);
-  const lr = num("lr", s("lr"), 0.01);
-  const out = s("out");
+  const { own } = parseFlags(args, SEQ_FLAGS);
+  const json = own.json === true;
+  const seed = intFlag("seed", own.seed, 0, 0);
+  const epochs = intFlag("epochs", own.epochs, 5);
+  const lr = numberFlag("lr", own.lr, 0.01);
+  const out = own.out as string | undefined;
   if (out !== undefined && out.trim() === "") throw new UsageError("--out needs a directory");
 
-  const result = runSequenceExperiment({
+  const result = await runSequenceExperiment({
     seed,
     epochs,
     lr,
@@ -62,10 +76,9 @@ export async function runSeq(args: string[]): Promise<number> {
     // Loaded here so runs without --out never load Vega.
     const { sequenceFigures, SEQUENCE_FIGURE_FILES } = await import("../book/seq_plots.ts");
     const figures = await sequenceFigures(result);
-    await Deno.mkdir(out, { recursive: true });
     for (const key of ["data", "predictions", "kstep"] as const) {
       const path = join(out, SEQUENCE_FIGURE_FILES[key]);
-      await writeTextFileAtomic(path, figures[key]);
+      await writeOutput(out, path, figures[key]);
       files.push(path);
     }
   }

@@ -7,14 +7,39 @@
  * @module
  */
 import { join } from "node:path";
-import { int, oneOf, parse, UsageError } from "./args.ts";
-import { writeTextFileAtomic } from "../io/atomic_write.ts";
-import { loadText } from "../text/corpus.ts";
+import { UsageError } from "../errors.ts";
+import { choiceFlag, type CommandFlags, intFlag, parseFlags } from "./args.ts";
+import { writeOutput } from "./output.ts";
+import { loadText } from "../io/corpus_files.ts";
 import { countNgrams, fitZipf, type ZipfFit } from "../book/ngrams.ts";
 import { flatten, normalizeLetters, tokenize, type TokenKind } from "../text/tokenize.ts";
 import { Vocab } from "../text/vocab.ts";
 
 const NAMES = ["unigram", "bigram", "trigram"] as const;
+
+/** The flags of `stats`. */
+export const STATS_FLAGS: CommandFlags = {
+  settings: [],
+  own: {
+    corpus: {
+      type: "string",
+      value: "NAME|PATH",
+      help: "jaychou, timemachine, or a .txt/.zip file [timemachine]",
+    },
+    tokens: { type: "string", value: "word|char", help: "the tokens of the n-gram tables [word]" },
+    top: {
+      type: "string",
+      value: "N",
+      help: "rows per unigram/bigram/trigram table; 0: none [10]",
+    },
+    out: {
+      type: "string",
+      value: "DIR",
+      help: "also write DIR/zipf.svg: frequency by rank, log-log",
+    },
+    json: { type: "boolean", help: "one JSON object instead of the tables" },
+  },
+};
 
 /** One n-gram curve: its top rows, how many distinct n-grams, and its Zipf fit (if possible). */
 interface Curve {
@@ -71,21 +96,14 @@ function show(gram: readonly string[], kind: TokenKind): string {
  * ```
  */
 export async function runStats(args: string[]): Promise<number> {
-  const v = parse(args, {
-    corpus: "string",
-    tokens: "string",
-    top: "string",
-    out: "string",
-    json: "boolean",
-  });
-  const s = (k: string) => v[k] as string | undefined;
-  const corpusName = s("corpus") ?? "timemachine";
+  const { own } = parseFlags(args, STATS_FLAGS);
+  const corpusName = (own.corpus as string | undefined) ?? "timemachine";
   if (corpusName === "") throw new UsageError("--corpus needs a corpus name or a file path");
-  const kind = oneOf("tokens", s("tokens"), ["word", "char"]);
-  const top = int("top", s("top"), 10, 0);
-  const out = s("out");
+  const kind = choiceFlag("tokens", own.tokens, ["word", "char"]);
+  const top = intFlag("top", own.top, 10, 0);
+  const out = own.out as string | undefined;
   if (out === "") throw new UsageError("--out needs a folder");
-  const json = v.json === true;
+  const json = own.json === true;
 
   const text = await loadText(corpusName, { onMessage: (line) => console.error(line) });
   const lines = normalizeLetters(text);
@@ -123,9 +141,8 @@ export async function runStats(args: string[]): Promise<number> {
         logY: true,
       },
     );
-    await Deno.mkdir(out, { recursive: true });
     svgPath = join(out, "zipf.svg");
-    await writeTextFileAtomic(svgPath, svg);
+    await writeOutput(out, svgPath, svg);
   }
 
   if (json) {

@@ -1,148 +1,129 @@
 /**
- * Checkpoints: a model, its vocabulary and the settings it was trained with, as a safetensors
- * file. Tensors are float32, row-major, in the book's orientation and under the book's names (see
+ * Checkpoints, format version 2: a model's weights, its vocabulary with the text settings it was
+ * read with, its config, and optionally the settings it was trained with and the state to resume
+ * that training from, as one safetensors file.
+ *
+ * Tensors are float32, row-major, under the book's names and in its orientation (see
  * `paramShapes`): for the vanilla RNN `W_xh` [V,H], `W_hh` [H,H], `b_h` [H]; for the GRU and LSTM
- * one `W_x<g>`, `W_h<g>`, `b_<g>` per gate; `_l0`, `_l1`, ... after each name in deep stacks; then
- * `W_hq` [H,V] and `b_q` [V]. `__metadata__` holds `format` (`"rnn-wasm"`), `format_version`
- * (`"1"`), `cell` (`"rnn"`, `"gru"` or `"lstm"`), and JSON strings `config`, `vocab`,
- * `hyperparameters` and `text` (`{"tokens": "char"|"word", "normalize": "none"|"letters"}`).
+ * one `W_x<g>`, `W_h<g>`, `b_<g>` per gate; `_l0`, `_l1`, ... after each name in deep stacks;
+ * then `W_hq` [H,V] and `b_q` [V]. With Adam's state, each weight `X` has its moments beside it as
+ * `adam.m.X` and `adam.v.X` (same shape). `__metadata__` holds `format` (`"rnn-wasm"`),
+ * `format_version` (`"2"`) and JSON strings: `model` (the model's config), `text` (the text
+ * settings), `vocab` (tokens in index order), and optionally `train` (the training settings and
+ * the corpus) and `state` (`{"epoch", "rngState", "dropoutRngState"?, "adamStep"?}`). Every
+ * setting is checked against the settings table on load. See docs/checkpoints.md.
  *
  * @module
  */
-import type { AdamState } from "../train/adam.ts";
 import type { Backend } from "../backend/types.ts";
-import { writeFileAtomic } from "./atomic_write.ts";
 import {
-  createModel,
-  GATES,
-  getWeights,
+  checkSetting,
   type ModelConfig,
-  paramShapes,
-  type RnnModel,
-  setWeights,
-} from "../model/model.ts";
-import { decodeSafetensors, encodeSafetensors, type Tensor } from "./safetensors.ts";
-import { CHAR_TEXT, type TextSettings } from "../text/text.ts";
+  resolveModelConfig,
+  resolveTextConfig,
+  resolveTrainConfig,
+  settingNames,
+  type TextConfig,
+  type TrainConfig,
+} from "../config/settings.ts";
+import { CheckpointError, UsageError } from "../errors.ts";
+import { createModel, type RnnModel } from "../model/model.ts";
+import { joinNamed, namedTensors, splitNamed } from "../model/params.ts";
 import { Vocab } from "../text/vocab.ts";
+import type { TrainState } from "../train/state.ts";
+import { writeFileAtomic } from "./atomic_write.ts";
+import { decodeSafetensors, encodeSafetensors, type Tensor } from "./safetensors.ts";
 
-/** A loaded checkpoint. */
+/** The format version this library writes and reads. */
+export const CHECKPOINT_VERSION = 2;
+
+/** The training settings a checkpoint records, with the corpus they were used on. */
+export type TrainRecord = TrainConfig & { corpus?: string };
+
+/** A checkpoint's contents: what {@linkcode loadCheckpoint} returns and {@linkcode saveCheckpoint} takes. */
 export interface Checkpoint {
-  /** The model, on the backend asked for. */
+  /** The model (weights and config). */
   model: RnnModel;
   /** The vocabulary the model was trained with. */
   vocab: Vocab;
-  /** The training settings recorded at save time. */
-  hyperparameters: Record<string, unknown>;
-  /** How the training text was tokenised. */
-  text: TextSettings;
-  /** Adam's state, when the model was trained with Adam. */
-  optimizer?: AdamState;
-  /** Where the run stood when it was saved, when the checkpoint records it. */
-  training?: TrainingProgress;
+  /** How the training text became tokens; apply it to prefixes and evaluation text. */
+  text: TextConfig;
+  /** The settings the model was trained with, when recorded. */
+  train?: TrainRecord;
+  /** Where the training run stood, to resume it exactly (see `train`'s `resume`). */
+  state?: TrainState;
 }
 
 /** Options of {@linkcode decodeCheckpoint} and {@linkcode loadCheckpoint}. */
 export interface LoadCheckpointOptions {
-  /** Backend of the loaded model; default a new WebAssembly backend. */
+  /** Backend of the loaded model; default the shared WebAssembly backend. */
   backend?: Backend;
 }
 
-/** What a checkpoint records beside the weights and vocabulary. */
-export interface CheckpointExtras {
-  /** Training settings to record (JSON-serialisable). */
-  hyperparameters?: Record<string, unknown>;
-  /** How the training text was tokenised; default characters. */
-  text?: TextSettings;
-  /** Adam's moments and step, so that `--init` resumes as if the run had not stopped. */
-  optimizer?: AdamState;
-  /** Epochs completed and the generators' states, so that `--resume` continues exactly. */
-  training?: TrainingProgress;
-}
-
-/** Where a run stands: epochs completed and its generators' states (see `train`'s `resume`). */
-export interface TrainingProgress {
-  /** Epochs completed. */
-  epoch: number;
-  /** The sampler's generator. */
-  rngState: number[];
-  /** The dropout masks' generator, when dropout was on. */
-  dropoutRngState?: number[];
-}
-
 /**
- * Serialises a model, its vocabulary, settings and optimizer state to safetensors bytes. Adam's
- * moments are the tensors `adam.m` and `adam.v` (one value per parameter, in the order of the
- * weight tensors) and its step is the metadata entry `optimizer` (`{"name":"adam","step":N}`).
+ * Serialises a checkpoint to safetensors bytes.
  *
- * @param model The model.
- * @param vocab Its vocabulary (size must match the model).
- * @param extras Hyperparameters, text settings and optimizer state.
+ * @param checkpoint The model, vocabulary, text settings, and optionally the training settings
+ * and state.
  * @returns The file's bytes.
- * @throws {RangeError} When a weight is NaN or infinite: such a model is never saved.
+ * @throws {UsageError} When the vocabulary does not fit the model, a weight is NaN or infinite
+ * (such a model is never saved), or the state's moments do not fit the model.
  * @example Encode and decode
  * ```ts
  * import { createModel } from "../model/model.ts";
  * import { Vocab } from "../text/vocab.ts";
+ * import { resolveTextConfig } from "../config/settings.ts";
  * import { decodeCheckpoint, encodeCheckpoint } from "./checkpoint.ts";
  * const vocab = new Vocab(["a", "b"]);
- * const model = createModel({ vocabSize: 2, hidden: 3, activation: "tanh" });
- * const back = decodeCheckpoint(encodeCheckpoint(model, vocab, { hyperparameters: { lr: 1 } }));
- * console.log(back.vocab.tokens); // ["a", "b"]
+ * const model = createModel({ vocabSize: 2, hidden: 3 });
+ * const bytes = await encodeCheckpoint({ model, vocab, text: resolveTextConfig({}) });
+ * console.log(decodeCheckpoint(bytes).vocab.tokens); // ["a", "b"]
  * ```
  */
-export function encodeCheckpoint(
-  model: RnnModel,
-  vocab: Vocab,
-  extras: CheckpointExtras = {},
-): Uint8Array {
-  const { hyperparameters = {}, text = CHAR_TEXT, optimizer } = extras;
+export async function encodeCheckpoint(checkpoint: Checkpoint): Promise<Uint8Array> {
+  const { model, vocab, text, train, state } = checkpoint;
   if (vocab.size !== model.config.vocabSize) {
-    throw new RangeError(
+    throw new UsageError(
       `the vocabulary has ${vocab.size} tokens, the model ${model.config.vocabSize}`,
     );
   }
-  if (!Number.isFinite(model.backend.sumSquares(model.params, model.numParams))) {
-    throw new RangeError("the model has NaN or infinite weights; it was not saved");
+  const all = await model.backend.read(model.params);
+  if (!all.every(Number.isFinite)) {
+    throw new UsageError("the model has NaN or infinite weights; it was not saved");
   }
-  if (
-    optimizer && (optimizer.m.length !== model.numParams || optimizer.v.length !== model.numParams)
-  ) {
-    throw new RangeError(
-      `the optimizer state holds ${optimizer.m.length} moments, the model ${model.numParams} parameters`,
+  const adam = state?.optimizer;
+  if (adam && (adam.m.length !== model.numParams || adam.v.length !== model.numParams)) {
+    throw new UsageError(
+      `the optimizer state holds ${adam.m.length} moments, the model ${model.numParams} parameters`,
     );
   }
-  const weights = getWeights(model);
-  const shapes = paramShapes(model.config);
-  const tensors: Tensor[] = Object.keys(shapes).map((name) => ({
-    name,
-    shape: shapes[name],
-    data: weights[name] instanceof Float32Array
-      ? weights[name] as Float32Array
-      : Float32Array.from(weights[name]),
-  }));
-  if (optimizer) {
-    tensors.push({ name: "adam.m", shape: [model.numParams], data: optimizer.m });
-    tensors.push({ name: "adam.v", shape: [model.numParams], data: optimizer.v });
+  const tensors: Tensor[] = [];
+  const add = (prefix: string, values: Record<string, Float32Array>) => {
+    for (const t of namedTensors(model.config)) {
+      tensors.push({ name: prefix + t.name, shape: [...t.shape], data: values[t.name] });
+    }
+  };
+  add("", splitNamed(model.config, all));
+  if (adam) {
+    add("adam.m.", splitNamed(model.config, adam.m));
+    add("adam.v.", splitNamed(model.config, adam.v));
   }
   return encodeSafetensors({
     tensors,
     metadata: {
       format: "rnn-wasm",
-      format_version: "1",
-      cell: model.config.cell,
-      config: JSON.stringify(model.config),
+      format_version: String(CHECKPOINT_VERSION),
+      model: JSON.stringify(model.config),
+      text: JSON.stringify(resolveTextConfig(text)),
       vocab: JSON.stringify(vocab.toJSON()),
-      hyperparameters: JSON.stringify(hyperparameters),
-      text: JSON.stringify({ tokens: text.tokens, normalize: text.normalize }),
-      ...(optimizer ? { optimizer: JSON.stringify({ name: "adam", step: optimizer.step }) } : {}),
-      ...(extras.training
+      ...(train ? { train: JSON.stringify(train) } : {}),
+      ...(state
         ? {
-          training: JSON.stringify({
-            epoch: extras.training.epoch,
-            rngState: extras.training.rngState,
-            ...(extras.training.dropoutRngState
-              ? { dropoutRngState: extras.training.dropoutRngState }
-              : {}),
+          state: JSON.stringify({
+            epoch: state.epoch,
+            rngState: state.rngState,
+            ...(state.dropoutRngState ? { dropoutRngState: state.dropoutRngState } : {}),
+            ...(adam ? { adamStep: adam.step } : {}),
           }),
         }
         : {}),
@@ -150,80 +131,111 @@ export function encodeCheckpoint(
   });
 }
 
-function parseJson(metadata: Record<string, string>, key: string): unknown {
-  const text = metadata[key];
+/** A metadata entry's JSON value; absent entries are `undefined` unless required. */
+function entry(meta: Record<string, string>, key: string, required: boolean): unknown {
+  const text = meta[key];
   if (text === undefined) {
-    throw new SyntaxError(`the checkpoint's metadata has no "${key}" entry`);
+    if (required) throw new CheckpointError(`the checkpoint's metadata has no "${key}" entry`);
+    return undefined;
   }
   try {
     return JSON.parse(text);
   } catch {
-    throw new SyntaxError(`the checkpoint's metadata "${key}" is not valid JSON`);
+    throw new CheckpointError(`the checkpoint's metadata "${key}" is not valid JSON`);
   }
 }
 
-function countParams(shapes: Record<string, number[]>): number {
-  return Object.values(shapes).reduce((sum, shape) => sum + shape.reduce((a, b) => a * b, 1), 0);
+/**
+ * A settings object from the metadata: exactly the names of the given groups (plus `extra`),
+ * each value checked against the table, resolved by `resolve`.
+ */
+function settings<T>(
+  key: string,
+  value: unknown,
+  names: string[],
+  resolve: (given: Record<string, unknown>) => T,
+): T {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new CheckpointError(`the checkpoint's "${key}" entry is not an object`);
+  }
+  const unknown = Object.keys(value).filter((k) => !names.includes(k));
+  if (unknown.length > 0) {
+    throw new CheckpointError(
+      `the checkpoint's "${key}" entry has unknown settings: ${unknown.join(", ")}`,
+    );
+  }
+  try {
+    for (const [k, v] of Object.entries(value)) checkSetting(k, v);
+    return resolve(value as Record<string, unknown>);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    throw new CheckpointError(`the checkpoint's "${key}" entry is invalid: ${e.message}`);
+  }
 }
 
-/** The run's progress when the checkpoint records it; checks its form. */
-function readTraining(meta: Record<string, string>): TrainingProgress | undefined {
-  if (meta.training === undefined) return undefined;
-  const t = parseJson(meta, "training") as Partial<TrainingProgress> | null;
+/** The training state when the checkpoint records one; checks its form. */
+function readState(
+  meta: Record<string, string>,
+  byName: Map<string, { shape: number[]; data: Float32Array }>,
+  config: ModelConfig,
+): TrainState | undefined {
+  const s = entry(meta, "state", false) as Record<string, unknown> | undefined;
+  if (s === undefined) return undefined;
   const words = (x: unknown) =>
     Array.isArray(x) && x.length === 4 &&
     x.every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32);
   if (
-    typeof t !== "object" || t === null || !Number.isInteger(t.epoch) || t.epoch! < 0 ||
-    !words(t.rngState) || (t.dropoutRngState !== undefined && !words(t.dropoutRngState))
+    typeof s !== "object" || s === null || !Number.isInteger(s.epoch) || (s.epoch as number) < 0 ||
+    !words(s.rngState) || (s.dropoutRngState !== undefined && !words(s.dropoutRngState)) ||
+    (s.adamStep !== undefined && !(Number.isInteger(s.adamStep) && (s.adamStep as number) >= 0))
   ) {
-    throw new SyntaxError(`the checkpoint's training entry ${meta.training} is not understood`);
+    throw new CheckpointError(`the checkpoint's state entry ${meta.state} is not understood`);
   }
-  return {
-    epoch: t.epoch!,
-    rngState: t.rngState!,
-    ...(t.dropoutRngState ? { dropoutRngState: t.dropoutRngState } : {}),
+  const state: TrainState = {
+    epoch: s.epoch as number,
+    rngState: s.rngState as number[],
+    ...(s.dropoutRngState ? { dropoutRngState: s.dropoutRngState as number[] } : {}),
   };
-}
-
-/** Adam's state when the checkpoint holds one; checks the moments' sizes. */
-function readOptimizer(
-  meta: Record<string, string>,
-  byName: Map<string, { shape: number[]; data: Float32Array }>,
-  numParams: number,
-): AdamState | undefined {
-  if (meta.optimizer === undefined) return undefined;
-  const info = parseJson(meta, "optimizer") as { name?: unknown; step?: unknown };
-  if (info?.name !== "adam" || !Number.isInteger(info.step) || (info.step as number) < 0) {
-    throw new SyntaxError(`the checkpoint's optimizer entry ${meta.optimizer} is not understood`);
+  if (s.adamStep === undefined) return state;
+  const moments = (prefix: string) =>
+    joinNamed(
+      config,
+      Object.fromEntries(
+        namedTensors(config).map((t) => [t.name, byName.get(prefix + t.name)?.data ?? []]),
+      ),
+    );
+  try {
+    return {
+      ...state,
+      optimizer: {
+        m: Float32Array.from(moments("adam.m.")),
+        v: Float32Array.from(moments("adam.v.")),
+        step: s.adamStep as number,
+      },
+    };
+  } catch (e) {
+    throw new CheckpointError(
+      `the checkpoint's Adam moments are incomplete: ${(e as Error).message}`,
+    );
   }
-  const [m, v] = [byName.get("adam.m"), byName.get("adam.v")];
-  for (const [name, t] of [["adam.m", m], ["adam.v", v]] as const) {
-    if (!t || t.data.length !== numParams) {
-      throw new SyntaxError(
-        `tensor "${name}" must hold ${numParams} values (one per parameter), got ${
-          t ? t.data.length : "none"
-        }`,
-      );
-    }
-  }
-  return { m: m!.data, v: v!.data, step: info.step as number };
 }
 
 /**
- * Reads a checkpoint from bytes, checking its header, metadata, shapes and sizes.
+ * Reads a checkpoint from bytes, checking its header, metadata, settings, shapes and sizes.
  *
  * @param bytes The file's bytes.
  * @param options Backend for the model.
- * @returns The model, vocabulary and hyperparameters.
- * @throws {SyntaxError} When the bytes are not a valid checkpoint; the message says what is wrong.
+ * @returns The checkpoint.
+ * @throws {CheckpointError} When the bytes are not a valid version-2 checkpoint; the message says
+ * what is wrong (and, for another version, what to do).
  * @example Reject garbage
  * ```ts
+ * import { CheckpointError } from "../errors.ts";
  * import { decodeCheckpoint } from "./checkpoint.ts";
  * try {
  *   decodeCheckpoint(new Uint8Array(4));
  * } catch (e) {
- *   console.log(e instanceof SyntaxError); // true
+ *   console.log(e instanceof CheckpointError); // true
  * }
  * ```
  */
@@ -231,87 +243,83 @@ export function decodeCheckpoint(
   bytes: Uint8Array,
   options: LoadCheckpointOptions = {},
 ): Checkpoint {
-  const file = decodeSafetensors(bytes);
+  let file;
+  try {
+    file = decodeSafetensors(bytes);
+  } catch (e) {
+    if (!(e instanceof SyntaxError)) throw e;
+    throw new CheckpointError(`not a safetensors file: ${e.message}`);
+  }
   const meta = file.metadata;
   if (meta.format !== "rnn-wasm") {
-    throw new SyntaxError(
+    throw new CheckpointError(
       `not an @rnn/wasm checkpoint: metadata "format" is ${JSON.stringify(meta.format)}`,
     );
   }
-  if (!Object.hasOwn(GATES, meta.cell)) {
-    throw new SyntaxError(
-      `the checkpoint holds a ${JSON.stringify(meta.cell)} cell; this version reads rnn, gru, lstm`,
+  if (meta.format_version !== String(CHECKPOINT_VERSION)) {
+    throw new CheckpointError(
+      `this is a version-${meta.format_version} checkpoint (written before @rnn/wasm 0.1.0); ` +
+        `this version reads version ${CHECKPOINT_VERSION} only: train the model again`,
     );
   }
-  const config = parseJson(meta, "config") as ModelConfig;
+  const model = settings("model", entry(meta, "model", true), settingNames("model"), (g) => {
+    if (g.vocabSize === undefined) throw new UsageError("{vocabSize} is required");
+    return resolveModelConfig(g);
+  });
+  const text = settings("text", entry(meta, "text", true), settingNames("text"), resolveTextConfig);
+  const train = meta.train === undefined ? undefined : settings(
+    "train",
+    entry(meta, "train", true),
+    [...settingNames("train"), "corpus"],
+    (g) => ({ ...resolveTrainConfig(g), ...(g.corpus ? { corpus: g.corpus as string } : {}) }),
+  );
   let vocab: Vocab;
   try {
-    vocab = Vocab.fromJSON(parseJson(meta, "vocab"));
+    vocab = Vocab.fromJSON(entry(meta, "vocab", true));
   } catch (e) {
-    throw new SyntaxError(`the checkpoint's vocabulary is invalid: ${(e as Error).message}`);
+    if (e instanceof CheckpointError) throw e;
+    throw new CheckpointError(`the checkpoint's vocabulary is invalid: ${(e as Error).message}`);
   }
-  if (
-    typeof config !== "object" || config === null || !Number.isInteger(config.hidden) ||
-    config.hidden < 1 || config.vocabSize !== vocab.size ||
-    (config.activation !== "tanh" && config.activation !== "relu") ||
-    (config.cell ?? "rnn") !== meta.cell ||
-    !(Number.isInteger(config.layers ?? 1) && (config.layers ?? 1) >= 1) ||
-    !["book", "pytorch"].includes(config.gruVariant ?? "book")
-  ) {
-    throw new SyntaxError(
-      `the checkpoint's config ${meta.config} does not fit its vocabulary of ${vocab.size} ` +
-        `and its ${JSON.stringify(meta.cell)} cell`,
+  if (model.vocabSize !== vocab.size || model.inputSize !== 0) {
+    throw new CheckpointError(
+      `the checkpoint's model config (vocabSize ${model.vocabSize}, inputSize ` +
+        `${model.inputSize}) does not fit its vocabulary of ${vocab.size} tokens`,
     );
   }
-  const expected = paramShapes(config);
-  const names = Object.keys(expected);
   const byName = new Map(file.tensors.map((t) => [t.name, t]));
-  for (const name of names) {
-    const tensor = byName.get(name);
-    const want = JSON.stringify(expected[name]);
-    if (!tensor) throw new SyntaxError(`the checkpoint has no tensor "${name}" (expected ${want})`);
+  const expected = namedTensors(model);
+  for (const t of expected) {
+    const tensor = byName.get(t.name);
+    const want = JSON.stringify(t.shape);
+    if (!tensor) {
+      throw new CheckpointError(`the checkpoint has no tensor "${t.name}" (expected ${want})`);
+    }
     if (JSON.stringify(tensor.shape) !== want) {
-      throw new SyntaxError(
-        `tensor "${name}" has shape ${JSON.stringify(tensor.shape)}, expected ${want}`,
+      throw new CheckpointError(
+        `tensor "${t.name}" has shape ${JSON.stringify(tensor.shape)}, expected ${want}`,
       );
     }
   }
-  const optimizer = readOptimizer(meta, byName, countParams(expected));
-  const known = [...names, ...(optimizer ? ["adam.m", "adam.v"] : [])];
-  const extra = file.tensors.filter((t) => !known.includes(t.name));
+  const state = readState(meta, byName, model);
+  const known = new Set(
+    expected.flatMap((t) =>
+      state?.optimizer ? [t.name, `adam.m.${t.name}`, `adam.v.${t.name}`] : [t.name]
+    ),
+  );
+  const extra = file.tensors.filter((t) => !known.has(t.name));
   if (extra.length > 0) {
-    throw new SyntaxError(
+    throw new CheckpointError(
       `the checkpoint has unexpected tensors: ${extra.map((t) => t.name).join(", ")}`,
     );
   }
-  const model = createModel({
-    vocabSize: config.vocabSize,
-    hidden: config.hidden,
-    activation: config.activation,
-    cell: config.cell ?? "rnn",
-    layers: config.layers ?? 1,
-    gruVariant: config.gruVariant ?? "book",
-  }, { backend: options.backend, initScale: 0 });
-  setWeights(model, Object.fromEntries(names.map((n) => [n, byName.get(n)!.data])));
-  const hyperparameters = parseJson(meta, "hyperparameters");
-  // Checkpoints written before word tokens existed hold characters.
-  const text = meta.text === undefined ? CHAR_TEXT : parseJson(meta, "text") as TextSettings;
-  if (
-    (text.tokens !== "char" && text.tokens !== "word") ||
-    (text.normalize !== "none" && text.normalize !== "letters")
-  ) {
-    throw new SyntaxError(`the checkpoint's text settings ${meta.text} are not understood`);
-  }
-  const training = readTraining(meta);
+  const loaded = createModel(model, { backend: options.backend, initScale: 0 });
+  loaded.setWeights(Object.fromEntries(expected.map((t) => [t.name, byName.get(t.name)!.data])));
   return {
-    ...(optimizer ? { optimizer } : {}),
-    ...(training ? { training } : {}),
-    text: { tokens: text.tokens, normalize: text.normalize },
-    model,
+    model: loaded,
     vocab,
-    hyperparameters: typeof hyperparameters === "object" && hyperparameters !== null
-      ? hyperparameters as Record<string, unknown>
-      : {},
+    text,
+    ...(train ? { train } : {}),
+    ...(state ? { state } : {}),
   };
 }
 
@@ -320,22 +328,23 @@ export function decodeCheckpoint(
  * a broken file.
  *
  * @param path Destination, conventionally `*.safetensors`.
- * @param model The model.
- * @param vocab Its vocabulary.
- * @param extras Hyperparameters, text settings and optimizer state to record.
+ * @param checkpoint What to save.
+ * @throws {CheckpointError} When the file cannot be written (the message names it).
  * @example Save a model
  * ```ts ignore
  * import { saveCheckpoint } from "./checkpoint.ts";
- * await saveCheckpoint("jaychou.safetensors", model, vocab, { hyperparameters: { epochs: 250 } });
+ * await saveCheckpoint("jaychou.safetensors", { model, vocab, text });
  * ```
  */
-export async function saveCheckpoint(
-  path: string,
-  model: RnnModel,
-  vocab: Vocab,
-  extras: CheckpointExtras = {},
-): Promise<void> {
-  await writeFileAtomic(path, encodeCheckpoint(model, vocab, extras));
+export async function saveCheckpoint(path: string, checkpoint: Checkpoint): Promise<void> {
+  const bytes = await encodeCheckpoint(checkpoint);
+  try {
+    await writeFileAtomic(path, bytes);
+  } catch (e) {
+    throw new CheckpointError(`${path} could not be written: ${(e as Error).message}`, path, {
+      cause: e,
+    });
+  }
 }
 
 /**
@@ -343,14 +352,15 @@ export async function saveCheckpoint(
  *
  * @param path The file.
  * @param options Backend for the model.
- * @returns The model, vocabulary and hyperparameters.
- * @throws {SyntaxError} When the file is not a valid checkpoint (the message names the file).
+ * @returns The checkpoint.
+ * @throws {CheckpointError} When the file is missing, unreadable or not a valid checkpoint (the
+ * message names the file).
  * @example Load and generate
  * ```ts ignore
  * import { loadCheckpoint } from "./checkpoint.ts";
  * import { generate } from "../generate/generate.ts";
- * const { model, vocab } = await loadCheckpoint("jaychou.safetensors");
- * console.log(generate(model, vocab, "分开"));
+ * const { model, vocab, text } = await loadCheckpoint("jaychou.safetensors");
+ * console.log(await generate(model, vocab, "分开", { text }));
  * ```
  */
 export async function loadCheckpoint(
@@ -361,15 +371,21 @@ export async function loadCheckpoint(
   try {
     bytes = await Deno.readFile(path);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new Deno.errors.NotFound(`no checkpoint at ${path}`);
-    }
-    throw e;
+    const why = e instanceof Deno.errors.NotFound
+      ? "no such file"
+      : e instanceof Deno.errors.IsADirectory
+      ? "it is a folder"
+      : e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotCapable
+      ? "not readable (permission denied)"
+      : (e as Error).message;
+    throw new CheckpointError(`${path}: ${why}; give the path of a checkpoint file`, path, {
+      cause: e,
+    });
   }
   try {
     return decodeCheckpoint(bytes, options);
   } catch (e) {
-    if (e instanceof SyntaxError) throw new SyntaxError(`${path}: ${e.message}`);
+    if (e instanceof CheckpointError) throw new CheckpointError(`${path}: ${e.message}`, path);
     throw e;
   }
 }

@@ -14,29 +14,24 @@
  *
  * @module
  */
-import type { Backend } from "../backend/types.ts";
-import {
-  type CellType,
-  createModel,
-  GATES,
-  getWeights,
-  type ModelConfig,
-  type RnnModel,
-  setWeights,
-} from "../model/model.ts";
-import { decodeSafetensors, encodeSafetensors, type Tensor } from "./safetensors.ts";
-import { CHAR_TEXT, type TextSettings } from "../text/text.ts";
+import type { Backend, CellKind } from "../backend/types.ts";
+import { type ModelConfig, resolveTextConfig, type TextConfig } from "../config/settings.ts";
+import { CheckpointError, UsageError } from "../errors.ts";
+import { createModel, type RnnModel } from "../model/model.ts";
+import { blocks, GATES } from "../model/params.ts";
+import type { Tokenization } from "../text/text.ts";
 import { Vocab } from "../text/vocab.ts";
+import { decodeSafetensors, encodeSafetensors, type Tensor } from "./safetensors.ts";
 
 /** What {@linkcode exportPyTorch} records beside the weights and vocabulary. */
 export interface ExportPyTorchOptions {
   /** How the model's text is tokenised; default characters. */
-  text?: TextSettings;
+  text?: Tokenization;
 }
 
 /** Options of {@linkcode importPyTorch}. */
 export interface ImportPyTorchOptions {
-  /** Backend of the imported model; default a new WebAssembly backend. */
+  /** Backend of the imported model; default the shared WebAssembly backend. */
   backend?: Backend;
 }
 
@@ -46,12 +41,12 @@ export interface PyTorchImport {
   model: RnnModel;
   /** The vocabulary from the file's metadata. */
   vocab: Vocab;
-  /** The tokenisation from the file's metadata; characters when it records none. */
-  text: TextSettings;
+  /** The text settings from the file's metadata; characters when it records none. */
+  text: TextConfig;
 }
 
 /** PyTorch's module class for each cell. */
-const MODULES: Readonly<Record<CellType, string>> = { rnn: "RNN", gru: "GRU", lstm: "LSTM" };
+const MODULES: Readonly<Record<CellKind, string>> = { rnn: "RNN", gru: "GRU", lstm: "LSTM" };
 
 /** `a` [rows, cols] row-major, transposed to [cols, rows], as float32. */
 function transpose(a: ArrayLike<number>, rows: number, cols: number): Float32Array {
@@ -59,25 +54,6 @@ function transpose(a: ArrayLike<number>, rows: number, cols: number): Float32Arr
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++) out[c * rows + r] = a[r * cols + c];
   }
-  return out;
-}
-
-/** A layer's whole block [rows, G] from the book's per-gate tensors [rows, H]. */
-function joinGates(
-  w: Record<string, ArrayLike<number>>,
-  prefix: string,
-  gates: readonly string[],
-  suffix: string,
-  rows: number,
-  H: number,
-): Float64Array {
-  const G = gates.length * H, out = new Float64Array(rows * G);
-  gates.forEach((g, gate) => {
-    const part = w[`${prefix}${g}${suffix}`];
-    for (let r = 0; r < rows; r++) {
-      for (let j = 0; j < H; j++) out[r * G + gate * H + j] = part[r * H + j];
-    }
-  });
   return out;
 }
 
@@ -91,7 +67,7 @@ function joinGates(
  * @param vocab Its vocabulary (size must match the model).
  * @param options Tokenisation to record.
  * @returns The safetensors file's bytes.
- * @throws {RangeError} For the book's GRU (PyTorch applies the reset gate after the recurrent
+ * @throws {UsageError} For the book's GRU (PyTorch applies the reset gate after the recurrent
  * product, so it has no exact `nn.GRU` equivalent), a model with dense inputs or no output layer,
  * or a vocabulary of another size.
  * @example Export a small LSTM
@@ -100,64 +76,59 @@ function joinGates(
  * import { Vocab } from "../text/vocab.ts";
  * import { exportPyTorch } from "./pytorch.ts";
  * import { decodeSafetensors } from "./safetensors.ts";
- * const model = createModel({ vocabSize: 3, hidden: 2, activation: "tanh", cell: "lstm" });
- * const file = decodeSafetensors(exportPyTorch(model, new Vocab(["a", "b", "c"])));
+ * const model = createModel({ vocabSize: 3, hidden: 2, cell: "lstm" });
+ * const file = decodeSafetensors(await exportPyTorch(model, new Vocab(["a", "b", "c"])));
  * console.log(file.tensors[0].name, file.tensors[0].shape); // rnn.weight_ih_l0 [8, 3]
  * ```
  */
-export function exportPyTorch(
+export async function exportPyTorch(
   model: RnnModel,
   vocab: Vocab,
   options: ExportPyTorchOptions = {},
-): Uint8Array {
+): Promise<Uint8Array> {
   const config = model.config;
   const { vocabSize: V, hidden: H, layers, cell } = config;
   if (cell === "gru" && config.gruVariant !== "pytorch") {
-    throw new RangeError(
+    throw new UsageError(
       "the book's GRU cannot be exported to PyTorch: nn.GRU applies the reset gate after the " +
         "recurrent product (r * (W_hn h + b_hn)), the book before it (W_hh (r * h)), so no " +
         'nn.GRU computes the same; train with gruVariant "pytorch" to export',
     );
   }
   if (config.inputSize > 0 || V === 0) {
-    throw new RangeError(
+    throw new UsageError(
       "only models of one-hot tokens with an output layer can be exported " +
         `(this one has inputSize ${config.inputSize}, vocabSize ${V})`,
     );
   }
   if (vocab.size !== V) {
-    throw new RangeError(`the vocabulary has ${vocab.size} tokens, the model ${V}`);
+    throw new UsageError(`the vocabulary has ${vocab.size} tokens, the model ${V}`);
   }
-  const gates = GATES[cell], G = gates.length * H;
-  const w = getWeights(model);
+  const G = GATES[cell].length * H;
+  // Our storage is PyTorch's gate order in the book's orientation: each block is a transpose.
+  const all = await model.backend.read(model.params);
+  const block = new Map(
+    blocks(config).map((b) => [b.key, all.subarray(b.offset, b.offset + b.size)]),
+  );
   const tensors: Tensor[] = [];
   for (let l = 0; l < layers; l++) {
-    const suffix = layers > 1 ? `_l${l}` : "";
     const I = l === 0 ? V : H;
-    const b = joinGates(w, "b_", gates, suffix, 1, H);
     const bhh = new Float32Array(G);
     // PyTorch's GRU: b_hn sits inside the reset product, in bias_hh's n block.
-    if (w[`b_hn${suffix}`]) bhh.set(w[`b_hn${suffix}`], 2 * H);
+    const bhn = block.get(`${l}.b_hn`);
+    if (bhn) bhh.set(bhn, 2 * H);
     tensors.push(
-      {
-        name: `rnn.weight_ih_l${l}`,
-        shape: [G, I],
-        data: transpose(joinGates(w, "W_x", gates, suffix, I, H), I, G),
-      },
-      {
-        name: `rnn.weight_hh_l${l}`,
-        shape: [G, H],
-        data: transpose(joinGates(w, "W_h", gates, suffix, H, H), H, G),
-      },
-      { name: `rnn.bias_ih_l${l}`, shape: [G], data: Float32Array.from(b) },
+      { name: `rnn.weight_ih_l${l}`, shape: [G, I], data: transpose(block.get(`${l}.W_x`)!, I, G) },
+      { name: `rnn.weight_hh_l${l}`, shape: [G, H], data: transpose(block.get(`${l}.W_h`)!, H, G) },
+      { name: `rnn.bias_ih_l${l}`, shape: [G], data: Float32Array.from(block.get(`${l}.b`)!) },
       { name: `rnn.bias_hh_l${l}`, shape: [G], data: bhh },
     );
   }
   tensors.push(
-    { name: "dense.weight", shape: [V, H], data: transpose(w.W_hq, H, V) },
-    { name: "dense.bias", shape: [V], data: Float32Array.from(w.b_q) },
+    { name: "dense.weight", shape: [V, H], data: transpose(block.get("W_hq")!, H, V) },
+    { name: "dense.bias", shape: [V], data: Float32Array.from(block.get("b_q")!) },
   );
-  const text = options.text ?? CHAR_TEXT;
+  const text = options.text ?? { tokens: "char", normalize: "none" };
   return encodeSafetensors({
     tensors,
     metadata: {
@@ -179,7 +150,7 @@ function metaJson(meta: Record<string, string>, key: string): unknown {
   try {
     return JSON.parse(meta[key]);
   } catch {
-    throw new SyntaxError(`the metadata entry "${key}" is not valid JSON`);
+    throw new CheckpointError(`the metadata entry "${key}" is not valid JSON`);
   }
 }
 
@@ -195,7 +166,7 @@ function metaJson(meta: Record<string, string>, key: string): unknown {
  * @param bytes The safetensors file's bytes.
  * @param options Backend for the model.
  * @returns The model, its vocabulary and tokenisation.
- * @throws {SyntaxError} When the file is not such a state dict: a tensor missing, extra or of the
+ * @throws {CheckpointError} When the file is not such a state dict: a tensor missing, extra or of the
  * wrong shape, a layer or the dense layer not matching the others, no vocabulary, or a config
  * that disagrees with the tensors; the message says which.
  * @example Round trip
@@ -204,7 +175,7 @@ function metaJson(meta: Record<string, string>, key: string): unknown {
  * import { Vocab } from "../text/vocab.ts";
  * import { exportPyTorch, importPyTorch } from "./pytorch.ts";
  * const model = createModel({ vocabSize: 2, hidden: 3, activation: "relu" }, { seed: 1 });
- * const back = importPyTorch(exportPyTorch(model, new Vocab(["a", "b"])));
+ * const back = importPyTorch(await exportPyTorch(model, new Vocab(["a", "b"])));
  * console.log(back.model.config.activation, back.vocab.tokens); // relu ["a", "b"]
  * ```
  */
@@ -212,18 +183,24 @@ export function importPyTorch(
   bytes: Uint8Array,
   options: ImportPyTorchOptions = {},
 ): PyTorchImport {
-  const file = decodeSafetensors(bytes);
+  let file;
+  try {
+    file = decodeSafetensors(bytes);
+  } catch (e) {
+    if (!(e instanceof SyntaxError)) throw e;
+    throw new CheckpointError(`not a safetensors file: ${e.message}`);
+  }
   const meta = file.metadata;
   const byName = new Map(file.tensors.map((t) => [t.name, t]));
   const shapeOf = (name: string) => {
     const t = byName.get(name);
-    if (!t) throw new SyntaxError(`the state dict has no tensor "${name}"`);
+    if (!t) throw new CheckpointError(`the state dict has no tensor "${name}"`);
     return t.shape;
   };
   const need = (name: string, shape: number[]) => {
     const got = shapeOf(name);
     if (JSON.stringify(got) !== JSON.stringify(shape)) {
-      throw new SyntaxError(
+      throw new CheckpointError(
         `tensor "${name}" has shape ${JSON.stringify(got)}, expected ${JSON.stringify(shape)}`,
       );
     }
@@ -233,45 +210,45 @@ export function importPyTorch(
   let vocab: Vocab;
   const vocabJson = metaJson(meta, "vocab");
   if (vocabJson === undefined) {
-    throw new SyntaxError('the metadata has no "vocab" entry (a JSON list of the tokens)');
+    throw new CheckpointError('the metadata has no "vocab" entry (a JSON list of the tokens)');
   }
   try {
     vocab = Vocab.fromJSON(vocabJson);
   } catch (e) {
-    throw new SyntaxError(`the metadata's vocabulary is invalid: ${(e as Error).message}`);
+    throw new CheckpointError(`the metadata's vocabulary is invalid: ${(e as Error).message}`);
   }
   const V = vocab.size;
 
   // Sizes from the first layer's recurrent weights [G, H].
   const hh = shapeOf("rnn.weight_hh_l0");
   if (hh.length !== 2 || hh[1] < 1 || hh[0] % hh[1] !== 0) {
-    throw new SyntaxError(
+    throw new CheckpointError(
       `tensor "rnn.weight_hh_l0" has shape ${JSON.stringify(hh)}, expected [G, H] with G a ` +
         "multiple of H",
     );
   }
   const H = hh[1], G = hh[0];
-  const cell = (Object.keys(GATES) as CellType[]).find((c) => GATES[c].length * H === G);
+  const cell = (Object.keys(GATES) as CellKind[]).find((c) => GATES[c].length * H === G);
   if (!cell) {
-    throw new SyntaxError(
+    throw new CheckpointError(
       `tensor "rnn.weight_hh_l0" has ${G} rows for ${H} hidden units: not nn.RNN (${H}), ` +
         `nn.GRU (${3 * H}) or nn.LSTM (${4 * H})`,
     );
   }
   let layers = 0;
   while (byName.has(`rnn.weight_ih_l${layers}`)) layers++;
-  if (layers === 0) throw new SyntaxError('the state dict has no tensor "rnn.weight_ih_l0"');
+  if (layers === 0) throw new CheckpointError('the state dict has no tensor "rnn.weight_ih_l0"');
 
-  const config = metaJson(meta, "config") as Partial<ModelConfig> | undefined;
-  if (config !== undefined && (typeof config !== "object" || config === null)) {
-    throw new SyntaxError(`the metadata's config ${meta.config} is not an object`);
+  const saved = metaJson(meta, "config") as Partial<ModelConfig> | undefined;
+  if (saved !== undefined && (typeof saved !== "object" || saved === null)) {
+    throw new CheckpointError(`the metadata's config ${meta.config} is not an object`);
   }
-  const activation = config?.activation ?? "tanh";
+  const activation = saved?.activation ?? "tanh";
   const found: Record<string, unknown> = { vocabSize: V, hidden: H, cell, layers };
   for (const [key, value] of Object.entries(found)) {
-    const given = config?.[key as keyof ModelConfig];
+    const given = saved?.[key as keyof ModelConfig];
     if (given !== undefined && given !== value) {
-      throw new SyntaxError(
+      throw new CheckpointError(
         `the metadata's config says ${key} ${JSON.stringify(given)}, the tensors ${
           JSON.stringify(value)
         }`,
@@ -279,75 +256,74 @@ export function importPyTorch(
     }
   }
   if (activation !== "tanh" && activation !== "relu") {
-    throw new SyntaxError(`the metadata's config has activation ${JSON.stringify(activation)}`);
+    throw new CheckpointError(`the metadata's config has activation ${JSON.stringify(activation)}`);
   }
-  if ((config?.inputSize ?? 0) !== 0) {
-    throw new SyntaxError("the metadata's config has dense inputs (inputSize); only tokens load");
+  if ((saved?.inputSize ?? 0) !== 0) {
+    throw new CheckpointError(
+      "the metadata's config has dense inputs (inputSize); only tokens load",
+    );
   }
-  if (cell === "gru" && (config?.gruVariant ?? "pytorch") !== "pytorch") {
-    throw new SyntaxError(
-      `the metadata's config says gruVariant ${JSON.stringify(config!.gruVariant)}, but an ` +
+  if (cell === "gru" && (saved?.gruVariant ?? "pytorch") !== "pytorch") {
+    throw new CheckpointError(
+      `the metadata's config says gruVariant ${JSON.stringify(saved!.gruVariant)}, but an ` +
         'nn.GRU state dict is always PyTorch\'s GRU ("pytorch")',
     );
   }
 
-  const gates = GATES[cell];
-  const weights: Record<string, ArrayLike<number>> = {};
+  const config: ModelConfig = {
+    vocabSize: V,
+    inputSize: 0,
+    hidden: H,
+    activation,
+    cell,
+    layers,
+    gruVariant: cell === "gru" ? "pytorch" : "book",
+  };
+  const storage = new Map(blocks(config).map((b) => [b.key, b]));
+  const all = new Float64Array([...storage.values()].reduce((n, b) => n + b.size, 0));
+  /** Writes PyTorch's [rows, cols] tensor transposed into our block `key`. */
+  const putTransposed = (key: string, t: ArrayLike<number>, rows: number, cols: number) =>
+    all.set(transpose(t, rows, cols), storage.get(key)!.offset);
   const known = new Set<string>();
   const take = (name: string, shape: number[]) => {
     known.add(name);
     return need(name, shape);
   };
   for (let l = 0; l < layers; l++) {
-    const suffix = layers > 1 ? `_l${l}` : "";
     const I = l === 0 ? V : H;
-    const wih = take(`rnn.weight_ih_l${l}`, [G, I]), whh = take(`rnn.weight_hh_l${l}`, [G, H]);
+    putTransposed(`${l}.W_x`, take(`rnn.weight_ih_l${l}`, [G, I]), G, I);
+    putTransposed(`${l}.W_h`, take(`rnn.weight_hh_l${l}`, [G, H]), G, H);
     const bih = take(`rnn.bias_ih_l${l}`, [G]), bhh = take(`rnn.bias_hh_l${l}`, [G]);
-    gates.forEach((g, gate) => {
-      // Gate `gate` is rows [gate·H, (gate+1)·H) of PyTorch's [G, ·] blocks; ours are [·, H].
-      const wx = new Float64Array(I * H), wh = new Float64Array(H * H), b = new Float64Array(H);
-      for (let j = 0; j < H; j++) {
-        const row = gate * H + j;
-        for (let i = 0; i < I; i++) wx[i * H + j] = wih[row * I + i];
-        for (let i = 0; i < H; i++) wh[i * H + j] = whh[row * H + i];
-        // The GRU's candidate keeps bias_hh apart (b_hn); every other gate adds the two.
-        b[j] = cell === "gru" && g === "h" ? bih[row] : bih[row] + bhh[row];
-      }
-      weights[`W_x${g}${suffix}`] = wx;
-      weights[`W_h${g}${suffix}`] = wh;
-      weights[`b_${g}${suffix}`] = b;
-    });
-    if (cell === "gru") weights[`b_hn${suffix}`] = bhh.subarray(2 * H, 3 * H);
+    const b = storage.get(`${l}.b`)!.offset;
+    // The GRU's candidate keeps bias_hh apart (b_hn); every other gate adds the two.
+    for (let c = 0; c < G; c++) {
+      all[b + c] = cell === "gru" && c >= 2 * H ? bih[c] : bih[c] + bhh[c];
+    }
+    if (cell === "gru") all.set(bhh.subarray(2 * H, 3 * H), storage.get(`${l}.b_hn`)!.offset);
   }
   if (!byName.has("dense.weight")) {
-    throw new SyntaxError('the state dict has no tensor "dense.weight" (nn.Linear named dense)');
+    throw new CheckpointError(
+      'the state dict has no tensor "dense.weight" (nn.Linear named dense)',
+    );
   }
-  weights.W_hq = transpose(take("dense.weight", [V, H]), V, H);
-  weights.b_q = take("dense.bias", [V]);
+  putTransposed("W_hq", take("dense.weight", [V, H]), V, H);
+  all.set(take("dense.bias", [V]), storage.get("b_q")!.offset);
   const extra = file.tensors.filter((t) => !known.has(t.name));
   if (extra.length > 0) {
-    throw new SyntaxError(
+    throw new CheckpointError(
       `the state dict has unexpected tensors: ${extra.map((t) => t.name).join(", ")} ` +
         `(expected ${layers} ${MODULES[cell]} layer(s) named rnn and a Linear named dense)`,
     );
   }
 
-  const text = (metaJson(meta, "text") ?? CHAR_TEXT) as TextSettings;
-  if (
-    typeof text !== "object" || text === null ||
-    (text.tokens !== "char" && text.tokens !== "word") ||
-    (text.normalize !== "none" && text.normalize !== "letters")
-  ) {
-    throw new SyntaxError(`the metadata's text settings ${meta.text} are not understood`);
+  let text: TextConfig;
+  try {
+    text = resolveTextConfig((metaJson(meta, "text") ?? {}) as Partial<TextConfig>);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    throw new CheckpointError(`the metadata's text settings ${meta.text} are not understood`);
   }
-  const model = createModel({
-    vocabSize: V,
-    hidden: H,
-    activation,
-    cell,
-    layers,
-    gruVariant: cell === "gru" ? "pytorch" : "book",
-  }, { backend: options.backend, initScale: 0 });
-  setWeights(model, weights);
-  return { model, vocab, text: { tokens: text.tokens, normalize: text.normalize } };
+  const model = createModel(config, { backend: options.backend, initScale: 0 });
+  model.loadParams(all);
+  return { model, vocab, text };
 }

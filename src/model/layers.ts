@@ -10,17 +10,11 @@
  *
  * @module
  */
-import type { Backend } from "../backend/types.ts";
-import {
-  backwardHidden,
-  type CellType,
-  clearGradients,
-  createModel,
-  forwardHidden,
-  type RnnModel,
-  sharedWorkspace,
-  type Workspace,
-} from "./model.ts";
+import type { Backend, CellKind } from "../backend/types.ts";
+import { backwardHidden, clearGradients } from "./backward.ts";
+import { forwardHidden } from "./forward.ts";
+import { createModel, type RnnModel } from "./model.ts";
+import type { Workspace } from "./workspace.ts";
 
 /** Sizes and choices of a recurrent layer. */
 export interface RecurrentLayerOptions {
@@ -34,7 +28,7 @@ export interface RecurrentLayerOptions {
   nonlinearity?: "tanh" | "relu";
   /** The GRU's equations: `"pytorch"` (as `nn.GRU`, the default here) or `"book"`. */
   gruVariant?: "book" | "pytorch";
-  /** Kernels to run on; default a new WebAssembly backend. */
+  /** Kernels to run on; default the shared WebAssembly backend. */
   backend?: Backend;
   /** Seed of the initial weights; default 0. */
   seed?: number;
@@ -78,7 +72,7 @@ export class RecurrentLayer {
    * @param cell `"rnn"`, `"gru"` or `"lstm"`.
    * @param options Sizes, nonlinearity, backend, seed and initialisation.
    */
-  constructor(cell: CellType, options: RecurrentLayerOptions) {
+  constructor(cell: CellKind, options: RecurrentLayerOptions) {
     this.model = createModel({
       vocabSize: 0,
       inputSize: options.inputSize,
@@ -98,7 +92,11 @@ export class RecurrentLayer {
    * @param state The state to start from; zero by default.
    * @returns The top layer's outputs at every step and the state after the last one.
    */
-  forward(inputs: ArrayLike<number>, batch: number, state?: LayerState): LayerOutput {
+  async forward(
+    inputs: ArrayLike<number>,
+    batch: number,
+    state?: LayerState,
+  ): Promise<LayerOutput> {
     const { inputSize: I, hidden: H, layers } = this.model.config;
     const be = this.model.backend;
     if (!Number.isInteger(batch) || batch < 1 || inputs.length % (batch * I) !== 0) {
@@ -108,7 +106,7 @@ export class RecurrentLayer {
     }
     const steps = inputs.length / (batch * I), block = batch * H;
     if (steps < 1) throw new RangeError("inputs hold no time step");
-    const ws = sharedWorkspace(this.model, steps, batch);
+    const ws = this.#workspace(steps, batch);
     be.write(ws.x!, inputs);
     ws.layers.forEach((w, l) => {
       for (const [buf, init] of [[w.states, state?.h], [w.cells, state?.c]] as const) {
@@ -125,8 +123,8 @@ export class RecurrentLayer {
     this.#last = { ws, steps, batch };
     const top = ws.layers[layers - 1];
     return {
-      outputs: be.read(be.view(top.states, block, steps * block)),
-      state: this.#blocks(ws, steps, "states", "cells"),
+      outputs: await be.read(be.view(top.states, block, steps * block)),
+      state: await this.#blocks(ws, steps, "states", "cells"),
     };
   }
 
@@ -137,7 +135,7 @@ export class RecurrentLayer {
    * @param dOutputs Gradient with respect to the outputs [T, B, H].
    * @returns The gradients with respect to the inputs and the initial state.
    */
-  backward(dOutputs: ArrayLike<number>): LayerGradients {
+  async backward(dOutputs: ArrayLike<number>): Promise<LayerGradients> {
     if (!this.#last) throw new TypeError("backward() needs a forward() first");
     const { ws, steps, batch } = this.#last;
     const { hidden: H, inputSize: I } = this.model.config;
@@ -149,8 +147,8 @@ export class RecurrentLayer {
     be.write(be.view(ws.layers[ws.layers.length - 1].dstates, block, steps * block), dOutputs);
     backwardHidden(this.model, ws, steps);
     return {
-      dInputs: be.read(be.view(ws.dx!, 0, steps * batch * I)),
-      dState: this.#blocks(ws, 0, "dstates", "dcells"),
+      dInputs: await be.read(be.view(ws.dx!, 0, steps * batch * I)),
+      dState: await this.#blocks(ws, 0, "dstates", "dcells"),
     };
   }
 
@@ -161,20 +159,34 @@ export class RecurrentLayer {
     this.model.backend.fill(this.model.grads, 0);
   }
 
+  /**
+   * The layer's workspace for this batch and length: kept between calls (backward reads what
+   * forward saved), grown when a longer sequence or another batch size comes.
+   */
+  #workspace(steps: number, batch: number): Workspace {
+    const held = this.#last?.ws;
+    if (held && held.batchSize === batch && held.maxSteps >= steps) return held;
+    if (held) this.model.releaseWorkspace(held);
+    this.#last = undefined;
+    return this.model.acquireWorkspace(steps, batch);
+  }
+
   /** Block `at` of every layer's `h` (and `c`) buffers, as a [numLayers, B, H] state. */
-  #blocks(
+  async #blocks(
     ws: Workspace,
     at: number,
     h: "states" | "dstates",
     c: "cells" | "dcells",
-  ): LayerState {
+  ): Promise<LayerState> {
     const be = this.model.backend, block = ws.batchSize * this.model.config.hidden;
-    const gather = (key: typeof h | typeof c) => {
+    const gather = async (key: typeof h | typeof c) => {
       const out = new Float64Array(ws.layers.length * block);
-      ws.layers.forEach((w, l) => out.set(be.read(be.view(w[key]!, at * block, block)), l * block));
+      for (const [l, w] of ws.layers.entries()) {
+        out.set(await be.read(be.view(w[key]!, at * block, block)), l * block);
+      }
       return out;
     };
-    return { h: gather(h), ...(ws.layers[0].cells ? { c: gather(c) } : {}) };
+    return { h: await gather(h), ...(ws.layers[0].cells ? { c: await gather(c) } : {}) };
   }
 }
 
@@ -185,7 +197,7 @@ export class RecurrentLayer {
  * ```ts
  * import { RNN } from "./layers.ts";
  * const rnn = new RNN({ inputSize: 3, hiddenSize: 4, numLayers: 2 });
- * const { outputs, state } = rnn.forward(new Float32Array(5 * 2 * 3).fill(0.5), 2);
+ * const { outputs, state } = await rnn.forward(new Float32Array(5 * 2 * 3).fill(0.5), 2);
  * console.log(outputs.length, state.h.length); // 40 16
  * ```
  */
@@ -208,7 +220,7 @@ export class RNN extends RecurrentLayer {
  * ```ts
  * import { GRU } from "./layers.ts";
  * const gru = new GRU({ inputSize: 2, hiddenSize: 3 });
- * console.log(gru.forward([1, 0], 1).outputs.length); // 3
+ * console.log((await gru.forward([1, 0], 1)).outputs.length); // 3
  * ```
  */
 export class GRU extends RecurrentLayer {
@@ -229,7 +241,7 @@ export class GRU extends RecurrentLayer {
  * ```ts
  * import { LSTM } from "./layers.ts";
  * const lstm = new LSTM({ inputSize: 2, hiddenSize: 3 });
- * const { state } = lstm.forward([1, 0, 0, 1], 1);
+ * const { state } = await lstm.forward([1, 0, 0, 1], 1);
  * console.log(state.h.length, state.c?.length); // 3 3
  * ```
  */

@@ -1,18 +1,13 @@
 /**
- * The corpora of Dive into Deep Learning ch. 8 and how to load them: find a corpus by name on
- * disk (or download it once into a cache), check its SHA-1, decode it, and turn it into the
- * character sequence and index array the models train on.
- *
- * Loading touches the file system (and, for a download, the network), so this module needs
- * `--allow-read` (plus `--allow-env` to read `RNN_DATA_DIR` and the cache location, and
- * `--allow-write`/`--allow-net` to download). {@linkcode preprocess} and
- * {@linkcode buildCorpus} need no permissions.
+ * A corpus: the token indices a model trains on and the vocabulary they refer to, and the book's
+ * preprocessing of raw text into characters. Pure functions; no permissions needed (loading files
+ * is `io/corpus_files.ts`).
  *
  * @example Characters and indices from any text
  * ```ts
  * import { buildCorpus, preprocess } from "./corpus.ts";
  * const corpus = buildCorpus(preprocess("the time\nmachine"));
- * console.log(corpus.chars.length, corpus.vocab.size); // 16 9
+ * console.log(corpus.indices.length, corpus.vocab.size); // 16 9
  * ```
  *
  * @module
@@ -20,100 +15,7 @@
 import { Vocab } from "./vocab.ts";
 
 /**
- * Where a corpus comes from and how to check it.
- *
- * @example The source of a registered corpus
- * ```ts
- * import { CORPORA, type CorpusSource } from "./corpus.ts";
- * const source: CorpusSource = CORPORA.timemachine;
- * console.log(source.url, source.sha1);
- * ```
- */
-export interface CorpusSource {
-  /** The registry name, as passed to {@linkcode loadText} (`"jaychou"`, `"timemachine"`). */
-  name: string;
-  /** The file name as published (looked for in each data folder, and saved in the cache). */
-  file: string;
-  /** Where the file is downloaded from. */
-  url: string;
-  /** SHA-1 of `file`, lowercase hex. */
-  sha1: string;
-  /** For an archive: the text file inside it (also accepted on its own in a data folder). */
-  member?: string;
-  /** SHA-1 of `member`, lowercase hex. */
-  memberSha1?: string;
-  /** Length of the member's text in Unicode code points. */
-  memberLength?: number;
-}
-
-/**
- * The known corpora by name: `jaychou` (Jay Chou's lyrics, the Chinese edition's dataset, a zip
- * holding `jaychou_lyrics.txt`) and `timemachine` (H. G. Wells, The Time Machine, the English
- * edition's dataset). See `data/README.md` for sources and licences.
- *
- * @example List the corpora
- * ```ts
- * import { CORPORA } from "./corpus.ts";
- * console.log(Object.keys(CORPORA)); // ["jaychou", "timemachine"]
- * ```
- */
-export const CORPORA: Readonly<Record<string, CorpusSource>> = Object.freeze({
-  jaychou: Object.freeze({
-    name: "jaychou",
-    file: "jaychou_lyrics.txt.zip",
-    url:
-      "https://raw.githubusercontent.com/d2l-ai/d2l-zh/66964df083b506fcc672132851ea171519d48d0b/data/jaychou_lyrics.txt.zip",
-    sha1: "9529987e701a4f37048ab778270a5dde9a762a0b",
-    member: "jaychou_lyrics.txt",
-    memberSha1: "389655757a8ef48c7ad5253ded9caa13cdf6086a",
-    memberLength: 63282,
-  }),
-  timemachine: Object.freeze({
-    name: "timemachine",
-    file: "timemachine.txt",
-    url: "http://d2l-data.s3-accelerate.amazonaws.com/timemachine.txt",
-    sha1: "090b5e7e70c295757f55df93cb0a180b9691891a",
-  }),
-});
-
-/**
- * Options of {@linkcode loadText} and {@linkcode loadCorpus}.
- *
- * @example Offline: look only in one folder
- * ```ts
- * import type { LoadTextOptions } from "./corpus.ts";
- * const options: LoadTextOptions = { dataDir: "../shared/data", download: false };
- * console.log(options.download); // false
- * ```
- */
-export interface LoadTextOptions {
-  /** First folder searched for a named corpus. Default `"./data"` (relative to the working folder). */
-  dataDir?: string;
-  /**
-   * Second folder searched. Default: the `RNN_DATA_DIR` environment variable, read only when env
-   * permission for it is granted. Pass `undefined` explicitly to skip it.
-   */
-  envDataDir?: string | undefined;
-  /**
-   * Third folder searched, and where downloads are saved. Default `$XDG_CACHE_HOME/rnn-wasm`,
-   * else `$HOME/.cache/rnn-wasm` (`%LOCALAPPDATA%\rnn-wasm` on Windows); see
-   * {@linkcode defaultCacheDir}.
-   */
-  cacheDir?: string;
-  /** Download a named corpus that is found nowhere. Default `true`. */
-  download?: boolean;
-  /** Download from this URL instead of the source's (a mirror, or a test server). */
-  url?: string;
-  /** The `fetch` used to download. Default `globalThis.fetch`. */
-  fetch?: typeof fetch;
-  /** Receives progress lines, e.g. `"downloading timemachine from … "`. Default: silent. */
-  onMessage?: (line: string) => void;
-  /** Aborts a download in progress (the abort reason is thrown). */
-  signal?: AbortSignal;
-}
-
-/**
- * Options of {@linkcode preprocess} and {@linkcode loadCorpus}.
+ * Options of {@linkcode preprocess}.
  *
  * @example Keep the whole text
  * ```ts
@@ -128,356 +30,20 @@ export interface PreprocessOptions {
 }
 
 /**
- * A preprocessed corpus: its characters, its vocabulary, and the characters as indices.
+ * A corpus: its vocabulary and its tokens as indices.
  *
  * @example Indices map back to characters
  * ```ts
  * import { buildCorpus, type Corpus } from "./corpus.ts";
  * const corpus: Corpus = buildCorpus(Array.from("abc"));
- * console.log(corpus.vocab.decode(corpus.indices) === corpus.chars.join("")); // true
+ * console.log(corpus.vocab.decode(corpus.indices)); // "abc"
  * ```
  */
 export interface Corpus {
-  /** The characters (Unicode code points), after {@linkcode preprocess}. */
-  chars: string[];
   /** The vocabulary the indices refer to. */
-  vocab: Vocab;
-  /** `indices[i] = vocab.indexOf(chars[i])`. */
-  indices: Int32Array;
-}
-
-const textDecoder = new TextDecoder("utf-8", { fatal: true });
-
-/** Reads an environment variable when permission is granted; `undefined` otherwise (never prompts). */
-function readEnv(name: string): string | undefined {
-  try {
-    if (Deno.permissions.querySync({ name: "env", variable: name }).state !== "granted") {
-      return undefined;
-    }
-    return Deno.env.get(name) || undefined;
-  } catch {
-    // NotCapable / PermissionDenied, or no Deno.permissions in this runtime.
-    return undefined;
-  }
-}
-
-/** Joins a folder and a file name with "/" (accepted on every OS Deno runs on). */
-function join(dir: string, name: string): string {
-  return /[\\/]$/.test(dir) ? dir + name : `${dir}/${name}`;
-}
-
-/**
- * The default download cache folder: `$XDG_CACHE_HOME/rnn-wasm`, else `$HOME/.cache/rnn-wasm`;
- * on Windows `%LOCALAPPDATA%/rnn-wasm`. Environment variables are read only when permission is
- * granted.
- *
- * @returns The folder, or `undefined` when no variable is set or readable.
- * @example Where downloads go
- * ```ts
- * import { defaultCacheDir } from "./corpus.ts";
- * console.log(defaultCacheDir() ?? "no cache folder");
- * ```
- */
-export function defaultCacheDir(): string | undefined {
-  if (Deno.build.os === "windows") {
-    const local = readEnv("LOCALAPPDATA");
-    return local ? join(local, "rnn-wasm") : undefined;
-  }
-  const xdg = readEnv("XDG_CACHE_HOME");
-  if (xdg) return join(xdg, "rnn-wasm");
-  const home = readEnv("HOME");
-  return home ? join(join(home, ".cache"), "rnn-wasm") : undefined;
-}
-
-/** SHA-1 of bytes as lowercase hex. */
-async function sha1Hex(bytes: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(
-    await crypto.subtle.digest("SHA-1", bytes as Uint8Array<ArrayBuffer>),
-  );
-  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function isPermissionError(e: unknown): boolean {
-  return e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotCapable;
-}
-
-function messageOf(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
-/** Decodes strict UTF-8; invalid bytes are a SyntaxError naming the file. */
-function decodeUtf8(bytes: Uint8Array, path: string): string {
-  try {
-    return textDecoder.decode(bytes);
-  } catch (e) {
-    throw new SyntaxError(
-      `${path} is not valid UTF-8 text; convert it to UTF-8 (or, for a named corpus, delete it ` +
-        "and download it again)",
-      { cause: e },
-    );
-  }
-}
-
-/**
- * The bytes of the text member of a zip: the member named `wanted`, else the only `.txt` member.
- * Errors say what the archive held.
- */
-async function zipMember(zip: Uint8Array, path: string, wanted: string): Promise<Uint8Array> {
-  let entries: Record<string, Uint8Array>;
-  try {
-    // Loaded on demand: generation imports this module and never reads a zip.
-    const { unzipSync } = await import("fflate");
-    entries = unzipSync(zip);
-  } catch (e) {
-    throw new SyntaxError(
-      `${path} is not a readable zip archive (${messageOf(e)}); download it again or pass the ` +
-        ".txt file itself",
-      { cause: e },
-    );
-  }
-  const files = Object.keys(entries).filter((n) => !n.endsWith("/"));
-  const base = (n: string): string => n.slice(n.lastIndexOf("/") + 1);
-  let name = files.find((n) => base(n) === wanted);
-  if (name === undefined) {
-    const texts = files.filter((n) => /\.txt$/i.test(n) && !n.startsWith("__MACOSX/"));
-    if (texts.length === 1) name = texts[0];
-  }
-  if (name === undefined) {
-    const held = files.length === 0 ? "no files" : files.map((n) => JSON.stringify(n)).join(", ");
-    throw new SyntaxError(
-      `${path} should hold ${JSON.stringify(wanted)} or exactly one .txt file, but it holds ` +
-        `${held}; pass the text file itself, or a zip with one .txt file`,
-    );
-  }
-  return entries[name];
-}
-
-type ReadResult = { bytes: Uint8Array } | { problem: string };
-
-/** Reads a file; a missing or unreadable file is described rather than thrown. */
-async function tryRead(path: string): Promise<ReadResult> {
-  try {
-    return { bytes: await Deno.readFile(path) };
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return { problem: "not found" };
-    if (isPermissionError(e)) {
-      return { problem: "not readable without read permission (run with --allow-read)" };
-    }
-    return { problem: `not readable (${messageOf(e)})` };
-  }
-}
-
-function checksumError(path: string, expected: string, found: string, source: CorpusSource) {
-  return new SyntaxError(
-    `${path} is not the ${source.name} corpus: expected SHA-1 ${expected}, found ${found}. ` +
-      `The file is corrupt or a different version; delete it so that it is downloaded again ` +
-      `from ${source.url}, or replace it with a fresh copy from there`,
-  );
-}
-
-function notFoundError(
-  source: CorpusSource,
-  looked: readonly string[],
-  download: string,
-  cause?: unknown,
-): Error {
-  const where = source.member ? `${source.file} (or ${source.member})` : source.file;
-  return new Deno.errors.NotFound(
-    `corpus ${JSON.stringify(source.name)} not found. Looked in:\n` +
-      looked.map((line) => `  - ${line}\n`).join("") +
-      `  - ${download}\n` +
-      `To get it, download ${source.url} and put ${where} in ./data, or in a folder that ` +
-      "RNN_DATA_DIR names (e.g. RNN_DATA_DIR=/path/to/data)" +
-      (isPermissionError(cause)
-        ? "; or allow the download (--allow-net --allow-write --allow-env)"
-        : ""),
-    cause === undefined ? undefined : { cause },
-  );
-}
-
-/** The text of a registered corpus from the bytes of its published file, checking the member. */
-async function sourceText(source: CorpusSource, bytes: Uint8Array, path: string): Promise<string> {
-  if (source.member === undefined) return decodeUtf8(bytes, path);
-  const member = await zipMember(bytes, path, source.member);
-  const memberPath = `${path} → ${source.member}`;
-  if (source.memberSha1 !== undefined) {
-    const found = await sha1Hex(member);
-    if (found !== source.memberSha1) {
-      throw checksumError(memberPath, source.memberSha1, found, source);
-    }
-  }
-  return decodeUtf8(member, memberPath);
-}
-
-/** Writes a file atomically: a temporary file in the same folder, then a rename over the target. */
-async function writeAtomic(dir: string, name: string, bytes: Uint8Array): Promise<string> {
-  await Deno.mkdir(dir, { recursive: true });
-  const target = join(dir, name);
-  const tmp = `${target}.${crypto.randomUUID()}.tmp`;
-  try {
-    await Deno.writeFile(tmp, bytes);
-    await Deno.rename(tmp, target);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
-  return target;
-}
-
-async function loadRegistered(source: CorpusSource, options: LoadTextOptions): Promise<string> {
-  const looked: string[] = [];
-  // Each folder in search order; a folder that is not configured leaves a note instead.
-  const envDataDir = Object.hasOwn(options, "envDataDir")
-    ? options.envDataDir
-    : readEnv("RNN_DATA_DIR");
-  const cacheDir = options.cacheDir ?? defaultCacheDir();
-  const folders: { dir: string | undefined; label: string; note?: string }[] = [
-    { dir: options.dataDir ?? "./data", label: "dataDir" },
-    {
-      dir: envDataDir,
-      label: "RNN_DATA_DIR",
-      note: Object.hasOwn(options, "envDataDir")
-        ? undefined
-        : "RNN_DATA_DIR: not set (or not readable without --allow-env)",
-    },
-    {
-      dir: cacheDir,
-      label: "cache",
-      note: "cache: no cache folder (HOME not set, or not readable without --allow-env)",
-    },
-  ];
-  const searched = new Set<string>();
-
-  const candidates = [{ file: source.file, sha1: source.sha1, bare: false }];
-  if (source.member !== undefined && source.memberSha1 !== undefined) {
-    candidates.push({ file: source.member, sha1: source.memberSha1, bare: true });
-  }
-  for (const { dir, label, note } of folders) {
-    if (!dir) {
-      if (note) looked.push(note);
-      continue;
-    }
-    if (searched.has(dir)) continue;
-    searched.add(dir);
-    for (const candidate of candidates) {
-      const path = join(dir, candidate.file);
-      const read = await tryRead(path);
-      if ("problem" in read) {
-        looked.push(`${path} (${label}): ${read.problem}`);
-        continue;
-      }
-      const found = await sha1Hex(read.bytes);
-      if (found !== candidate.sha1) throw checksumError(path, candidate.sha1, found, source);
-      return candidate.bare
-        ? decodeUtf8(read.bytes, path)
-        : await sourceText(source, read.bytes, path);
-    }
-  }
-
-  if (options.download === false) {
-    throw notFoundError(source, looked, "download: off (download: false)");
-  }
-  const url = options.url ?? source.url;
-  const fetchFn = options.fetch ?? globalThis.fetch;
-  options.onMessage?.(`downloading ${source.name} from ${url} ...`);
-  let bytes: Uint8Array;
-  try {
-    const response = await fetchFn(url, { signal: options.signal });
-    if (!response.ok) {
-      await response.body?.cancel();
-      throw notFoundError(
-        source,
-        looked,
-        `download from ${url}: failed with HTTP ${response.status} ${response.statusText}`.trim(),
-      );
-    }
-    bytes = new Uint8Array(await response.arrayBuffer());
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw e;
-    if (options.signal?.aborted) throw options.signal.reason;
-    throw notFoundError(source, looked, `download from ${url}: failed (${messageOf(e)})`, e);
-  }
-  const found = await sha1Hex(bytes);
-  if (found !== source.sha1) {
-    throw new SyntaxError(
-      `the download of ${source.name} from ${url} is corrupt: expected SHA-1 ${source.sha1}, ` +
-        `found ${found} (${bytes.length} bytes); nothing was saved. Try again later, or download ` +
-        `${source.url} yourself and put it in a folder that RNN_DATA_DIR names`,
-    );
-  }
-  const text = await sourceText(source, bytes, url);
-  if (cacheDir !== undefined) {
-    try {
-      const saved = await writeAtomic(cacheDir, source.file, bytes);
-      options.onMessage?.(`saved ${saved}`);
-    } catch (e) {
-      options.onMessage?.(`could not save ${source.file} in ${cacheDir}: ${messageOf(e)}`);
-    }
-  }
-  return text;
-}
-
-async function loadPath(path: string): Promise<string> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new Deno.errors.NotFound(
-        `${path} does not exist, and it is not a corpus name either; corpus names: ` +
-          `${Object.keys(CORPORA).join(", ")}; or pass the path of a .txt or .zip file`,
-        { cause: e },
-      );
-    }
-    if (e instanceof Deno.errors.IsADirectory) {
-      throw new TypeError(`${path} is a folder; pass a .txt or .zip file or a corpus name`, {
-        cause: e,
-      });
-    }
-    throw e;
-  }
-  if (/\.zip$/i.test(path)) {
-    const wanted = path.slice(Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\")) + 1, -4);
-    return decodeUtf8(await zipMember(bytes, path, wanted), `${path} → ${wanted}`);
-  }
-  return decodeUtf8(bytes, path);
-}
-
-/**
- * Loads the text of a corpus, by registry name or by path.
- *
- * A name in {@linkcode CORPORA} is looked for in `dataDir` (`./data`), then `RNN_DATA_DIR`, then
- * the cache folder; in each folder the published file is accepted, and for `jaychou` also the bare
- * `jaychou_lyrics.txt`. Every file found is checked by SHA-1: a mismatch is a `SyntaxError` naming
- * the file and both checksums, never a silent use. A corpus found nowhere is downloaded (unless
- * `download: false`), checked, and saved in the cache atomically. When that is not possible the
- * `Deno.errors.NotFound` error lists every place looked and how to get the file.
- *
- * Anything else is a path: a `.zip` yields its `.txt` member (the one named like the zip without
- * `.zip`, else the only `.txt`); any other file is read as strict UTF-8 (invalid bytes are a
- * `SyntaxError`).
- *
- * @param nameOrPath `"jaychou"`, `"timemachine"`, or the path of a `.txt` or `.zip` file.
- * @param options Where to look, whether and how to download.
- * @returns The text, decoded from UTF-8 (a leading byte-order mark is dropped).
- * @example Load a text file
- * ```ts
- * import { loadText } from "./corpus.ts";
- * const path = await Deno.makeTempFile({ suffix: ".txt" });
- * await Deno.writeTextFile(path, "The Time Traveller");
- * console.log(await loadText(path)); // "The Time Traveller"
- * await Deno.remove(path);
- * ```
- */
-export async function loadText(nameOrPath: string, options: LoadTextOptions = {}): Promise<string> {
-  if (typeof nameOrPath !== "string" || nameOrPath === "") {
-    throw new TypeError(
-      `loadText() needs a corpus name (${Object.keys(CORPORA).join(", ")}) or a file path, ` +
-        `got ${nameOrPath === "" ? "an empty string" : typeof nameOrPath}`,
-    );
-  }
-  if (Object.hasOwn(CORPORA, nameOrPath)) return await loadRegistered(CORPORA[nameOrPath], options);
-  return await loadPath(nameOrPath);
+  readonly vocab: Vocab;
+  /** The corpus's tokens, as indices into `vocab`. */
+  readonly indices: Int32Array;
 }
 
 /**
@@ -519,13 +85,13 @@ export function preprocess(text: string, options: PreprocessOptions = {}): strin
 }
 
 /**
- * Builds a corpus from characters: the vocabulary (by frequency, see `Vocab.fromTokens`) unless
- * one is given, and the index of every character.
+ * Builds a corpus from tokens: the vocabulary (by frequency, see `Vocab.fromTokens`) unless one is
+ * given, and the index of every token.
  *
- * @param chars The characters, e.g. from {@linkcode preprocess}.
- * @param vocab A vocabulary to encode with (e.g. a checkpoint's); an unknown character is the
- * `RangeError` of `Vocab.encode`, naming every unknown character.
- * @returns The characters (copied), the vocabulary and the indices.
+ * @param chars The tokens, e.g. characters from {@linkcode preprocess}.
+ * @param vocab A vocabulary to encode with (e.g. a checkpoint's); an unknown token is the
+ * `UsageError` of `Vocab.toIndices`, naming every unknown token.
+ * @returns The vocabulary and the indices.
  * @example A corpus from a short text
  * ```ts
  * import { buildCorpus } from "./corpus.ts";
@@ -543,29 +109,5 @@ export function buildCorpus(chars: readonly string[], vocab?: Vocab): Corpus {
     throw new TypeError("buildCorpus(): vocab must be a Vocab (use Vocab.fromJSON for saved ones)");
   }
   const v = vocab ?? Vocab.fromTokens(chars);
-  return { chars: [...chars], vocab: v, indices: v.encode(chars) };
-}
-
-/**
- * Loads, preprocesses and indexes a corpus: {@linkcode loadText}, then {@linkcode preprocess},
- * then {@linkcode buildCorpus} with a vocabulary built from the kept characters.
- *
- * @param nameOrPath `"jaychou"`, `"timemachine"`, or the path of a `.txt` or `.zip` file.
- * @param options The options of {@linkcode loadText} and {@linkcode preprocess}.
- * @returns The corpus.
- * @example The book's setting: the first 10000 characters
- * ```ts
- * import { loadCorpus } from "./corpus.ts";
- * const path = await Deno.makeTempFile({ suffix: ".txt" });
- * await Deno.writeTextFile(path, "time machine\n".repeat(1000));
- * const corpus = await loadCorpus(path);
- * console.log(corpus.indices.length, corpus.vocab.size); // 10000 9
- * await Deno.remove(path);
- * ```
- */
-export async function loadCorpus(
-  nameOrPath: string,
-  options: LoadTextOptions & PreprocessOptions = {},
-): Promise<Corpus> {
-  return buildCorpus(preprocess(await loadText(nameOrPath, options), options));
+  return { vocab: v, indices: v.toIndices(chars) };
 }

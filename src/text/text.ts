@@ -1,54 +1,19 @@
 /**
  * From raw text to tokens, the two ways the book does it: the Chinese edition (Jay Chou: every
  * character, newlines as spaces) and the English edition (The Time Machine: letters only,
- * lower-cased, lines joined; characters or words). The settings travel with a checkpoint so that
- * generation and evaluation read text the way training did.
+ * lower-cased, lines joined; characters or words). The settings (`TextConfig`) travel with a
+ * checkpoint, so generation and evaluation read text the way training did.
  *
  * @module
  */
-import type { Corpus } from "./corpus.ts";
-import { preprocess } from "./corpus.ts";
+import { resolveTextConfig, type TextConfig } from "../config/settings.ts";
+import { CorpusError, UsageError } from "../errors.ts";
+import { type Corpus, preprocess } from "./corpus.ts";
 import { normalizeLetters, tokenize } from "./tokenize.ts";
 import { Vocab } from "./vocab.ts";
 
-/** How text becomes tokens. */
-export interface TextSettings {
-  /** `"char"`: every character is a token; `"word"`: whitespace-separated words. */
-  tokens: "char" | "word";
-  /**
-   * `"none"`: keep every character, newlines become spaces (the Chinese edition);
-   * `"letters"`: each line reduced to lower-case letters and single spaces, lines joined with no
-   * separator for characters (the English edition's `read_time_machine`).
-   */
-  normalize: "none" | "letters";
-}
-
-/** The Chinese edition's settings: characters, nothing removed. */
-export const CHAR_TEXT: Readonly<TextSettings> = Object.freeze({
-  tokens: "char",
-  normalize: "none",
-});
-
-/** Options of {@linkcode textCorpus}. */
-export interface TextCorpusOptions {
-  /** Keep the first N tokens; 0 keeps all; default 10000. */
-  maxTokens?: number;
-  /** Words seen fewer times become `<unk>` (word tokens only); default 0. */
-  minFreq?: number;
-  /** Encode with this vocabulary (a checkpoint's) instead of building one. */
-  vocab?: Vocab;
-}
-
-function checkSettings(settings: TextSettings): void {
-  if (settings.tokens !== "char" && settings.tokens !== "word") {
-    throw new RangeError(`tokens must be "char" or "word", got ${JSON.stringify(settings.tokens)}`);
-  }
-  if (settings.normalize !== "none" && settings.normalize !== "letters") {
-    throw new RangeError(
-      `normalize must be "none" or "letters", got ${JSON.stringify(settings.normalize)}`,
-    );
-  }
-}
+/** The two text settings that decide how text splits into tokens. */
+export type Tokenization = Pick<TextConfig, "tokens" | "normalize">;
 
 /**
  * Splits text into tokens under the given settings.
@@ -63,12 +28,13 @@ function checkSettings(settings: TextSettings): void {
  * // ["the", "time", "machine", "by", "h", "g", "wells"]
  * ```
  */
-export function textTokens(text: string, settings: TextSettings): string[] {
-  checkSettings(settings);
-  if (settings.normalize === "letters") {
-    return tokenize(normalizeLetters(text), settings.tokens).flat();
-  }
-  if (settings.tokens === "char") return preprocess(text, { maxChars: 0 });
+export function textTokens(text: string, settings: Tokenization): string[] {
+  const { tokens, normalize } = resolveTextConfig({
+    tokens: settings.tokens,
+    normalize: settings.normalize,
+  });
+  if (normalize === "letters") return tokenize(normalizeLetters(text), tokens).flat();
+  if (tokens === "char") return preprocess(text, { maxChars: 0 });
   return text.split(/\s+/u).filter((w) => w.length > 0);
 }
 
@@ -84,7 +50,7 @@ export function textTokens(text: string, settings: TextSettings): string[] {
  * console.log(joinTokens(["time", "traveller"], { tokens: "word", normalize: "letters" })); // "time traveller"
  * ```
  */
-export function joinTokens(tokens: readonly string[], settings: TextSettings): string {
+export function joinTokens(tokens: readonly string[], settings: Tokenization): string {
   return tokens.join(settings.tokens === "word" ? " " : "");
 }
 
@@ -95,9 +61,13 @@ export function joinTokens(tokens: readonly string[], settings: TextSettings): s
  * `<unk>` at index 0 (28 entries for The Time Machine's characters).
  *
  * @param text The raw text.
- * @param settings Token kind and normalisation.
- * @param options Token limit, minimum word frequency, or a vocabulary to encode with.
- * @returns The corpus (its `chars` are the tokens).
+ * @param config Token kind, normalisation, token limit and minimum word frequency (defaults:
+ * characters as they are, the first 10000).
+ * @param vocab A vocabulary to encode with (a checkpoint's) instead of building one.
+ * @returns The corpus.
+ * @throws {UsageError} When a setting is out of range, or the text holds tokens a given
+ * vocabulary without `<unk>` lacks (named).
+ * @throws {CorpusError} When the text holds no tokens under these settings.
  * @example The Time Machine's way, on a short text
  * ```ts
  * import { textCorpus } from "./text.ts";
@@ -107,20 +77,65 @@ export function joinTokens(tokens: readonly string[], settings: TextSettings): s
  */
 export function textCorpus(
   text: string,
-  settings: TextSettings,
-  options: TextCorpusOptions = {},
+  config: Readonly<Partial<TextConfig>> = {},
+  vocab?: Vocab,
 ): Corpus {
-  const maxTokens = options.maxTokens ?? 10000;
-  if (!Number.isSafeInteger(maxTokens) || maxTokens < 0) {
-    throw new RangeError(`maxTokens must be an integer >= 0, got ${maxTokens}`);
-  }
+  const settings = resolveTextConfig(config);
   const all = textTokens(text, settings);
-  const tokens = maxTokens > 0 ? all.slice(0, maxTokens) : all;
+  const tokens = settings.maxTokens > 0 ? all.slice(0, settings.maxTokens) : all;
+  if (tokens.length === 0) {
+    throw new CorpusError(
+      `the corpus holds no tokens${
+        settings.normalize === "letters" ? " once reduced to the letters a-z" : ""
+      }; give a text with some`,
+    );
+  }
   const bookVocab = settings.tokens === "word" || settings.normalize === "letters";
-  const vocab = options.vocab ??
-    (bookVocab ? Vocab.build(tokens, { minFreq: options.minFreq ?? 0 }) : Vocab.fromTokens(tokens));
+  const v = vocab ??
+    (bookVocab ? Vocab.build(tokens, { minFreq: settings.minFreq }) : Vocab.fromTokens(tokens));
   // The English edition maps unseen tokens to <unk>; the Chinese edition's vocabulary has none,
   // so an unknown character is an error that names it.
-  const indices = vocab.unk !== undefined ? vocab.toIndices(tokens) : vocab.encode(tokens);
-  return { chars: tokens, vocab, indices };
+  return { vocab: v, indices: v.toIndices(tokens) };
+}
+
+/**
+ * Splits a prefix into tokens as the training text was split and checks that the vocabulary
+ * holds every one.
+ *
+ * @param prefix Text to continue.
+ * @param vocab The model's vocabulary.
+ * @param settings How the training text was tokenised.
+ * @param unknown `"error"` (default): tokens the vocabulary lacks are an error; `"unk"`: they are
+ * allowed when the vocabulary has `<unk>` to stand for them.
+ * @returns The prefix's tokens.
+ * @throws {UsageError} When the prefix is empty or holds tokens the vocabulary lacks (named), with
+ * `"unk"` only when the vocabulary has no `<unk>`.
+ * @example Words of a prefix
+ * ```ts
+ * import { prefixTokens } from "./text.ts";
+ * import { Vocab } from "./vocab.ts";
+ * const vocab = Vocab.build(["the", "time", "traveller"]);
+ * console.log(prefixTokens("The Time", vocab, { tokens: "word", normalize: "letters" })); // ["the", "time"]
+ * ```
+ */
+export function prefixTokens(
+  prefix: string,
+  vocab: Vocab,
+  settings: Tokenization,
+  unknown: "error" | "unk" = "error",
+): string[] {
+  if (unknown !== "error" && unknown !== "unk") {
+    throw new UsageError(`{unknown} must be one of error, unk, got ${JSON.stringify(unknown)}`);
+  }
+  const given = settings.tokens === "word" ? textTokens(prefix, settings) : Array.from(prefix);
+  if (given.length === 0) throw new UsageError("the prefix is empty; give at least one token");
+  const missing = vocab.missing(given);
+  if (missing.length > 0 && (unknown === "error" || vocab.unk === undefined)) {
+    throw new UsageError(
+      `the prefix "${prefix}" holds ${settings.tokens === "word" ? "words" : "characters"} the ` +
+        `vocabulary lacks: ${missing.map((c) => JSON.stringify(c)).join(", ")}` +
+        (unknown === "unk" ? "; the vocabulary has no <unk> to stand for them" : ""),
+    );
+  }
+  return given;
 }

@@ -20,6 +20,8 @@
  * @module
  */
 
+import { UsageError } from "../errors.ts";
+
 /** The book's unknown token: index 0 of every vocabulary made by {@linkcode Vocab.build}. */
 const UNK = "<unk>";
 
@@ -367,7 +369,8 @@ export class Vocab {
    * Maps tokens to their indices.
    *
    * @param tokens The tokens to encode, e.g. `Array.from(text)`.
-   * @returns Their indices; a `RangeError` naming every unknown token when some are missing.
+   * @returns Their indices.
+   * @throws {UsageError} Naming every unknown token when some are missing.
    * @example Encode characters
    * ```ts
    * import { Vocab } from "./vocab.ts";
@@ -380,7 +383,7 @@ export class Vocab {
       const k = this.#index.get(tokens[i]);
       if (k === undefined) {
         const unknown = this.missing(tokens);
-        throw new RangeError(
+        throw new UsageError(
           `not in the vocabulary: ${unknown.map(quote).join(", ")}; ` +
             "build the vocabulary from this text (Vocab.fromTokens) or remove these tokens",
         );
@@ -395,8 +398,9 @@ export class Vocab {
    * `vocab[tokens]`. Use {@linkcode Vocab.encode} where an unknown token is a mistake.
    *
    * @param tokens The tokens to look up.
-   * @returns Their indices; a `RangeError` naming every unknown token when some are unknown and
-   * the vocabulary has no `<unk>`.
+   * @returns Their indices.
+   * @throws {UsageError} Naming every unknown token when some are unknown and the vocabulary has
+   * no `<unk>`.
    * @example Unknown words become <unk>
    * ```ts
    * import { Vocab } from "./vocab.ts";
@@ -410,7 +414,7 @@ export class Vocab {
     if (unk === undefined) {
       const unknown = this.missing(list);
       if (unknown.length > 0) {
-        throw new RangeError(
+        throw new UsageError(
           `not in the vocabulary, which has no "<unk>": ${unknown.map(quote).join(", ")}; ` +
             "build it with Vocab.build() to map unknown tokens to <unk>, or remove these tokens",
         );

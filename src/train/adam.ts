@@ -6,7 +6,8 @@
  *
  * @module
  */
-import type { Backend, Buf } from "../backend/types.ts";
+import type { Backend, FloatBuf, ScalarBuf } from "../backend/types.ts";
+import { UsageError } from "../errors.ts";
 
 /** Hyperparameters of {@linkcode Adam}; the defaults are PyTorch's. */
 export interface AdamOptions {
@@ -43,19 +44,19 @@ export interface AdamState {
  * const p = be.alloc(1), g = be.alloc(1);
  * const adam = new Adam(be, p, g, 1, { lr: 0.1 });
  * for (let i = 0; i < 300; i++) {
- *   be.write(g, [2 * (be.read(p)[0] - 3)]);
+ *   be.write(g, [2 * ((await be.read(p))[0] - 3)]);
  *   adam.step();
  * }
- * console.log(be.read(p)[0].toFixed(2)); // "3.00"
+ * console.log((await be.read(p))[0].toFixed(2)); // "3.00"
  * ```
  */
 export class Adam {
   /** The kernels the buffers belong to. */
   readonly backend: Backend;
   /** The parameters, updated in place by {@linkcode Adam.step}. */
-  readonly params: Buf;
+  readonly params: FloatBuf;
   /** The gradients, read by {@linkcode Adam.step}. */
-  readonly grads: Buf;
+  readonly grads: FloatBuf;
   /** Number of parameters updated (a prefix of `params` and `grads`). */
   readonly n: number;
   /** Learning rate. */
@@ -66,8 +67,8 @@ export class Adam {
   readonly beta2: number;
   /** Denominator guard. */
   readonly eps: number;
-  #m: Buf;
-  #v: Buf;
+  #m: FloatBuf;
+  #v: FloatBuf;
   #step = 0;
 
   /**
@@ -79,8 +80,9 @@ export class Adam {
    * @param n Number of parameters to update.
    * @param options Learning rate, betas and eps (PyTorch's defaults).
    * @returns The optimizer.
-   * @throws {RangeError} When `n` is not a non-negative integer, `lr` or `eps` is negative or not
-   * finite, or a beta lies outside [0, 1).
+   * @throws {UsageError} When `lr` or `eps` is negative or not finite, or a beta lies outside
+   * [0, 1).
+   * @throws {RangeError} When `n` is not a non-negative integer.
    * @throws {TypeError} When a buffer holds fewer than `n` elements.
    * @example The book's optimizer for the sequence model
    * ```ts
@@ -92,7 +94,13 @@ export class Adam {
    * console.log(adam.lr, adam.beta2); // 0.01 0.999
    * ```
    */
-  constructor(backend: Backend, params: Buf, grads: Buf, n: number, options: AdamOptions = {}) {
+  constructor(
+    backend: Backend,
+    params: FloatBuf,
+    grads: FloatBuf,
+    n: number,
+    options: AdamOptions = {},
+  ) {
     if (!Number.isInteger(n) || n < 0) {
       throw new RangeError(`n must be a non-negative integer, got ${n}`);
     }
@@ -104,12 +112,12 @@ export class Adam {
     const { lr = 0.001, beta1 = 0.9, beta2 = 0.999, eps = 1e-8 } = options;
     for (const [name, value] of [["lr", lr], ["eps", eps]] as const) {
       if (!Number.isFinite(value) || value < 0) {
-        throw new RangeError(`${name} must be a finite number >= 0, got ${value}`);
+        throw new UsageError(`{${name}} must be a finite number >= 0, got ${value}`);
       }
     }
     for (const [name, value] of [["beta1", beta1], ["beta2", beta2]] as const) {
       if (!(value >= 0 && value < 1)) {
-        throw new RangeError(`${name} must lie in [0, 1), got ${value}`);
+        throw new UsageError(`{${name}} must lie in [0, 1), got ${value}`);
       }
     }
     this.backend = backend;
@@ -146,6 +154,8 @@ export class Adam {
    * Updates the parameters from the current gradients and advances the step count (the bias
    * corrections use the new count, starting at 1).
    *
+   * @param stats A training statistics buffer (see `STAT`): once it records a divergence the
+   * update changes nothing.
    * @returns Nothing; `params` and the moments are updated in place.
    * @example One step moves each parameter by about lr against its gradient's sign
    * ```ts
@@ -155,10 +165,10 @@ export class Adam {
    * const p = be.alloc(2), g = be.alloc(2);
    * be.write(g, [5, -0.001]);
    * new Adam(be, p, g, 2, { lr: 0.1 }).step();
-   * console.log(Array.from(be.read(p), (x) => x.toFixed(3))); // ["-0.100", "0.100"]
+   * console.log(Array.from(await be.read(p), (x) => x.toFixed(3))); // ["-0.100", "0.100"]
    * ```
    */
-  step(): void {
+  step(stats?: ScalarBuf): void {
     this.#step++;
     this.backend.adamUpdate(
       this.params,
@@ -171,6 +181,7 @@ export class Adam {
       this.beta2,
       this.eps,
       this.#step,
+      stats,
     );
   }
 
@@ -187,16 +198,16 @@ export class Adam {
    * be.write(g, [1]);
    * const adam = new Adam(be, p, g, 1);
    * adam.step();
-   * const saved = adam.state();
+   * const saved = await adam.state();
    * const again = new Adam(be, p, g, 1);
    * again.loadState(saved);
    * console.log(again.steps, saved.m[0].toFixed(2)); // 1 "0.10"
    * ```
    */
-  state(): AdamState {
+  async state(): Promise<AdamState> {
     return {
-      m: Float32Array.from(this.backend.read(this.#m)),
-      v: Float32Array.from(this.backend.read(this.#v)),
+      m: Float32Array.from(await this.backend.read(this.#m)),
+      v: Float32Array.from(await this.backend.read(this.#v)),
       step: this.#step,
     };
   }

@@ -4,14 +4,10 @@
  *
  * @module
  */
-import {
-  carryState,
-  forwardLoss,
-  resetState,
-  type RnnModel,
-  sharedWorkspace,
-  writeTokens,
-} from "../model/model.ts";
+import { STAT } from "../backend/types.ts";
+import { UsageError } from "../errors.ts";
+import { carryState, forwardLoss, resetState, writeTokens } from "../model/forward.ts";
+import type { RnnModel } from "../model/model.ts";
 
 /** Settings of {@linkcode evaluate}. */
 export interface EvaluateOptions {
@@ -40,33 +36,37 @@ export interface EvaluateResult {
  * ```ts
  * import { createModel } from "../model/model.ts";
  * import { evaluate } from "./evaluate.ts";
- * const model = createModel({ vocabSize: 7, hidden: 4, activation: "tanh" }, { initScale: 0 });
- * console.log(evaluate(model, Int32Array.of(1, 2, 3, 4)).perplexity); // 7
+ * const model = createModel({ vocabSize: 7, hidden: 4 }, { initScale: 0 });
+ * console.log((await evaluate(model, Int32Array.of(1, 2, 3, 4))).perplexity); // 7
  * ```
  */
-export function evaluate(
+export async function evaluate(
   model: RnnModel,
   tokens: Int32Array,
   options: EvaluateOptions = {},
-): EvaluateResult {
+): Promise<EvaluateResult> {
   const chunk = options.chunk ?? 256;
   if (!Number.isInteger(chunk) || chunk < 1) {
-    throw new RangeError(`chunk must be a positive integer, got ${chunk}`);
+    throw new UsageError(`{chunk} must be a positive integer, got ${chunk}`);
   }
   if (tokens.length < 2) {
-    throw new RangeError(`evaluation needs at least 2 tokens, got ${tokens.length}`);
+    throw new UsageError(`evaluation needs at least 2 tokens, got ${tokens.length}`);
   }
-  const ws = sharedWorkspace(model, chunk, 1);
-  resetState(model, ws);
-  const predictions = tokens.length - 1;
-  let lossSum = 0;
-  for (let start = 0; start < predictions; start += chunk) {
-    const steps = Math.min(chunk, predictions - start);
-    writeTokens(model, ws, tokens.subarray(start, start + steps), steps, "inputs");
-    writeTokens(model, ws, tokens.subarray(start + 1, start + 1 + steps), steps, "targets");
-    lossSum += forwardLoss(model, ws, steps);
-    carryState(model, ws, steps);
+  const ws = model.acquireWorkspace(chunk, 1), be = model.backend;
+  try {
+    be.fill(ws.stats, 0);
+    resetState(model, ws);
+    const predictions = tokens.length - 1;
+    for (let start = 0; start < predictions; start += chunk) {
+      const steps = Math.min(chunk, predictions - start);
+      writeTokens(model, ws, tokens.subarray(start, start + steps), steps, "inputs");
+      writeTokens(model, ws, tokens.subarray(start + 1, start + 1 + steps), steps, "targets");
+      forwardLoss(model, ws, steps);
+      carryState(model, ws, steps);
+    }
+    const loss = (await be.readScalars(ws.stats))[STAT.loss] / predictions;
+    return { perplexity: Math.exp(loss), loss, predictions };
+  } finally {
+    model.releaseWorkspace(ws);
   }
-  const loss = lossSum / predictions;
-  return { perplexity: Math.exp(loss), loss, predictions };
 }

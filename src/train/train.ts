@@ -1,120 +1,83 @@
 /**
  * The training loop of the book's `train_and_predict_rnn`: mean cross-entropy over each
- * minibatch, backpropagation through time, clipping of the global gradient norm to `theta`, SGD
- * (or Adam, as the book's concise runs), perplexity per epoch, validation perplexity on held-out
- * tokens, and periodic greedy generation for a few prefixes.
+ * minibatch, backpropagation through time, clipping of the global gradient norm, SGD (or Adam, as
+ * the book's concise runs), perplexity per epoch, validation perplexity on held-out tokens, and
+ * periodic greedy generation for a few prefixes.
+ *
+ * Every minibatch is kernels only: the loss, the gradient norm and the divergence flag stay in a
+ * statistics buffer on the backend, clipping and the update read it there, and the loop reads it
+ * back once per progress report and once per epoch, so a GPU backend never waits on a minibatch.
  *
  * @module
  */
-import { batches, countBatches, type SamplingKind } from "../text/batches.ts";
-import { Adam, type AdamState } from "./adam.ts";
-import { clipGradNorm } from "./clip.ts";
-import type { Corpus } from "../text/corpus.ts";
-import { evaluate } from "./evaluate.ts";
-import { generate, prefixTokens } from "../generate/generate.ts";
+import { type Backend, STAT } from "../backend/types.ts";
+import { type ModelConfig, resolveTrainConfig, type TrainConfig } from "../config/settings.ts";
+import { TrainingDivergedError, UsageError } from "../errors.ts";
+import { generate } from "../generate/generate.ts";
+import { backward } from "../model/backward.ts";
 import {
-  type Activation,
-  backward,
   carryState,
-  type CellType,
-  createModel,
+  type Dropout,
   forwardLoss,
   resetState,
-  type RnnModel,
-  sharedWorkspace,
-  weightsChanged,
   writeTokens,
-} from "../model/model.ts";
-import type { Backend } from "../backend/types.ts";
-import { Rng } from "../rng.ts";
-import { CHAR_TEXT, type TextSettings } from "../text/text.ts";
+} from "../model/forward.ts";
+import { createModel, type RnnModel } from "../model/model.ts";
+import { batches, countBatches } from "../text/batches.ts";
+import type { Corpus } from "../text/corpus.ts";
+import { prefixTokens, type Tokenization } from "../text/text.ts";
+import { Adam } from "./adam.ts";
+import { evaluate } from "./evaluate.ts";
+import { seedStreams, type TrainState } from "./state.ts";
 
-/** Settings of {@linkcode train}; the defaults reproduce the book's Jay Chou run. */
-export interface TrainOptions {
-  /** A model to continue training; default: a new one built from `hidden` and `activation`. */
+/**
+ * Settings of {@linkcode train}: the training settings (`TrainConfig`; the defaults are the
+ * book's Jay Chou run), a new model's shape (`ModelConfig`), and how to run.
+ */
+export interface TrainOptions
+  extends
+    Partial<TrainConfig>,
+    Partial<Pick<ModelConfig, "cell" | "hidden" | "layers" | "activation" | "gruVariant">> {
+  /** A model to continue training; default: a new one from the model settings and `init`. */
   model?: RnnModel;
-  /** Backend of a new model; default WebAssembly. */
+  /** Backend of a new model; default the shared WebAssembly backend. */
   backend?: Backend;
-  /** Hidden units of a new model; default 256. */
-  hidden?: number;
-  /** Activation of a new vanilla model; default `"tanh"`. */
-  activation?: Activation;
-  /** Cell of a new model: `"rnn"` (default), `"gru"` or `"lstm"`. */
-  cell?: CellType;
-  /** Stacked recurrent layers of a new model; default 1. */
-  layers?: number;
-  /** Initialisation of a new model (see `createModel`); default `"normal"`. */
-  init?: "normal" | "uniform";
+  /** How the corpus was tokenised (for the prefixes and the samples); default characters. */
+  text?: Tokenization;
   /**
-   * The probability of dropping each output of a layer that feeds another (training only; kept
-   * outputs are scaled by 1/(1−p), so evaluation uses the weights as they are); default 0.
-   */
-  dropout?: number;
-  /** Passes over the corpus; default 250. */
-  epochs?: number;
-  /** Sequences per minibatch; default 32. */
-  batchSize?: number;
-  /** Time steps per sequence; default 35. */
-  numSteps?: number;
-  /** `"sgd"` (the book's from-scratch runs, the default) or `"adam"` (its concise runs). */
-  optimizer?: "sgd" | "adam";
-  /**
-   * Learning rate; default 100 for SGD (with the default clipping each step moves by at most 1)
-   * and 0.001 for Adam.
-   */
-  lr?: number;
-  /** Adam's moments and step from an earlier run (a checkpoint's), to resume it exactly. */
-  adamState?: AdamState;
-  /**
-   * Where an earlier run stopped (a checkpoint's `training`): training continues with epoch
-   * `resume.epoch + 1`, the generators and optimizer as they were, so the result equals a run
-   * that never stopped.
+   * Where an earlier run stopped (a checkpoint's `state`, with `model` holding its weights):
+   * training continues with epoch `resume.epoch + 1`, the generators and optimizer as they were,
+   * so the result equals a run that never stopped.
    */
   resume?: TrainState;
-  /** Held-out tokens scored after every epoch (read once in order, batch 1). */
-  validation?: Int32Array;
-  /** Clip the global gradient norm to this value; 0 turns clipping off; default 0.01. */
-  clip?: number;
-  /** `"random"` (the default, state reset per minibatch) or `"sequential"` (state carried). */
-  sampling?: SamplingKind;
-  /**
-   * Start each epoch at a random offset in [0, numSteps) (the 2nd edition's samplers) instead of
-   * cutting the corpus at fixed places from its start (the book's Jay Chou run); default false.
-   */
-  randomOffset?: boolean;
-  /** Seed of the initial weights and the sampler; default 0. */
-  seed?: number;
-  /** Prefixes to continue every `predEvery` epochs; default `["分开", "不分开"]`. */
-  prefixes?: string[];
-  /** Generate every this many epochs (and after the last); 0 turns it off; default 50. */
-  predEvery?: number;
-  /** Tokens generated after each prefix; default 50. */
-  predLen?: number;
-  /** How the corpus was tokenised (for the prefixes and the samples); default characters. */
-  text?: TextSettings;
   /** Stops training after the current minibatch. */
   signal?: AbortSignal;
-  /** Called after every minibatch. */
-  onProgress?: (progress: TrainProgress) => void;
+  /**
+   * Called at most every `progressMs` milliseconds of training with the epoch so far (each call
+   * reads the loss back from the backend; without it nothing is read within an epoch).
+   */
+  onProgress?: (progress: ProgressReport) => void;
+  /** Milliseconds between {@linkcode TrainOptions.onProgress} calls; default 100. */
+  progressMs?: number;
   /** Called after every epoch; training waits for a returned promise (e.g. a save). */
-  onEpoch?: (report: EpochReport, state: () => TrainState) => void | Promise<void>;
+  onEpoch?: (report: EpochReport, state: () => Promise<TrainState>) => void | Promise<void>;
 }
 
-/** Progress within an epoch, reported after each minibatch. */
-export interface TrainProgress {
+/** Progress within an epoch (see {@linkcode TrainOptions.onProgress}). */
+export interface ProgressReport {
   /** Epoch, counted from 1. */
   epoch: number;
   /** Total epochs of the run. */
   epochs: number;
-  /** Minibatch within the epoch, counted from 1. */
+  /** Minibatches done in this epoch. */
   step: number;
   /** Minibatches per epoch. */
   steps: number;
-  /** Mean cross-entropy of this minibatch. */
+  /** Mean cross-entropy of the minibatches since the previous report. */
   loss: number;
   /** Perplexity of the epoch so far. */
   perplexity: number;
-  /** Training throughput of the epoch so far (predicted characters per second). */
+  /** Training throughput of the epoch so far (predicted tokens per second). */
   charsPerSecond: number;
   /** Estimated seconds left in the run. */
   etaSeconds: number;
@@ -128,7 +91,7 @@ export interface EpochReport {
   perplexity: number;
   /** Seconds of training in this epoch (generation and validation excluded). */
   seconds: number;
-  /** Perplexity on `validation`, when given. */
+  /** Perplexity on the held-out tokens, when `valFraction` is above 0. */
   valPerplexity?: number;
   /** Generated text per prefix, on generation epochs only. */
   samples?: Record<string, string>;
@@ -138,16 +101,16 @@ export interface EpochReport {
 export interface TrainResult {
   /** The trained model. */
   model: RnnModel;
-  /** Epochs completed. */
+  /** The settings the run used, defaults filled in. */
+  config: TrainConfig;
+  /** Epochs completed, those of a resumed run included. */
   epochs: number;
-  /** Perplexity of the last completed epoch (`NaN` when none completed). */
+  /** Perplexity of the last epoch completed in this call (`NaN` when none). */
   perplexity: number;
   /** Whether the signal stopped the run early. */
   aborted: boolean;
-  /** One report per completed epoch. */
+  /** One report per epoch completed in this call. */
   history: EpochReport[];
-  /** Adam's state after the last step, when training with Adam (for checkpoints). */
-  optimizerState?: AdamState;
   /**
    * The state to continue from (see `resume`); after an abort it is that of the interrupted
    * epoch's middle, which cannot be continued exactly.
@@ -155,53 +118,16 @@ export interface TrainResult {
   state: TrainState;
 }
 
-/** Everything besides the weights that a run needs to continue exactly (see `resume`). */
-export interface TrainState {
-  /** Epochs completed. */
-  epoch: number;
-  /** The sampler's generator. */
-  rngState: number[];
-  /** The dropout masks' generator, when dropout is on. */
-  dropoutRngState?: number[];
-  /** Adam's moments and step, when training with Adam. */
-  optimizerState?: AdamState;
-}
-
-/** Thrown when the loss or the gradient norm stops being finite; the weights stay finite. */
-export class TrainingDivergedError extends Error {
-  /**
-   * Creates the error.
-   *
-   * @param message What happened and what to change.
-   */
-  constructor(message: string) {
-    super(message);
-    this.name = "TrainingDivergedError";
-  }
-}
-
-function positiveInteger(name: string, v: number): number {
-  if (!Number.isInteger(v) || v < 1) {
-    throw new RangeError(`${name} must be a positive integer, got ${v}`);
-  }
-  return v;
-}
-
-function nonNegative(name: string, v: number): number {
-  if (!(Number.isFinite(v) && v >= 0)) {
-    throw new RangeError(`${name} must be a finite number >= 0, got ${v}`);
-  }
-  return v;
-}
-
 /**
- * Trains a character-level RNN on a corpus, as in the book's `train_and_predict_rnn`.
+ * Trains a recurrent language model on a corpus, as in the book's `train_and_predict_rnn`.
  * Async: it yields to the event loop between minibatches so a page or worker stays responsive.
  *
- * @param corpus The encoded corpus (see `loadCorpus`).
+ * @param corpus The encoded corpus (see `textCorpus`).
  * @param options Settings; the defaults are the book's.
  * @returns The model, the epochs completed and the per-epoch reports.
- * @throws {TrainingDivergedError} When the loss or gradient norm becomes NaN or infinite.
+ * @throws {UsageError} When a setting is out of range or does not fit the corpus (named).
+ * @throws {TrainingDivergedError} When the loss or gradient norm becomes NaN or infinite; the
+ * weights are those before that step.
  * @example Train a small model for a few epochs
  * ```ts
  * import { buildCorpus } from "../text/corpus.ts";
@@ -210,187 +136,195 @@ function nonNegative(name: string, v: number): number {
  * const result = await train(corpus, {
  *   hidden: 32, epochs: 5, batchSize: 4, numSteps: 8, lr: 1, clip: 1, predEvery: 0,
  * });
- * console.log(result.perplexity < corpus.vocab.size);
+ * console.log(result.perplexity < corpus.vocab.size); // true
  * ```
  */
 export async function train(corpus: Corpus, options: TrainOptions = {}): Promise<TrainResult> {
-  const epochs = positiveInteger("epochs", options.epochs ?? 250);
-  const batchSize = positiveInteger("batch size", options.batchSize ?? 32);
-  const numSteps = positiveInteger("steps", options.numSteps ?? 35);
-  const dropoutP = options.dropout ?? 0;
-  if (!(dropoutP >= 0 && dropoutP < 1)) {
-    throw new RangeError(`dropout must lie in [0, 1), got ${dropoutP}`);
+  const config = resolveTrainConfig(options);
+  const { epochs, batchSize, numSteps, sampling, seed, predEvery, prefixes } = config;
+  const text = options.text ?? { tokens: "char", normalize: "none" };
+  // The held-out tokens are the end of the corpus; the vocabulary covers both parts.
+  const numVal = Math.floor(config.valFraction * corpus.indices.length);
+  if (numVal > 0 && numVal < 2) {
+    throw new UsageError(`{valFraction} ${config.valFraction} leaves fewer than 2 tokens to score`);
   }
-  const optimizer = options.optimizer ?? "sgd";
-  if (optimizer !== "sgd" && optimizer !== "adam") {
-    throw new RangeError(`optimizer must be "sgd" or "adam", got ${String(optimizer)}`);
-  }
-  const lr = nonNegative("learning rate", options.lr ?? (optimizer === "adam" ? 0.001 : 100));
-  const clip = nonNegative("clip", options.clip ?? 0.01);
-  const sampling = options.sampling ?? "random";
-  const seed = options.seed ?? 0;
-  const prefixes = options.prefixes ?? ["分开", "不分开"];
-  const predEvery = options.predEvery ?? 50;
-  const predLen = options.predLen ?? 50;
-  const text = options.text ?? CHAR_TEXT;
-  if (sampling !== "random" && sampling !== "sequential") {
-    throw new RangeError(`sampling must be "random" or "sequential", got ${String(sampling)}`);
-  }
+  const indices = corpus.indices.subarray(0, corpus.indices.length - numVal);
+  const validation = numVal > 0 ? corpus.indices.subarray(indices.length) : undefined;
   // Each minibatch is written into the workspace before the next is drawn, so one pair of
   // index arrays serves the whole run.
-  const sampler = { randomOffset: options.randomOffset ?? false, reuseBuffers: true };
-  const steps = countBatches(sampling, corpus.indices.length, batchSize, numSteps, sampler);
+  const sampler = { randomOffset: config.randomOffset, reuseBuffers: true };
+  const steps = countBatches(sampling, indices.length, batchSize, numSteps, sampler);
   if (steps < 1) {
-    throw new RangeError(
-      `the corpus has ${corpus.indices.length} tokens, too few for one minibatch of ` +
-        `${batchSize}x${numSteps}; use a smaller batch or fewer steps`,
+    throw new UsageError(
+      `the corpus has ${indices.length} tokens to train on, too few for one minibatch of ` +
+        `${batchSize}x${numSteps}; lower {batchSize} or {numSteps}`,
     );
   }
-  const vocabSize = corpus.vocab.size;
   const model = options.model ?? createModel(
     {
-      vocabSize,
-      hidden: options.hidden ?? 256,
-      activation: options.activation ?? "tanh",
-      cell: options.cell ?? "rnn",
-      layers: options.layers ?? 1,
+      vocabSize: corpus.vocab.size,
+      cell: options.cell,
+      hidden: options.hidden,
+      layers: options.layers,
+      activation: options.activation,
+      gruVariant: options.gruVariant,
     },
-    { backend: options.backend, seed, init: options.init },
+    { backend: options.backend, seed, init: config.init },
   );
-  if (model.config.vocabSize !== vocabSize) {
-    throw new RangeError(
-      `the model has a vocabulary of ${model.config.vocabSize}, the corpus ${vocabSize}`,
+  if (model.config.vocabSize !== corpus.vocab.size) {
+    throw new UsageError(
+      `the model has a vocabulary of ${model.config.vocabSize}, the corpus ${corpus.vocab.size}`,
     );
+  }
+  if (config.dropout > 0 && model.config.layers < 2) {
+    throw new UsageError("{dropout} applies between stacked layers; set {layers} to 2 or more");
   }
   if (predEvery > 0) {
     for (const prefix of prefixes) {
       try {
         prefixTokens(prefix, corpus.vocab, text);
       } catch (e) {
-        throw new RangeError(
-          `${(e as Error).message}; choose prefixes from the corpus (option prefixes, --prefixes)`,
-        );
+        throw new UsageError(`${(e as Error).message}; choose {prefixes} from the corpus`);
       }
     }
   }
-
-  const be = model.backend;
-  const adam = optimizer === "adam"
-    ? new Adam(be, model.params, model.grads, model.numParams, { lr })
-    : undefined;
   const resume = options.resume;
-  const savedAdam = resume?.optimizerState ?? options.adamState;
-  if (savedAdam) {
-    if (!adam) throw new RangeError("adamState was given, but the optimizer is not Adam");
-    adam.loadState(savedAdam);
+  if (resume && !(Number.isInteger(resume.epoch) && resume.epoch >= 0)) {
+    throw new UsageError(`resume.epoch must be an integer >= 0, got ${resume.epoch}`);
   }
-  const ws = sharedWorkspace(model, numSteps, batchSize);
-  const rng = resume ? Rng.fromState(resume.rngState) : new Rng(seed ^ 0x5bd1e995);
-  // Its own stream, so turning dropout on does not change which minibatches are drawn.
-  const dropout = dropoutP > 0
-    ? {
-      p: dropoutP,
-      rng: resume?.dropoutRngState
-        ? Rng.fromState(resume.dropoutRngState)
-        : new Rng(seed ^ 0x2545f491),
-    }
+
+  const be = model.backend, n = numSteps * batchSize;
+  const adam = config.optimizer === "adam"
+    ? new Adam(be, model.params, model.grads, model.numParams, { lr: config.lr })
     : undefined;
-  const firstEpoch = (resume?.epoch ?? 0) + 1;
-  if (!Number.isInteger(firstEpoch) || firstEpoch < 1) {
-    throw new RangeError(`resume.epoch must be an integer >= 0, got ${resume?.epoch}`);
+  if (resume?.optimizer) {
+    if (!adam) {
+      throw new UsageError("the saved state holds Adam's moments; set {optimizer} to adam");
+    }
+    adam.loadState(resume.optimizer);
   }
-  const snapshot = (epoch: number) => (): TrainState => ({
+  const streams = seedStreams(seed, resume);
+  const rng = streams.sampler;
+  // Its own stream, so turning dropout on does not change which minibatches are drawn.
+  const dropout: Dropout | undefined = config.dropout > 0
+    ? { p: config.dropout, rng: streams.dropout }
+    : undefined;
+  const snapshot = (epoch: number) => async (): Promise<TrainState> => ({
     epoch,
     rngState: rng.state(),
     ...(dropout ? { dropoutRngState: dropout.rng.state() } : {}),
-    ...(adam ? { optimizerState: adam.state() } : {}),
+    ...(adam ? { optimizer: await adam.state() } : {}),
   });
-  const n = numSteps * batchSize;
+  const ws = model.acquireWorkspace(numSteps, batchSize);
+  const stats = ws.stats, read = new Float64Array(STAT.updates + 1);
+  const firstEpoch = (resume?.epoch ?? 0) + 1;
   const history: EpochReport[] = [];
-  let lastYield = performance.now();
-  let trainingSeconds = 0;
+  const progressMs = options.progressMs ?? 100;
+  let lastYield = performance.now(), trainingSeconds = 0;
 
-  for (let epoch = firstEpoch; epoch <= epochs; epoch++) {
-    const start = performance.now();
-    let lossSum = 0, count = 0, step = 0;
-    resetState(model, ws);
-    for (const batch of batches(sampling, corpus.indices, batchSize, numSteps, rng, sampler)) {
-      step++;
-      if (sampling === "random") resetState(model, ws);
-      writeTokens(model, ws, batch.inputs, numSteps, "inputs");
-      writeTokens(model, ws, batch.targets, numSteps, "targets");
-      be.fill(model.grads, 0);
-      const loss = forwardLoss(model, ws, numSteps, dropout);
-      backward(model, ws, numSteps, dropout);
-      const norm = clipGradNorm(be, model.grads, model.numParams, clip);
-      if (!Number.isFinite(loss) || !Number.isFinite(norm)) {
-        throw new TrainingDivergedError(
-          `training diverged at epoch ${epoch}, minibatch ${step}: the ` +
-            `${Number.isFinite(loss) ? "gradient norm" : "loss"} is ${
-              Number.isFinite(loss) ? norm : loss
-            }. Lower the learning rate (now ${lr})` +
-            (clip > 0 ? ` or the clipping threshold (now ${clip})` : " or turn clipping on"),
-        );
-      }
-      if (adam) adam.step();
-      else be.sgdUpdate(model.params, model.grads, model.numParams, lr);
-      weightsChanged(model);
-      if (sampling === "sequential") carryState(model, ws, numSteps);
-      lossSum += loss;
-      count += n;
+  /** Reads the statistics back; throws when the run diverged. */
+  const readStats = async (epoch: number): Promise<Float64Array> => {
+    await be.readScalars(stats, read);
+    if (read[STAT.diverged] !== 0) {
+      const loss = read[STAT.loss], norm = read[STAT.norm];
+      throw new TrainingDivergedError(
+        `training diverged at epoch ${epoch}, minibatch ${read[STAT.updates] + 1}: the ` +
+          `${Number.isFinite(loss) ? `gradient norm is ${norm}` : `loss is ${loss}`}. Lower the ` +
+          `learning rate (now ${config.lr})` +
+          (config.clip > 0
+            ? ` or the clipping threshold (now ${config.clip})`
+            : " or turn clipping on"),
+      );
+    }
+    return read;
+  };
 
-      const now = performance.now();
-      const seconds = (now - start) / 1000;
-      const doneSteps = (epoch - 1) * steps + step;
-      const perStep = (trainingSeconds + seconds) / doneSteps;
-      options.onProgress?.({
-        epoch,
-        epochs,
-        step,
-        steps,
-        loss: loss / n,
-        perplexity: Math.exp(lossSum / count),
-        charsPerSecond: count / Math.max(seconds, 1e-9),
-        etaSeconds: perStep * (epochs * steps - doneSteps),
-      });
-      if (options.signal?.aborted) break;
-      // Yield now and then so timers, I/O and the abort signal get a turn.
-      if (now - lastYield > 50) {
-        await new Promise((resolve) => setTimeout(resolve, 0));
-        lastYield = performance.now();
+  try {
+    for (let epoch = firstEpoch; epoch <= epochs; epoch++) {
+      const start = performance.now();
+      let count = 0, step = 0, lastReport = start, reportedLoss = 0, reportedCount = 0;
+      be.fill(stats, 0);
+      resetState(model, ws);
+      for (const batch of batches(sampling, indices, batchSize, numSteps, rng, sampler)) {
+        step++;
+        if (sampling === "random") resetState(model, ws);
+        writeTokens(model, ws, batch.inputs, numSteps, "inputs");
+        writeTokens(model, ws, batch.targets, numSteps, "targets");
+        be.fill(model.grads, 0);
+        forwardLoss(model, ws, numSteps, dropout);
+        backward(model, ws, numSteps, dropout);
+        be.clipGradNorm(model.grads, model.numParams, config.clip, stats);
+        model.changeWeights(() => {
+          if (adam) adam.step(stats);
+          else be.sgdUpdate(model.params, model.grads, model.numParams, config.lr, stats);
+        });
+        if (sampling === "sequential") carryState(model, ws, numSteps);
+        count += n;
+
+        const now = performance.now();
+        if (options.onProgress && now - lastReport >= progressMs) {
+          lastReport = now;
+          const lossSum = (await readStats(epoch))[STAT.loss];
+          const seconds = (now - start) / 1000;
+          const doneSteps = (epoch - firstEpoch) * steps + step;
+          const perStep = (trainingSeconds + seconds) / doneSteps;
+          options.onProgress({
+            epoch,
+            epochs,
+            step,
+            steps,
+            loss: (lossSum - reportedLoss) / (count - reportedCount),
+            perplexity: Math.exp(lossSum / count),
+            charsPerSecond: count / Math.max(seconds, 1e-9),
+            etaSeconds: perStep * ((epochs - firstEpoch + 1) * steps - doneSteps),
+          });
+          [reportedLoss, reportedCount] = [lossSum, count];
+        }
+        if (options.signal?.aborted) break;
+        // Yield now and then so timers, I/O and the abort signal get a turn.
+        if (now - lastYield > 50) {
+          await new Promise((resolve) => setTimeout(resolve, 0));
+          lastYield = performance.now();
+        }
       }
-    }
-    if (options.signal?.aborted) {
-      return {
-        model,
-        epochs: epoch - 1,
-        perplexity: history.at(-1)?.perplexity ?? NaN,
-        aborted: true,
-        history,
-        ...(adam ? { optimizerState: adam.state() } : {}),
-        state: snapshot(epoch - 1)(),
-      };
-    }
-    const seconds = (performance.now() - start) / 1000;
-    trainingSeconds += seconds;
-    const report: EpochReport = { epoch, perplexity: Math.exp(lossSum / count), seconds };
-    if (options.validation) report.valPerplexity = evaluate(model, options.validation).perplexity;
-    if (predEvery > 0 && (epoch % predEvery === 0 || epoch === epochs) && prefixes.length > 0) {
-      report.samples = {};
-      for (const prefix of prefixes) {
-        report.samples[prefix] = generate(model, corpus.vocab, prefix, { length: predLen, text });
+      const lossSum = (await readStats(epoch))[STAT.loss];
+      if (options.signal?.aborted) {
+        return {
+          model,
+          config,
+          epochs: epoch - 1,
+          perplexity: history.at(-1)?.perplexity ?? NaN,
+          aborted: true,
+          history,
+          state: await snapshot(epoch - 1)(),
+        };
       }
+      const seconds = (performance.now() - start) / 1000;
+      trainingSeconds += seconds;
+      const report: EpochReport = { epoch, perplexity: Math.exp(lossSum / count), seconds };
+      if (validation) report.valPerplexity = (await evaluate(model, validation)).perplexity;
+      if (predEvery > 0 && (epoch % predEvery === 0 || epoch === epochs) && prefixes.length > 0) {
+        report.samples = {};
+        for (const prefix of prefixes) {
+          report.samples[prefix] = await generate(model, corpus.vocab, prefix, {
+            length: config.predLen,
+            text,
+          });
+        }
+      }
+      history.push(report);
+      await options.onEpoch?.(report, snapshot(epoch));
     }
-    history.push(report);
-    await options.onEpoch?.(report, snapshot(epoch));
+  } finally {
+    model.releaseWorkspace(ws);
   }
   return {
     model,
-    epochs,
+    config,
+    epochs: Math.max(epochs, firstEpoch - 1),
     perplexity: history.at(-1)?.perplexity ?? NaN,
     aborted: false,
     history,
-    ...(adam ? { optimizerState: adam.state() } : {}),
-    state: snapshot(Math.max(epochs, firstEpoch - 1))(),
+    state: await snapshot(Math.max(epochs, firstEpoch - 1))(),
   };
 }

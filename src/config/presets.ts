@@ -1,57 +1,27 @@
 /**
- * Named training settings that reproduce the book's runs. A preset fills in defaults; flags given
- * on the command line override it.
+ * Named settings that reproduce the book's runs. A preset fills in defaults; settings given
+ * explicitly (options, command-line flags) override it. Presets use the names of the settings
+ * table, and a test resolves every one through it.
  *
  * @module
  */
-
-/** The settings a preset can fix, named as the `train` flags are. */
-export interface PresetSettings {
-  /** Corpus name or path. */
-  corpus?: string;
-  /** `"rnn"`, `"gru"` or `"lstm"`. */
-  cell?: "rnn" | "gru" | "lstm";
-  /** `"sgd"` or `"adam"`. */
-  optimizer?: "sgd" | "adam";
-  /** `"normal"` (from scratch) or `"uniform"` (PyTorch's layer defaults, the concise runs). */
-  init?: "normal" | "uniform";
-  /** The GRU's equations: the book's, or PyTorch's `nn.GRU` (the concise run). */
-  gruVariant?: "book" | "pytorch";
-  /** `"char"` or `"word"` tokens. */
-  tokens?: "char" | "word";
-  /** `"none"` (the Chinese edition) or `"letters"` (the English edition's normalisation). */
-  normalize?: "none" | "letters";
-  /** Keep the first N tokens; 0 keeps all. */
-  maxTokens?: number;
-  /** Hidden units. */
-  hidden?: number;
-  /** Time steps per sequence. */
-  steps?: number;
-  /** Sequences per minibatch. */
-  batch?: number;
-  /** Learning rate. */
-  lr?: number;
-  /** Gradient-norm clipping threshold. */
-  clip?: number;
-  /** Passes over the corpus. */
-  epochs?: number;
-  /** `"random"` or `"sequential"`. */
-  sampling?: "random" | "sequential";
-  /** Start each epoch at a random offset. */
-  randomOffset?: boolean;
-  /** Prefixes to continue. */
-  prefixes?: string[];
-}
+import type { RunConfig } from "./settings.ts";
 
 /** A named preset with where it comes from. */
 export interface Preset {
   /** What run of the book it reproduces. */
   description: string;
-  /** The settings. */
-  settings: PresetSettings;
+  /** The settings it fixes; the rest keep their defaults. */
+  settings: Partial<RunConfig>;
 }
 
-const jaychou = { corpus: "jaychou", maxTokens: 10000, hidden: 256, steps: 35, batch: 32 } as const;
+const jaychou = {
+  corpus: "jaychou",
+  maxTokens: 10000,
+  hidden: 256,
+  numSteps: 35,
+  batchSize: 32,
+} as const;
 
 /**
  * The presets by name: the book's runs.
@@ -163,8 +133,8 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
       normalize: "letters",
       maxTokens: 10000,
       hidden: 512,
-      steps: 35,
-      batch: 32,
+      numSteps: 35,
+      batchSize: 32,
       lr: 1,
       clip: 1,
       epochs: 500,

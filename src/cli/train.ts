@@ -1,0 +1,311 @@
+/**
+ * The `train` command: settings from a preset, a checkpoint being resumed, and flags (in that
+ * order of precedence, flags last), all read through the settings table; then the corpus, the
+ * model, `train()`, progress lines (or JSON lines), and checkpoints.
+ *
+ * @module
+ */
+import { PRESETS } from "../config/presets.ts";
+import {
+  resolveRunConfig,
+  type RunConfig,
+  settingNames,
+  type TextConfig,
+} from "../config/settings.ts";
+import { UsageError } from "../errors.ts";
+import { type Checkpoint, loadCheckpoint, saveCheckpoint } from "../io/checkpoint.ts";
+import { loadText } from "../io/corpus_files.ts";
+import { createModel, type RnnModel } from "../model/model.ts";
+import type { Corpus } from "../text/corpus.ts";
+import { textCorpus } from "../text/text.ts";
+import type { TrainState } from "../train/state.ts";
+import type { EpochReport, ProgressReport } from "../train/train.ts";
+import { train } from "../train/train.ts";
+import { type CommandFlags, intFlag, parseFlags } from "./args.ts";
+import { threadedBackend } from "./threads.ts";
+
+/** The flags of `train`: every setting of a run, and how to start, save and report. */
+export const TRAIN_FLAGS: CommandFlags = {
+  settings: settingNames("model", "text", "train", "run").filter((n) =>
+    n !== "vocabSize" && n !== "inputSize"
+  ),
+  own: {
+    preset: {
+      type: "string",
+      value: "NAME",
+      help: `the book's settings for a run, as defaults: ${Object.keys(PRESETS).join(", ")}`,
+    },
+    "init-from": {
+      type: "string",
+      value: "FILE",
+      help: "start a new run from a checkpoint's weights and vocabulary",
+    },
+    resume: {
+      type: "string",
+      value: "FILE",
+      help: "continue a saved run exactly (its settings are the defaults; --epochs N extends it)",
+    },
+    save: { type: "string", value: "FILE", help: "write a checkpoint at the end, or on Ctrl-C" },
+    "save-every": {
+      type: "string",
+      value: "N",
+      help: "also write --save every N epochs, with what --resume needs",
+    },
+    "save-best": {
+      type: "boolean",
+      help: "with --val-fraction: keep in --save the epoch with the best validation perplexity",
+    },
+    json: { type: "boolean", help: "one JSON object per reported epoch, then a summary" },
+    threads: {
+      type: "string",
+      value: "N|auto",
+      help: "threads for the large products (any count gives the same numbers) [auto]",
+    },
+  },
+};
+
+/** The settings a checkpoint records, as the defaults of a run that continues it. */
+function settingsOf(ckpt: Checkpoint): Partial<RunConfig> {
+  const { cell, hidden, layers, activation, gruVariant } = ckpt.model.config;
+  return { ...ckpt.train, ...ckpt.text, cell, hidden, layers, activation, gruVariant };
+}
+
+/**
+ * Runs `train`.
+ *
+ * @param args The arguments after `train`.
+ * @returns The exit code: 0, or 130 when Ctrl-C stopped the run.
+ */
+export async function runTrain(args: string[]): Promise<number> {
+  const { settings: given, own } = parseFlags(args, TRAIN_FLAGS);
+  const presetName = own.preset as string | undefined;
+  if (presetName !== undefined && !Object.hasOwn(PRESETS, presetName)) {
+    throw new UsageError(
+      `unknown preset "${presetName}"; presets: ${Object.keys(PRESETS).join(", ")}`,
+    );
+  }
+  const resumeFrom = own.resume as string | undefined;
+  const initFrom = own["init-from"] as string | undefined;
+  if (resumeFrom !== undefined && (initFrom !== undefined || presetName !== undefined)) {
+    throw new UsageError("--resume continues a saved run; drop --init-from and --preset");
+  }
+  const save = own.save as string | undefined;
+  const saveEvery = intFlag("save-every", own["save-every"], 0, 0);
+  if (saveEvery > 0 && save === undefined) throw new UsageError("--save-every needs --save FILE");
+  const saveBest = own["save-best"] === true;
+  const backend = await threadedBackend(own.threads);
+  try {
+    const from = resumeFrom ?? initFrom;
+    const ckpt = from !== undefined ? await loadCheckpoint(from, { backend }) : undefined;
+    if (resumeFrom !== undefined && !ckpt!.state) {
+      throw new UsageError(
+        `${resumeFrom} records no training progress; start a new run from it with --init-from`,
+      );
+    }
+    // A checkpoint fixes the model's shape and text: flags that contradict it are mistakes.
+    if (ckpt) {
+      const fixed = settingsOf(ckpt);
+      for (const name of [...settingNames("model"), "tokens", "normalize"] as const) {
+        const f = fixed[name as keyof RunConfig];
+        if (f !== undefined && given[name] !== undefined && given[name] !== f) {
+          throw new UsageError(
+            `{${name}} ${given[name]} differs from the checkpoint's ${f}; drop {${name}}`,
+          );
+        }
+      }
+    }
+    const defaults = resumeFrom
+      ? settingsOf(ckpt!)
+      : presetName
+      ? PRESETS[presetName].settings
+      : {};
+    const run = resolveRunConfig({
+      ...defaults,
+      ...(initFrom ? settingsOf(ckpt!) : {}),
+      ...given,
+    });
+    if (saveBest && (run.valFraction === 0 || save === undefined)) {
+      throw new UsageError("--save-best needs {valFraction} F (above 0) and --save FILE");
+    }
+    const text: TextConfig = {
+      tokens: run.tokens,
+      normalize: run.normalize,
+      maxTokens: run.maxTokens,
+      minFreq: run.minFreq,
+    };
+    const raw = await loadText(run.corpus, { onMessage: (line) => console.error(line) });
+    const corpus = textCorpus(raw, text, ckpt?.vocab);
+    // Made here rather than in train() so that the checkpoints written while it trains hold it.
+    const model = ckpt?.model ??
+      createModel({ ...run, vocabSize: corpus.vocab.size }, {
+        backend,
+        seed: run.seed,
+        init: run.init,
+      });
+    return await trainWith(run, text, corpus, model, {
+      save,
+      saveEvery,
+      saveBest,
+      json: own.json === true,
+      resume: resumeFrom ? ckpt!.state : undefined,
+    });
+  } finally {
+    backend?.dispose();
+  }
+}
+
+/** How `train` starts, saves and reports. */
+interface Output {
+  save: string | undefined;
+  saveEvery: number;
+  saveBest: boolean;
+  json: boolean;
+  resume: TrainState | undefined;
+}
+
+/** The run itself: progress, reports and checkpoints around `train()`. */
+async function trainWith(
+  run: RunConfig,
+  text: TextConfig,
+  corpus: Corpus,
+  model: RnnModel,
+  out: Output,
+): Promise<number> {
+  const controller = new AbortController();
+  const onSigint = () => controller.abort();
+  const canListen = Deno.build.os !== "windows";
+  if (canListen) Deno.addSignalListener("SIGINT", onSigint);
+  const showBar = !out.json && Deno.stderr.isTerminal();
+  const encoder = new TextEncoder();
+  const clearBar = () => showBar && Deno.stderr.writeSync(encoder.encode("\r\x1b[K"));
+  const started = performance.now();
+  const isReported = (r: EpochReport) =>
+    run.predEvery === 0 || r.epoch % run.predEvery === 0 || r.epoch === run.epochs;
+  if (!out.json) {
+    console.log(
+      `training on ${run.corpus}: ${corpus.indices.length} ${
+        text.tokens === "word" ? "words" : "characters"
+      }, vocabulary ${corpus.vocab.size}, ${model.config.layers} x ${model.config.cell} of ` +
+        `${model.config.hidden}, ${run.sampling} sampling, ${run.optimizer}`,
+    );
+  }
+  const { corpus: corpusName, ...trainSettings } = run;
+  const record = {
+    ...Object.fromEntries(
+      settingNames("train").map((k) => [k, trainSettings[k as keyof typeof trainSettings]]),
+    ),
+    corpus: corpusName,
+  } as Checkpoint["train"];
+  const vocab = corpus.vocab;
+  let bestVal = Infinity, bestEpoch = 0;
+  let result;
+  try {
+    result = await train(corpus, {
+      ...run,
+      model,
+      text,
+      resume: out.resume,
+      signal: controller.signal,
+      onProgress: showBar
+        ? (p) => Deno.stderr.writeSync(encoder.encode(`\r\x1b[K${progressLine(p)}`))
+        : undefined,
+      onEpoch: async (r, state) => {
+        if (out.saveEvery > 0 && !out.saveBest && r.epoch % out.saveEvery === 0) {
+          // Written atomically with everything --resume needs to continue exactly.
+          await saveCheckpoint(out.save!, {
+            model,
+            vocab,
+            text,
+            train: record,
+            state: await state(),
+          });
+        }
+        if (out.saveBest && r.valPerplexity! < bestVal) {
+          // Written as soon as it improves, so the best model survives a crash or Ctrl-C.
+          [bestVal, bestEpoch] = [r.valPerplexity!, r.epoch];
+          await saveCheckpoint(out.save!, {
+            model,
+            vocab,
+            text,
+            train: record,
+            state: await state(),
+          });
+        }
+        if (!isReported(r)) return;
+        clearBar();
+        if (out.json) {
+          console.log(JSON.stringify({
+            epoch: r.epoch,
+            perplexity: r.perplexity,
+            ...(r.valPerplexity !== undefined ? { valPerplexity: r.valPerplexity } : {}),
+            seconds: r.seconds,
+            ...(r.samples ? { samples: r.samples } : {}),
+          }));
+        } else {
+          const val = r.valPerplexity !== undefined
+            ? `, validation perplexity ${r.valPerplexity.toFixed(6)}`
+            : "";
+          console.log(
+            `epoch ${r.epoch}, perplexity ${r.perplexity.toFixed(6)}${val}, time ${
+              r.seconds.toFixed(2)
+            } sec`,
+          );
+          for (const sample of Object.values(r.samples ?? {})) console.log(` - ${sample}`);
+        }
+      },
+    });
+  } finally {
+    clearBar();
+    if (canListen) Deno.removeSignalListener("SIGINT", onSigint);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  // With --save-best the file already holds the best epoch's model; otherwise save the last.
+  if (out.save && !out.saveBest) {
+    await saveCheckpoint(out.save, {
+      model: result.model,
+      vocab,
+      text,
+      train: record,
+      ...(result.aborted ? {} : { state: result.state }),
+    });
+  }
+  if (out.json) {
+    console.log(JSON.stringify({
+      done: !result.aborted,
+      epochs: result.epochs,
+      perplexity: result.perplexity,
+      ...(out.saveBest ? { bestEpoch, bestValPerplexity: bestVal } : {}),
+      seconds,
+      saved: out.save ?? null,
+    }));
+  } else {
+    console.log(
+      `${result.aborted ? "stopped after" : "trained"} ${result.epochs} epochs in ${
+        seconds.toFixed(1)
+      } s, final perplexity ${result.perplexity.toFixed(3)}${
+        out.saveBest
+          ? `; saved epoch ${bestEpoch} (best validation perplexity ${
+            bestVal.toFixed(3)
+          }) to ${out.save}`
+          : out.save
+          ? `; saved ${out.save}`
+          : ""
+      }`,
+    );
+  }
+  return result.aborted ? 130 : 0;
+}
+
+function formatSeconds(s: number): string {
+  if (!Number.isFinite(s)) return "?";
+  const m = Math.floor(s / 60);
+  return m > 0 ? `${m}m${String(Math.round(s % 60)).padStart(2, "0")}s` : `${s.toFixed(0)}s`;
+}
+
+function progressLine(p: ProgressReport): string {
+  const width = 20;
+  const filled = Math.round((p.step / p.steps) * width);
+  return `epoch ${p.epoch}/${p.epochs} [${"#".repeat(filled)}${".".repeat(width - filled)}] ` +
+    `${p.step}/${p.steps} perplexity ${p.perplexity.toFixed(2)} ` +
+    `${(p.charsPerSecond / 1000).toFixed(1)}k chars/s ETA ${formatSeconds(p.etaSeconds)}`;
+}

@@ -1,0 +1,12 @@
+/**
+ * Files: safetensors (`safetensors.ts`), checkpoints (`checkpoint.ts`), PyTorch state dicts
+ * (`pytorch.ts`), atomic writes (`atomic_write.ts`), and the corpora on disk or downloaded
+ * (`corpus_files.ts`). The only folder besides `cli/` that touches the file system.
+ *
+ * @module
+ */
+export * from "./safetensors.ts";
+export * from "./checkpoint.ts";
+export * from "./pytorch.ts";
+export * from "./atomic_write.ts";
+export * from "./corpus_files.ts";
