@@ -731,10 +731,10 @@ export function packWeights(dst: usize, b: usize, k: i32, n: i32): void {
 
 /**
  * c[m,n] += a[m,k] · b[k,n] with b packed by packWeights: a weight multiplied many times, by
- * few rows (generation). c: C [m,n] f32; a: A [m,k] f32; bPacked: packedSize(k, n) f32.
+ * few rows (generation). c: C [m,n] f32; a: A [m,k] f32; b: packedSize(k, n) f32, packed.
  */
-export function matmulPacked(c: usize, a: usize, bPacked: usize, m: i32, k: i32, n: i32): void {
-  gemmPacked(c, n, a, k, bPacked, m, k, n);
+export function matmulPacked(c: usize, a: usize, b: usize, m: i32, k: i32, n: i32): void {
+  gemmPacked(c, n, a, k, b, m, k, n);
 }
 
 /** Scalar twin of packedSize: the naive layout is the matrix itself. */
@@ -747,16 +747,16 @@ export function packWeightsNaive(dst: usize, b: usize, k: i32, n: i32): void {
   if (k > 0 && n > 0) memory.copy(dst, b, (<usize> k * <usize> n) << 2);
 }
 
-/** Scalar twin of matmulPacked. c: C [m,n] f32; a: A [m,k] f32; bPacked: B [k,n] f32. */
+/** Scalar twin of matmulPacked. c: C [m,n] f32; a: A [m,k] f32; b: B [k,n] f32. */
 export function matmulPackedNaive(
   c: usize,
   a: usize,
-  bPacked: usize,
+  b: usize,
   m: i32,
   k: i32,
   n: i32,
 ): void {
-  matmulNNNaive(c, a, bPacked, m, k, n);
+  matmulNNNaive(c, a, b, m, k, n);
 }
 
 /** Scalar twin of matmulNN. c: C [m,n] f32; a: A [m,k] f32; b: B [k,n] f32. */

@@ -1,78 +1,77 @@
 /**
- * Cold start of generation, as an edge function sees it: a fresh `deno run` process takes
- * `performance.now()`, imports `mod.ts` with a dynamic import (compiling the inlined WebAssembly),
- * decodes a checkpoint of the default model's size (vocabulary 1027, hidden 256: 2.4 MB of
- * safetensors, already in memory as bytes) and generates the first character. The child prints the
- * milliseconds from just before the import to that character; this script also times each whole
- * process from outside (start-up of Deno itself included) for context.
+ * Cold start of generation as a user meets it: the time from starting
+ * `deno run -A mod.ts generate --model FILE --length 1 --prefix X` to its exit, one fresh process
+ * per run, timed from outside (Deno's own start-up, the import of the library, compiling the
+ * inlined WebAssembly, reading and decoding the checkpoint, generating and printing one character,
+ * and exiting). The checkpoint is one the CLI's `train` command wrote: a model of the default size
+ * (vocabulary 1027, hidden 256) trained for one epoch on a synthetic text of 10000 characters
+ * (the cost depends on the sizes, not on the text).
  *
- * One untimed run first fills Deno's module cache, as a deployed function's would be; then `RUNS`
- * measured runs. The report (median, min, every run) goes to `bench/results/cold_start.json`.
+ * One untimed run first fills Deno's module cache, as a user's second run would find it; then
+ * `RUNS` measured runs. The report (median, min, every run) goes to
+ * `bench/results/cold_start.json`.
  *
  * Run with `deno run -A bench/cold_start.ts [runs]` (default 10).
  */
-import { encodeCheckpoint } from "../src/io/checkpoint.ts";
-import { createModel } from "../src/model/model.ts";
-import { Vocab } from "../src/text/vocab.ts";
+import { Rng } from "../src/rng.ts";
 
 const RUNS = Number(Deno.args[0] ?? 10);
-const V = 1027, H = 256, TARGET_MS = 50;
-const MOD = new URL("../mod.ts", import.meta.url).href;
-// The child lives in a temporary directory, so it names the project's config (its npm imports).
-const CONFIG = new URL("../deno.json", import.meta.url).pathname;
+if (!Number.isInteger(RUNS) || RUNS < 1) {
+  console.error(`usage: deno run -A bench/cold_start.ts [runs] (a positive integer, got ${RUNS})`);
+  Deno.exit(2);
+}
+const V = 1027, H = 256;
+/** The project's root: the CLI runs from there, as a user of this repository runs it. */
+const ROOT = new URL("../", import.meta.url).pathname;
 const REPORT = new URL("./results/cold_start.json", import.meta.url);
 
-const vocab = new Vocab(Array.from({ length: V }, (_, i) => String.fromCodePoint(0x4e00 + i)));
-const model = createModel({ vocabSize: V, hidden: H, activation: "tanh" }, { seed: 0 });
-const dir = await Deno.makeTempDir();
-const modelFile = `${dir}/model.safetensors`, script = `${dir}/cold.ts`;
-const bytes = encodeCheckpoint(model, vocab);
-await Deno.writeFile(modelFile, bytes);
-// The bytes are read before the clock starts: an edge function gets them with its deployment.
-await Deno.writeTextFile(
-  script,
-  `const bytes = await Deno.readFile(${JSON.stringify(modelFile)});
-const t0 = performance.now();
-const { decodeCheckpoint, generate } = await import(${JSON.stringify(MOD)});
-const t1 = performance.now();
-const { model, vocab } = decodeCheckpoint(bytes);
-const t2 = performance.now();
-const text = generate(model, vocab, vocab.tokens[0], { length: 1 });
-const t3 = performance.now();
-console.log(JSON.stringify({ total: t3 - t0, importMs: t1 - t0, decodeMs: t2 - t1, firstCharMs: t3 - t2, chars: Array.from(text).length }));
-`,
-);
-
-interface Run {
-  /** From just before the import to the first character, measured inside the process. */
-  total: number;
-  importMs: number;
-  decodeMs: number;
-  firstCharMs: number;
-  /** The whole process from outside: Deno's own start-up and exit included. */
-  processMs: number;
-}
-
-async function once(): Promise<Run> {
+/** Runs `deno run -A mod.ts ...args` from the project's root; the process's output and time. */
+async function cli(args: string[]): Promise<{ stdout: string; ms: number }> {
   const start = performance.now();
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--config", CONFIG, `--allow-read=${modelFile}`, script],
+    args: ["run", "-A", "mod.ts", ...args],
+    cwd: ROOT,
     stdin: "null",
     env: { NO_COLOR: "1" },
   }).output();
-  const processMs = performance.now() - start;
-  const stdout = new TextDecoder().decode(out.stdout);
-  if (out.code !== 0) throw new Error(`the child failed: ${new TextDecoder().decode(out.stderr)}`);
-  const r = JSON.parse(stdout);
-  if (r.chars !== 2) throw new Error(`the child generated ${r.chars - 1} characters, not 1`);
-  return {
-    total: r.total,
-    importMs: r.importMs,
-    decodeMs: r.decodeMs,
-    firstCharMs: r.firstCharMs,
-    processMs,
-  };
+  const ms = performance.now() - start;
+  const dec = new TextDecoder();
+  if (out.code !== 0) {
+    throw new Error(`mod.ts ${args.join(" ")} exited with ${out.code}: ${dec.decode(out.stderr)}`);
+  }
+  return { stdout: dec.decode(out.stdout), ms };
 }
+
+// 10000 characters over 1027 distinct ones (each used at least once).
+const rng = new Rng(0);
+const alphabet = Array.from({ length: V }, (_, i) => String.fromCodePoint(0x4e00 + i));
+const text = Array.from({ length: 10000 }, (_, i) => alphabet[i < V ? i : rng.nextInt(V)]).join("");
+
+const dir = await Deno.makeTempDir();
+const corpusFile = `${dir}/corpus.txt`, modelFile = `${dir}/model.safetensors`;
+const prefix = alphabet[0];
+const trainArgs = [
+  "train",
+  "--corpus",
+  corpusFile,
+  "--max-tokens",
+  "10000",
+  "--hidden",
+  String(H),
+  "--batch-size",
+  "32",
+  "--num-steps",
+  "35",
+  "--epochs",
+  "1",
+  "--pred-every",
+  "0",
+  "--seed",
+  "0",
+  "--save",
+  modelFile,
+];
+const generateArgs = ["generate", "--model", modelFile, "--length", "1", "--prefix", prefix];
 
 const median = (xs: number[]) => {
   const s = xs.toSorted((a, b) => a - b), m = s.length >> 1;
@@ -81,36 +80,39 @@ const median = (xs: number[]) => {
 const round = (x: number) => Math.round(x * 100) / 100;
 
 try {
+  await Deno.writeTextFile(corpusFile, text);
+  await cli(trainArgs);
+  const checkpointBytes = (await Deno.stat(modelFile)).size;
+  /** One timed run; checks that it printed the prefix and one character. */
+  const once = async (): Promise<number> => {
+    const { stdout, ms } = await cli(generateArgs);
+    const line = stdout.trimEnd();
+    if (!line.startsWith(prefix) || Array.from(line).length !== 2) {
+      throw new Error(`generate printed ${JSON.stringify(stdout)}, not the prefix and 1 character`);
+    }
+    return ms;
+  };
   await once();
-  const runs: Run[] = [];
+  const runs: number[] = [];
   for (let i = 0; i < RUNS; i++) runs.push(await once());
-  const stat = (k: keyof Run) => ({
-    median: round(median(runs.map((r) => r[k]))),
-    min: round(Math.min(...runs.map((r) => r[k]))),
-  });
   const report = {
-    what: "fresh `deno run`: dynamic import of mod.ts, decodeCheckpoint of a default-size " +
-      "checkpoint from bytes, generate 1 character; ms inside the process from before the import",
+    what: "a fresh `deno run -A mod.ts generate --model FILE --length 1` from start to exit, " +
+      "timed from outside, with a default-size checkpoint written by `mod.ts train`; the module " +
+      "cache filled by one untimed run",
     deno: Deno.version.deno,
-    model: { vocab: V, hidden: H, cell: "rnn", checkpointBytes: bytes.length },
+    model: { vocab: V, hidden: H, cell: "rnn", checkpointBytes },
+    train: `deno run -A mod.ts ${trainArgs.join(" ").replaceAll(dir, "DIR")}`,
+    command: `deno run -A mod.ts ${generateArgs.join(" ").replaceAll(dir, "DIR")}`,
     runs: RUNS,
-    targetMs: TARGET_MS,
-    totalMs: stat("total"),
-    importMs: stat("importMs"),
-    decodeMs: stat("decodeMs"),
-    firstCharMs: stat("firstCharMs"),
-    processMs: stat("processMs"),
-    each: runs.map((r) =>
-      Object.fromEntries(Object.entries(r).map(([k, v]) => [k, round(v)])) as unknown as Run
-    ),
+    processMs: { median: round(median(runs)), min: round(Math.min(...runs)) },
+    each: runs.map(round),
   };
   await Deno.mkdir(new URL("./results/", import.meta.url), { recursive: true });
   await Deno.writeTextFile(REPORT, JSON.stringify(report, null, 2) + "\n");
   console.log(
-    `cold start to the first character: median ${report.totalMs.median} ms, min ${report.totalMs.min} ms ` +
-      `(target ${TARGET_MS} ms; import ${report.importMs.median}, decode ${report.decodeMs.median}, ` +
-      `first character ${report.firstCharMs.median}); whole process from outside: median ` +
-      `${report.processMs.median} ms, min ${report.processMs.min} ms; ${RUNS} runs`,
+    `cold start of \`mod.ts generate\` to its first character and exit: median ` +
+      `${report.processMs.median} ms, min ${report.processMs.min} ms over ${RUNS} fresh ` +
+      `processes (checkpoint of ${checkpointBytes} bytes from \`mod.ts train\`)`,
   );
 } finally {
   await Deno.remove(dir, { recursive: true });

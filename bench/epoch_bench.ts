@@ -2,8 +2,10 @@
 // 35, 10000 characters: 8 minibatches) for each cell, on the WebAssembly backend, the vanilla RNN
 // as the baseline. The content of the text does not change the cost, so a synthetic corpus with
 // the Jay Chou vocabulary size stands in and the benchmark needs no data files.
+import type { CellKind } from "../src/backend/types.ts";
 import { buildCorpus } from "../src/text/corpus.ts";
-import { type CellType, createModel, GATES } from "../src/model/model.ts";
+import { createModel } from "../src/model/model.ts";
+import { GATES } from "../src/model/params.ts";
 import { Rng } from "../src/rng.ts";
 import { train } from "../src/train/train.ts";
 
@@ -18,7 +20,7 @@ const corpus = buildCorpus(chars);
  * products (3 · T·B·H·G with G = gates·H) and the output projection with its two gradients
  * (3 · T·B·H·V); the input products are row gathers.
  */
-function epochFlops(cell: CellType): number {
+function epochFlops(cell: CellKind): number {
   const G = GATES[cell].length * H;
   return MINIBATCHES * 2 * (3 * T * B * H * G + 3 * T * B * H * V);
 }

@@ -16,11 +16,12 @@
  */
 import { createReferenceBackend } from "../src/backend/reference.ts";
 import { generate, generateBatch, generateStream } from "../src/generate/generate.ts";
-import { createModel, getWeights, type ModelConfig } from "../src/model/model.ts";
+import type { ModelConfig } from "../src/config/settings.ts";
+import { createModel } from "../src/model/model.ts";
 import { Vocab } from "../src/text/vocab.ts";
 
 const V = 1027, H = 256, LENGTH = 200;
-const config: ModelConfig = { vocabSize: V, hidden: H, activation: "tanh" };
+const config: Partial<ModelConfig> = { vocabSize: V, hidden: H, activation: "tanh" };
 const vocab = new Vocab(Array.from({ length: V }, (_, i) => String.fromCodePoint(0x4e00 + i)));
 const model = createModel(config, { seed: 0, initScale: 0.1 });
 // The same seed draws the same weights on either backend.
@@ -33,8 +34,8 @@ const PREFIX = vocab.tokens[0] + vocab.tokens[1];
 const prefixes = (n: number) => Array.from({ length: n }, (_, i) => vocab.tokens[i % V] + PREFIX);
 
 /** Greedy generation as a plain TypeScript loop over the model's float32 weights. */
-function makeTsGenerate(): (prefix: string, length: number) => string {
-  const w = getWeights(model);
+async function makeTsGenerate(): Promise<(prefix: string, length: number) => string> {
+  const w = await model.getWeights();
   const [W_xh, W_hh, b_h, W_hq, b_q] = (["W_xh", "W_hh", "b_h", "W_hq", "b_q"] as const)
     .map((n) => Float32Array.from(w[n]));
   const h = new Float32Array(H), pre = new Float32Array(H), logits = new Float32Array(V);
@@ -68,7 +69,7 @@ function makeTsGenerate(): (prefix: string, length: number) => string {
     return out;
   };
 }
-const tsGenerate = makeTsGenerate();
+const tsGenerate = await makeTsGenerate();
 
 /** Per-iteration times and characters of each bench, for the table printed at the end. */
 const timings = new Map<string, { chars: number; ms: number[] }>();
@@ -107,29 +108,35 @@ bench(
   () => tsGenerate(PREFIX, LENGTH),
   true,
 );
-bench("greedy, batch 1", `wasm generate, ${LENGTH} chars`, LENGTH, 50, () => {
-  generate(model, vocab, PREFIX, { length: LENGTH });
+bench("greedy, batch 1", `wasm generate, ${LENGTH} chars`, LENGTH, 50, async () => {
+  await generate(model, vocab, PREFIX, { length: LENGTH });
 });
 bench("greedy, batch 1", `wasm generateStream, ${LENGTH} chars`, LENGTH, 50, async () => {
   for await (const _ of generateStream(model, vocab, PREFIX, { length: LENGTH }));
 });
-bench("greedy, batch 1", `reference (float64 TS) generate, ${LENGTH} chars`, LENGTH, 5, () => {
-  generate(reference, vocab, PREFIX, { length: LENGTH });
-});
+bench(
+  "greedy, batch 1",
+  `reference (float64 TS) generate, ${LENGTH} chars`,
+  LENGTH,
+  5,
+  async () => {
+    await generate(reference, vocab, PREFIX, { length: LENGTH });
+  },
+);
 
-bench("greedy, batches", `wasm batch 1, ${LENGTH} chars`, LENGTH, 50, () => {
-  generate(model, vocab, PREFIX, { length: LENGTH });
+bench("greedy, batches", `wasm batch 1, ${LENGTH} chars`, LENGTH, 50, async () => {
+  await generate(model, vocab, PREFIX, { length: LENGTH });
 }, true);
 for (const B of [8, 64]) {
   const rows = prefixes(B);
-  bench("greedy, batches", `wasm batch ${B}, ${B}x${LENGTH} chars`, B * LENGTH, 20, () => {
-    generateBatch(model, vocab, rows, { length: LENGTH });
+  bench("greedy, batches", `wasm batch ${B}, ${B}x${LENGTH} chars`, B * LENGTH, 20, async () => {
+    await generateBatch(model, vocab, rows, { length: LENGTH });
   });
 }
 
-globalThis.addEventListener("load", () => {
+globalThis.addEventListener("load", async () => {
   // A check, not a measurement: the TS loop and the WASM model choose the same characters.
-  const a = tsGenerate(PREFIX, 50), b = generate(model, vocab, PREFIX, { length: 50 });
+  const a = tsGenerate(PREFIX, 50), b = await generate(model, vocab, PREFIX, { length: 50 });
   const same = Array.from(a).filter((c, i) => c === Array.from(b)[i]).length;
   console.error(`ts loop and wasm agree on ${same} of ${Array.from(a).length} characters`);
 });

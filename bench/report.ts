@@ -14,10 +14,11 @@
 import { parseArgs } from "node:util";
 import { createReferenceBackend } from "../src/backend/reference.ts";
 import { createThreadedBackend, threadsAvailable } from "../src/backend/threads.ts";
-import type { Backend, Buf } from "../src/backend/types.ts";
+import { type Backend, type CellKind, type FloatBuf, STATS_SLOTS } from "../src/backend/types.ts";
 import { createWasmBackend, hasRelaxedSimd } from "../src/backend/wasm.ts";
 import { buildCorpus, type Corpus } from "../src/text/corpus.ts";
-import { type CellType, createModel, GATES } from "../src/model/model.ts";
+import { createModel } from "../src/model/model.ts";
+import { GATES } from "../src/model/params.ts";
 import { Rng } from "../src/rng.ts";
 import { train } from "../src/train/train.ts";
 
@@ -33,7 +34,7 @@ function syntheticCorpus(length: number, vocab: number): Corpus {
 }
 
 /** Multiply FLOPs of one epoch (see bench/epoch_bench.ts). */
-function epochFlops(cell: CellType, minibatches: number, hidden = H, vocab = V, rows = TB) {
+function epochFlops(cell: CellKind, minibatches: number, hidden = H, vocab = V, rows = TB) {
   const G = GATES[cell].length * hidden;
   return minibatches * 2 * (3 * rows * hidden * G + 3 * rows * hidden * vocab);
 }
@@ -42,7 +43,7 @@ function epochFlops(cell: CellType, minibatches: number, hidden = H, vocab = V, 
 async function epochSeconds(
   corpus: Corpus,
   backend: Backend,
-  cell: CellType,
+  cell: CellKind,
   hidden = H,
   batchSize = B,
 ): Promise<number> {
@@ -122,19 +123,34 @@ function randomArray(n: number, scale = 1): Float32Array {
   return Float32Array.from({ length: n }, () => (rng.next() * 2 - 1) * scale);
 }
 
-function load(be: Backend, data: Float32Array): Buf {
+function load(be: Backend, data: Float32Array): FloatBuf {
   const buf = be.alloc(data.length);
   be.write(buf, data);
   return buf;
 }
 
-/** Median GFLOP/s of `run` (`flop` each) over `reps` timed runs after a warm-up. */
-function gflops(flop: number, reps: number, run: () => void): number {
-  for (let i = 0; i < Math.max(2, reps >> 2); i++) run();
+/**
+ * Median GFLOP/s of `run` (`flop` each) over `reps` timed runs after a warm-up. Each run ends by
+ * reading one element of what it wrote (`out`): a backend may still be computing when a kernel
+ * call returns (the threaded one hands weight gradients to its workers), and a read waits for it.
+ */
+async function gflops(
+  be: Backend,
+  out: FloatBuf,
+  flop: number,
+  reps: number,
+  run: () => void,
+): Promise<number> {
+  const last = be.view(out, 0, 1);
+  for (let i = 0; i < Math.max(2, reps >> 2); i++) {
+    run();
+    await be.read(last);
+  }
   const ms: number[] = [];
   for (let i = 0; i < reps; i++) {
     const t0 = performance.now();
     run();
+    await be.read(last);
     ms.push(performance.now() - t0);
   }
   return flop / median(ms) / 1e6;
@@ -150,25 +166,39 @@ const SHAPES: [string, Form, number, number, number][] = [
   ["one recurrent step dZ·W_hhᵀ", "matmulNT", B, H, H],
 ];
 
-function kernelRow(be: Backend, quick: boolean): Record<string, number> {
+async function kernelRow(be: Backend, quick: boolean): Promise<Record<string, number>> {
   const row: Record<string, number> = {};
   for (const [name, form, m, k, n] of SHAPES) {
     const a = load(be, randomArray(m * k)), b = load(be, randomArray(k * n, 0.1));
     const c = be.alloc(m * n);
     const flop = 2 * m * k * n;
     const reps = quick ? 5 : Math.max(15, Math.min(400, Math.round(3e10 / flop)));
-    row[`${form} ${m}x${k}x${n}: ${name}`] = gflops(flop, reps, () => be[form](c, a, b, m, k, n));
+    row[`${form} ${m}x${k}x${n}: ${name}`] = await gflops(
+      be,
+      c,
+      flop,
+      reps,
+      () => be[form](c, a, b, m, k, n),
+    );
   }
   const logits = load(be, randomArray(TB * V, 4)), probs = be.alloc(TB * V);
-  const targets = be.allocIndices(TB);
+  const targets = be.allocIndices(TB), stats = be.allocScalars(STATS_SLOTS);
   be.writeIndices(targets, Int32Array.from({ length: TB }, (_, i) => (i * 31) % V));
   // Softmax: counted as 1 FLOP per element, its rate is in Gelem/s.
-  row[`softmaxXentForward ${TB}x${V} (Gelem/s)`] = gflops(TB * V, quick ? 5 : 60, () => {
-    be.softmaxXentForward(probs, logits, targets, TB, V);
-  });
-  row[`softmaxXentBackward ${TB}x${V} (Gelem/s)`] = gflops(TB * V, quick ? 5 : 60, () => {
-    be.softmaxXentBackward(probs, probs, targets, TB, V, 1 / TB);
-  });
+  row[`softmaxXentForward ${TB}x${V} (Gelem/s)`] = await gflops(
+    be,
+    probs,
+    TB * V,
+    quick ? 5 : 60,
+    () => be.softmaxXentForward(probs, logits, targets, TB, V, stats),
+  );
+  row[`softmaxXentBackward ${TB}x${V} (Gelem/s)`] = await gflops(
+    be,
+    probs,
+    TB * V,
+    quick ? 5 : 60,
+    () => be.softmaxXentBackward(probs, probs, targets, TB, V, 1 / TB),
+  );
   return row;
 }
 
@@ -181,7 +211,7 @@ async function report(quick: boolean): Promise<void> {
     `${info.cpu}, ${info.cores} cores; ${info.runtime}; relaxed SIMD ${info.relaxedSimd}`,
   );
   const threadCounts = threadsAvailable() && info.cores > 1 ? [1, 2] : [1];
-  const backends = new Map<number, Backend & { close?: () => void }>();
+  const backends = new Map<number, Backend>();
   for (const t of threadCounts) {
     backends.set(t, t === 1 ? createWasmBackend() : await createThreadedBackend({ threads: t }));
   }
@@ -189,13 +219,13 @@ async function report(quick: boolean): Promise<void> {
   // Kernels: GFLOP/s per shape and thread count.
   const kernels: Record<string, Record<string, number>> = {};
   for (const t of threadCounts) {
-    kernels[`${t} thread${t > 1 ? "s" : ""}`] = kernelRow(backends.get(t)!, quick);
+    kernels[`${t} thread${t > 1 ? "s" : ""}`] = await kernelRow(backends.get(t)!, quick);
   }
 
   // Epochs: each cell on each thread count, interleaved so the machine's phases hit all alike.
   const corpus = syntheticCorpus(10000, V);
   const minibatches = Math.floor((corpus.indices.length - 1) / TB);
-  const cells: CellType[] = ["rnn", "gru", "lstm"];
+  const cells: CellKind[] = ["rnn", "gru", "lstm"];
   const samples = new Map<string, number[]>();
   const rounds = quick ? 2 : 7;
   for (let r = 0; r < rounds; r++) {
@@ -221,7 +251,7 @@ async function report(quick: boolean): Promise<void> {
     return row;
   });
   const rnn1 = epochs[0]["seconds, 1 thread"] as number;
-  for (const b of backends.values()) b.close?.();
+  for (const b of backends.values()) b.dispose();
 
   // Scaling, one fresh process per point, one thread.
   const base: Point = { chars: 10000, vocab: V, hidden: H, batch: B };

@@ -103,8 +103,9 @@ export class CorpusError extends DataError {
 }
 
 /**
- * Training stopped because the loss or the gradient norm stopped being finite. The weights are
- * those before the step that diverged.
+ * Training stopped because the loss or the gradient norm stopped being finite (the weights are
+ * then those before the step that diverged), or an epoch's losses, each finite, were so large
+ * that its perplexity overflows (the weights are then the epoch's last).
  */
 export class TrainingDivergedError extends Error {
   /**

@@ -1,17 +1,10 @@
 // Shared helpers for the cross-cutting tests: random models and minibatches.
-import {
-  backward,
-  type CellType,
-  createModel,
-  createWorkspace,
-  forwardLoss,
-  GATES,
-  type GruVariant,
-  type RnnModel,
-  type Workspace,
-  writeTokens,
-} from "../src/model/model.ts";
-import type { Backend } from "../src/backend/types.ts";
+import { type Backend, type CellKind, type GruVariant, STAT } from "../src/backend/types.ts";
+import { backward } from "../src/model/backward.ts";
+import { forwardLoss, writeTokens } from "../src/model/forward.ts";
+import { createModel, type RnnModel } from "../src/model/model.ts";
+import { GATES } from "../src/model/params.ts";
+import { createWorkspace, type Workspace } from "../src/model/workspace.ts";
 import { Rng } from "../src/rng.ts";
 
 /** Sizes and choices a test draws. */
@@ -21,13 +14,14 @@ export interface Sizes {
   T: number;
   B: number;
   activation: "tanh" | "relu";
-  cell?: CellType;
+  cell?: CellKind;
   layers?: number;
   gruVariant?: GruVariant;
 }
 
 /** A drawn problem: sizes, weights, initial states and a minibatch. */
 export interface Problem extends Sizes {
+  /** Every parameter in storage order (the layout of `model.params`). */
   params: Float64Array;
   /** The first layer's initial hidden state [B,H]. */
   h0: Float64Array;
@@ -64,9 +58,9 @@ export function setUp(problem: Problem, backend: Backend): { model: RnnModel; ws
   const { V, H, T, B, activation, cell = "rnn", layers = 1, gruVariant } = problem;
   const model = createModel(
     { vocabSize: V, hidden: H, activation, cell, layers, ...(gruVariant ? { gruVariant } : {}) },
-    { backend },
+    { backend, initScale: 0 },
   );
-  backend.write(model.params, problem.params);
+  model.loadParams(problem.params);
   const ws = createWorkspace(model, T, B);
   writeTokens(model, ws, problem.inputs, T, "inputs");
   writeTokens(model, ws, problem.targets, T, "targets");
@@ -75,27 +69,38 @@ export function setUp(problem: Problem, backend: Backend): { model: RnnModel; ws
   return { model, ws };
 }
 
+/**
+ * The summed loss of one forward pass over `T` steps, read from the workspace's statistics
+ * buffer (zeroed first).
+ */
+export async function lossSum(model: RnnModel, ws: Workspace, T: number): Promise<number> {
+  const be = model.backend;
+  be.fill(ws.stats, 0);
+  forwardLoss(model, ws, T);
+  return (await be.readScalars(ws.stats))[STAT.loss];
+}
+
 /** Mean loss, the parameters' gradients and those of the first layer's initial state. */
-export function lossAndGradients(
+export async function lossAndGradients(
   model: RnnModel,
   ws: Workspace,
   T: number,
-): {
+): Promise<{
   loss: number;
   grads: Float32Array | Float64Array;
   dh0: Float32Array | Float64Array;
   dc0?: Float32Array | Float64Array;
-} {
+}> {
   const be = model.backend;
   be.fill(model.grads, 0);
   const n = T * ws.batchSize;
-  const loss = forwardLoss(model, ws, T) / n;
+  const loss = (await lossSum(model, ws, T)) / n;
   backward(model, ws, T);
   const block = ws.batchSize * model.config.hidden;
   const first = ws.layers[0];
-  const dh0 = be.read(be.view(first.dstates, 0, block));
-  const dc0 = first.dcells ? be.read(be.view(first.dcells, 0, block)) : undefined;
-  return { loss, grads: be.read(model.grads), dh0, ...(dc0 ? { dc0 } : {}) };
+  const dh0 = await be.read(be.view(first.dstates, 0, block));
+  const dc0 = first.dcells ? await be.read(be.view(first.dcells, 0, block)) : undefined;
+  return { loss, grads: await be.read(model.grads), dh0, ...(dc0 ? { dc0 } : {}) };
 }
 
 /** `|a - n| / max(|a| + |n|, tiny)`: the relative error of the house style. */

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { createReferenceBackend } from "../src/backend/reference.ts";
-import type { Buf } from "../src/backend/types.ts";
+import type { FloatBuf, GruVariant } from "../src/backend/types.ts";
 import { Rng } from "../src/rng.ts";
 import { relativeError } from "./_helpers.ts";
 
@@ -35,14 +35,15 @@ function normal(rng: Rng, n: number, scale: number): Float64Array {
   return Float64Array.from({ length: n }, () => rng.normal() * scale);
 }
 
-function buf(data: ArrayLike<number>): Buf {
+function buf(data: ArrayLike<number>): FloatBuf {
   const b = be.alloc(data.length);
   be.write(b, data);
   return b;
 }
 
-function asArray(b: Buf): Float64Array {
-  return b as Float64Array;
+/** The contents of a reference buffer (float64). */
+async function asArray(b: FloatBuf): Promise<Float64Array> {
+  return (await be.read(b)) as Float64Array;
 }
 
 /** Σ w⊙x over blocks 1..T of x[T+1,B,H] (w[T,B,H]). */
@@ -56,20 +57,20 @@ function weighted(x: Float64Array, w: Float64Array, block: number): number {
  * Perturbs up to PER_TENSOR coordinates of `x` by ±EPS and asserts that `analytic` matches the
  * central differences of `loss`; returns how many were compared.
  */
-function compare(
+async function compare(
   what: string,
   x: Float64Array,
   analytic: ArrayLike<number>,
-  loss: () => number,
-): number {
+  loss: () => Promise<number>,
+): Promise<number> {
   const count = Math.min(x.length, PER_TENSOR);
   for (let c = 0; c < count; c++) {
     const i = Math.floor((c * x.length) / count);
     const v = x[i];
     x[i] = v + EPS;
-    const up = loss();
+    const up = await loss();
     x[i] = v - EPS;
-    const down = loss();
+    const down = await loss();
     x[i] = v;
     const numeric = (up - down) / (2 * EPS);
     const err = relativeError(analytic[i], numeric, TINY);
@@ -78,10 +79,10 @@ function compare(
   return count;
 }
 
-Deno.test("gruBackward() matches central finite differences (both variants)", () => {
-  fc.assert(
-    fc.property(sizes, seed, ({ T, B, H }, s) => {
-      for (const resetAfter of [0, 1] as const) {
+Deno.test("gruBackward() matches central finite differences (both variants)", async () => {
+  await fc.assert(
+    fc.asyncProperty(sizes, seed, async ({ T, B, H }, s) => {
+      for (const variant of ["book", "pytorch"] as const satisfies GruVariant[]) {
         const rng = new Rng(s);
         const G = 3 * H, block = B * H;
         const zin = normal(rng, T * B * G, 1), whh = normal(rng, H * G, 1 / Math.sqrt(H));
@@ -90,37 +91,64 @@ Deno.test("gruBackward() matches central finite differences (both variants)", ()
         const states = be.alloc((T + 1) * block), gates = be.alloc(T * B * G);
         const hn = be.alloc(T * block);
         const zb = buf(zin), wb = buf(whh), bb = buf(bhn);
+        // b_hn is given for PyTorch's variant only.
+        const bias = variant === "pytorch" ? bb : undefined;
         const forward = () => {
-          asArray(states).set(h0);
-          asArray(zb).set(zin);
-          asArray(wb).set(whh);
-          asArray(bb).set(bhn);
-          be.gruForward(states, gates, hn, zb, wb, bb, T, B, H, resetAfter);
+          be.write(states, h0);
+          be.write(zb, zin);
+          be.write(wb, whh);
+          be.write(bb, bhn);
+          be.gruForward(states, gates, hn, zb, wb, bias, T, B, H, variant);
         };
-        const loss = () => (forward(), weighted(asArray(states), w, block));
+        const loss = async () => (forward(), weighted(await asArray(states), w, block));
 
         forward();
         const dstates = be.alloc((T + 1) * block);
         be.write(dstates, w, block);
         const dzin = be.alloc(T * B * G), dwhh = be.alloc(H * G), dbhn = be.alloc(H);
-        be.gruBackward(dzin, dwhh, dbhn, dstates, states, gates, hn, wb, T, B, H, resetAfter);
+        const dbias = variant === "pytorch" ? dbhn : undefined;
+        be.gruBackward(dzin, dwhh, dbias, dstates, states, gates, hn, wb, T, B, H, variant);
 
-        const v = `resetAfter ${resetAfter}:`;
-        compare(`${v} zin`, zin, asArray(dzin), loss);
-        compare(`${v} whh`, whh, asArray(dwhh), loss);
-        compare(`${v} H0`, h0, asArray(dstates), loss);
-        if (resetAfter === 1) compare(`${v} bhn`, bhn, asArray(dbhn), loss);
-        // The book's variant never reads bhn, so its gradient stays zero.
-        else assert.deepEqual(Array.from(asArray(dbhn)), new Array(H).fill(0));
+        const v = `${variant}:`;
+        await compare(`${v} zin`, zin, await asArray(dzin), loss);
+        await compare(`${v} whh`, whh, await asArray(dwhh), loss);
+        await compare(`${v} H0`, h0, await asArray(dstates), loss);
+        if (variant === "pytorch") await compare(`${v} bhn`, bhn, await asArray(dbhn), loss);
+        else {
+          // The book's variant never reads bhn, so its gradient stays zero even when a buffer
+          // for it is passed, and the passes are those without one.
+          forward();
+          const byState = await asArray(states);
+          const dstates2 = be.alloc((T + 1) * block), dzin2 = be.alloc(T * B * G);
+          be.write(dstates2, w, block);
+          be.gruForward(states, gates, hn, zb, wb, bb, T, B, H, variant);
+          be.gruBackward(
+            dzin2,
+            be.alloc(H * G),
+            dbhn,
+            dstates2,
+            states,
+            gates,
+            hn,
+            wb,
+            T,
+            B,
+            H,
+            variant,
+          );
+          assert.deepEqual(Array.from(await asArray(dbhn)), new Array(H).fill(0));
+          assert.deepEqual(await asArray(states), byState);
+          assert.deepEqual(await asArray(dzin2), await asArray(dzin));
+        }
       }
     }),
     { numRuns: 40 },
   );
 });
 
-Deno.test("lstmBackward() matches central finite differences, through H and C", () => {
-  fc.assert(
-    fc.property(sizes, seed, ({ T, B, H }, s) => {
+Deno.test("lstmBackward() matches central finite differences, through H and C", async () => {
+  await fc.assert(
+    fc.asyncProperty(sizes, seed, async ({ T, B, H }, s) => {
       const rng = new Rng(s);
       const G = 4 * H, block = B * H;
       const zin = normal(rng, T * B * G, 1), whh = normal(rng, H * G, 1 / Math.sqrt(H));
@@ -130,14 +158,15 @@ Deno.test("lstmBackward() matches central finite differences, through H and C", 
       const gates = be.alloc(T * B * G);
       const zb = buf(zin), wb = buf(whh);
       const forward = () => {
-        asArray(states).set(h0);
-        asArray(cells).set(c0);
-        asArray(zb).set(zin);
-        asArray(wb).set(whh);
+        be.write(states, h0);
+        be.write(cells, c0);
+        be.write(zb, zin);
+        be.write(wb, whh);
         be.lstmForward(states, cells, gates, zb, wb, T, B, H);
       };
-      const loss = () => (
-        forward(), weighted(asArray(states), w, block) + weighted(asArray(cells), wc, block)
+      const loss = async () => (
+        forward(),
+          weighted(await asArray(states), w, block) + weighted(await asArray(cells), wc, block)
       );
 
       forward();
@@ -148,10 +177,10 @@ Deno.test("lstmBackward() matches central finite differences, through H and C", 
       const dzin = be.alloc(T * B * G), dwhh = be.alloc(H * G);
       be.lstmBackward(dzin, dwhh, dstates, dcells, states, cells, gates, wb, T, B, H);
 
-      compare("zin", zin, asArray(dzin), loss);
-      compare("whh", whh, asArray(dwhh), loss);
-      compare("H0", h0, asArray(dstates), loss);
-      compare("C0", c0, asArray(dcells), loss);
+      await compare("zin", zin, await asArray(dzin), loss);
+      await compare("whh", whh, await asArray(dwhh), loss);
+      await compare("H0", h0, await asArray(dstates), loss);
+      await compare("C0", c0, await asArray(dcells), loss);
     }),
     { numRuns: 40 },
   );

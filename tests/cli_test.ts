@@ -1,10 +1,39 @@
 // The command line, run as a user would: a subprocess, its output and its exit code.
 import assert from "node:assert/strict";
-import { assertUsageError, cli, cliArgs, SMALL_MODEL } from "./_cli.ts";
+import { assertDataError, assertUsageError, cli, cliArgs, SMALL_MODEL } from "./_cli.ts";
 import { countBatches } from "../src/text/batches.ts";
-import { decodeCheckpoint } from "../src/io/checkpoint.ts";
+import { type Checkpoint, decodeCheckpoint, loadCheckpoint } from "../src/io/checkpoint.ts";
+import { encodeSafetensors } from "../src/io/safetensors.ts";
+import { textCorpus } from "../src/text/text.ts";
+import { evaluate } from "../src/train/evaluate.ts";
+import { generate } from "../src/generate/generate.ts";
 
 const TEXT = "分开就分开 不分开的是我对你的想念 窗外的麻雀在电线杆上多嘴 ".repeat(10);
+
+/** The library's perplexity of a checkpoint over `text`, read as `eval --max-tokens 0` reads it. */
+async function libraryEval(ckpt: Checkpoint, text: string) {
+  const corpus = textCorpus(text, { ...ckpt.text, maxTokens: 0 }, ckpt.vocab);
+  return await evaluate(ckpt.model, corpus.indices);
+}
+
+/** Asserts that `eval` printed the library's perplexity (4 decimals), count and loss. */
+function assertEvalLine(
+  stdout: string,
+  expected: { perplexity: number; predictions: number; loss: number },
+): void {
+  const m = /^perplexity (\d+\.\d{4}) over (\d+) predictions \(loss (\d+\.\d{4}) nats\)$/.exec(
+    stdout.trim(),
+  );
+  assert.ok(m, stdout);
+  assert.equal(m[1], expected.perplexity.toFixed(4));
+  assert.equal(Number(m[2]), expected.predictions);
+  assert.equal(m[3], expected.loss.toFixed(4));
+}
+
+/** The option flags listed by a `--help` text (the first word of each option line). */
+function helpFlags(help: string): string[] {
+  return [...help.matchAll(/^ {2}(--[a-z][a-z-]*)/gm)].map((m) => m[1]);
+}
 
 Deno.test("train, generate and eval work together from the command line", async () => {
   const dir = await Deno.makeTempDir();
@@ -15,7 +44,7 @@ Deno.test("train, generate and eval work together from the command line", async 
       "train",
       "--corpus",
       corpus,
-      "--max-chars",
+      "--max-tokens",
       "0",
       ...SMALL_MODEL,
       "--epochs",
@@ -38,26 +67,42 @@ Deno.test("train, generate and eval work together from the command line", async 
     const lines = t.stdout.trim().split("\n").map((l) => JSON.parse(l));
     assert.deepEqual(lines.slice(0, 2).map((l) => l.epoch), [2, 4]);
     for (const l of lines.slice(0, 2)) {
-      assert.ok(l.perplexity > 1 && l.seconds >= 0);
+      assert.ok(Number.isFinite(l.perplexity) && l.perplexity > 1, String(l.perplexity));
+      assert.ok(l.seconds >= 0);
       assert.equal(Array.from(l.samples["不分开"] as string).length, 3 + 5);
     }
+    // Training learned: the perplexity falls, and ends below the vocabulary size (the perplexity
+    // of a model that knows nothing about the text).
+    const vocabSize = textCorpus(TEXT, { maxTokens: 0 }).vocab.size;
+    assert.ok(lines[1].perplexity < lines[0].perplexity, `${lines[1].perplexity} did not fall`);
+    assert.ok(lines[1].perplexity < vocabSize, `${lines[1].perplexity} >= ${vocabSize}`);
     assert.equal(lines[2].done, true);
+    assert.equal(lines[2].epochs, 4);
+    assert.equal(lines[2].perplexity, lines[1].perplexity);
     assert.equal(lines[2].saved, model);
 
-    const g = await cli("generate", "--model", model, "--prefix", "分开", "--len", "6");
+    const ckpt = await loadCheckpoint(model);
+    assert.equal(ckpt.vocab.size, vocabSize);
+    const g = await cli("generate", "--model", model, "--prefix", "分开", "--length", "6");
     assert.equal(g.code, 0, g.stderr);
     assert.equal(Array.from(g.stdout.trim()).length, 8);
     assert.ok(g.stdout.startsWith("分开"));
+    assert.equal(
+      g.stdout,
+      `${await generate(ckpt.model, ckpt.vocab, "分开", { length: 6, text: ckpt.text })}\n`,
+    );
 
-    const e = await cli("eval", "--model", model, "--corpus", corpus, "--max-chars", "0");
+    const e = await cli("eval", "--model", model, "--corpus", corpus, "--max-tokens", "0");
     assert.equal(e.code, 0, e.stderr);
-    assert.match(e.stdout, /^perplexity \d+\.\d+ over \d+ predictions/);
+    const expected = await libraryEval(ckpt, TEXT);
+    assert.equal(expected.predictions, Array.from(TEXT).length - 1);
+    assertEvalLine(e.stdout, expected);
 
     const h = await cli(
       "train",
       "--corpus",
       corpus,
-      "--max-chars",
+      "--max-tokens",
       "0",
       "--epochs",
       "2",
@@ -68,14 +113,14 @@ Deno.test("train, generate and eval work together from the command line", async 
       "3",
       "--prefixes",
       "分开",
-      "--init",
+      "--init-from",
       model,
     );
     assert.equal(h.code, 0, h.stderr);
     assert.match(h.stdout, /^epoch 1, perplexity \d+\.\d+, time \d+\.\d+ sec\n - 分开/m);
 
     assertUsageError(
-      await cli("train", "--corpus", corpus, "--init", model, "--activation", "relu"),
+      await cli("train", "--corpus", corpus, "--init-from", model, "--activation", "relu"),
       /--activation relu differs from the checkpoint's tanh/,
     );
   } finally {
@@ -83,12 +128,13 @@ Deno.test("train, generate and eval work together from the command line", async 
   }
 });
 
-Deno.test("--save-best keeps the best validation epoch; --init resumes Adam", async () => {
+Deno.test("--save-best keeps the best validation epoch; --resume carries Adam on, --init-from does not", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const corpus = `${dir}/lyrics.txt`,
       best = `${dir}/best.safetensors`,
-      last = `${dir}/a.safetensors`;
+      last = `${dir}/a.safetensors`,
+      fresh = `${dir}/fresh.safetensors`;
     await Deno.writeTextFile(corpus, TEXT);
     const common = [
       "--corpus",
@@ -123,25 +169,43 @@ Deno.test("--save-best keeps the best validation epoch; --init resumes Adam", as
     assert.equal(epochs.length, 6);
     const bestLine = epochs.reduce((a, b) => (b.valPerplexity < a.valPerplexity ? b : a));
     assert.equal(lines.at(-1).bestEpoch, bestLine.epoch);
+    assert.equal(lines.at(-1).bestValPerplexity, bestLine.valPerplexity);
     const e = await cli("eval", "--model", best, "--corpus", corpus, "--max-tokens", "0");
     assert.equal(e.code, 0, e.stderr);
+    // The file holds the best epoch's model: it scores the held-out last 20% as reported then.
+    const saved = await loadCheckpoint(best);
+    assert.equal(saved.state?.epoch, bestLine.epoch);
+    const indices = textCorpus(TEXT, { ...saved.text, maxTokens: 0 }, saved.vocab).indices;
+    const held = indices.subarray(indices.length - Math.floor(0.2 * indices.length));
+    assert.equal((await evaluate(saved.model, held)).perplexity, bestLine.valPerplexity);
+    assertEvalLine(e.stdout, await libraryEval(saved, TEXT));
 
     const a = await cli("train", ...common, "--epochs", "2", "--save", last);
     assert.equal(a.code, 0, a.stderr);
-    const { optimizer, hyperparameters } = decodeCheckpoint(await Deno.readFile(last));
+    const first = decodeCheckpoint(await Deno.readFile(last));
     const perEpoch = countBatches("random", Array.from(TEXT).length, 4, 8);
-    assert.equal(optimizer?.step, 2 * perEpoch);
-    assert.equal(hyperparameters.optimizer, "adam");
-    // No --optimizer or --lr: the checkpoint's Adam state and learning rate carry on.
-    const b = await cli(
+    assert.equal(first.state?.optimizer?.step, 2 * perEpoch);
+    assert.equal(first.train?.optimizer, "adam");
+    // --resume: the saved run's settings, Adam state and epoch count carry on.
+    const b = await cli("train", "--resume", last, "--epochs", "3", "--save", last, "--json");
+    assert.equal(b.code, 0, b.stderr);
+    assert.equal(JSON.parse(b.stdout.split("\n")[0]).epoch, 3);
+    const resumed = decodeCheckpoint(await Deno.readFile(last));
+    assert.equal(resumed.state?.optimizer?.step, 3 * perEpoch);
+    assert.equal(resumed.state?.epoch, 3);
+    assert.equal(resumed.train?.lr, 0.01);
+    assert.equal(resumed.train?.optimizer, "adam");
+    // --init-from: no --optimizer or --lr, so the checkpoint's settings are the defaults; the
+    // weights carry over but the run (and Adam's moments) starts afresh.
+    const c = await cli(
       "train",
       "--corpus",
       corpus,
       "--max-tokens",
       "0",
-      "--batch",
+      "--batch-size",
       "4",
-      "--steps",
+      "--num-steps",
       "8",
       "--clip",
       "1",
@@ -149,20 +213,28 @@ Deno.test("--save-best keeps the best validation epoch; --init resumes Adam", as
       "0",
       "--epochs",
       "1",
-      "--init",
+      "--init-from",
       last,
       "--save",
-      last,
+      fresh,
     );
-    assert.equal(b.code, 0, b.stderr);
-    const resumed = decodeCheckpoint(await Deno.readFile(last));
-    assert.equal(resumed.optimizer?.step, 3 * perEpoch);
-    assert.equal(resumed.hyperparameters.lr, 0.01);
-    assert.equal(resumed.hyperparameters.epochsCompleted, 3);
+    assert.equal(c.code, 0, c.stderr);
+    const restarted = decodeCheckpoint(await Deno.readFile(fresh));
+    assert.equal(restarted.state?.optimizer?.step, perEpoch);
+    assert.equal(restarted.state?.epoch, 1);
+    assert.equal(restarted.train?.lr, 0.01);
+    assert.equal(restarted.train?.optimizer, "adam");
 
     assertUsageError(await cli("train", "--save-best"), /--save-best needs --val-fraction/);
-    assertUsageError(await cli("train", "--val-fraction", "1"), /--val-fraction must be below 1/);
+    assertUsageError(
+      await cli("train", "--val-fraction", "1"),
+      /--val-fraction must be a number in \[0, 1\), got "1"/,
+    );
     assertUsageError(await cli("train", "--optimizer", "lbfgs"), /--optimizer must be one of/);
+    assertUsageError(
+      await cli("train", "--resume", last, "--init-from", last),
+      /--resume continues a saved run; drop --init-from/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -200,19 +272,35 @@ Deno.test("GRU and LSTM stacks train, generate and evaluate; a cell mismatch is 
         model,
       );
       assert.equal(t.code, 0, t.stderr);
-      const g = await cli("generate", "--model", model, "--prefix", "分开", "--len", "5");
+      const ckpt = await loadCheckpoint(model);
+      assert.equal(ckpt.model.config.cell, cell);
+      assert.equal(ckpt.model.config.layers, 2);
+      const g = await cli("generate", "--model", model, "--prefix", "分开", "--length", "5");
       assert.equal(g.code, 0, g.stderr);
       assert.equal(Array.from(g.stdout.trim()).length, 7);
+      assert.equal(
+        g.stdout.trim(),
+        await generate(ckpt.model, ckpt.vocab, "分开", { length: 5, text: ckpt.text }),
+      );
       const e = await cli("eval", "--model", model, "--corpus", corpus, "--max-tokens", "0");
       assert.equal(e.code, 0, e.stderr);
+      assertEvalLine(e.stdout, await libraryEval(ckpt, TEXT));
     }
     assertUsageError(
-      await cli("train", "--corpus", corpus, "--init", `${dir}/gru.safetensors`, "--cell", "lstm"),
+      await cli(
+        "train",
+        "--corpus",
+        corpus,
+        "--init-from",
+        `${dir}/gru.safetensors`,
+        "--cell",
+        "lstm",
+      ),
       /--cell lstm differs from the checkpoint's gru/,
     );
     assertUsageError(
       await cli("train", "--dropout", "0.5"),
-      /--dropout applies between stacked layers/,
+      /--dropout applies between stacked layers; set --layers to 2 or more/,
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -223,11 +311,9 @@ Deno.test("word-level models train, generate words and score text with <unk>", a
   const dir = await Deno.makeTempDir();
   try {
     const corpus = `${dir}/tm.txt`, model = `${dir}/w.safetensors`;
-    await Deno.writeTextFile(
-      corpus,
-      "The Time Traveller (for so it will be convenient to speak of him)\n".repeat(20) +
-        "was expounding a recondite matter to us.\n",
-    );
+    const text = "The Time Traveller (for so it will be convenient to speak of him)\n".repeat(20) +
+      "was expounding a recondite matter to us.\n";
+    await Deno.writeTextFile(corpus, text);
     const t = await cli(
       "train",
       "--corpus",
@@ -244,9 +330,9 @@ Deno.test("word-level models train, generate words and score text with <unk>", a
       "16",
       "--epochs",
       "3",
-      "--batch",
+      "--batch-size",
       "2",
-      "--steps",
+      "--num-steps",
       "5",
       "--lr",
       "1",
@@ -266,18 +352,24 @@ Deno.test("word-level models train, generate words and score text with <unk>", a
     const first = JSON.parse(t.stdout.split("\n")[0]);
     assert.equal(first.samples["time traveller"].split(" ").length, 2 + 4);
 
-    const g = await cli("generate", "--model", model, "--prefix", "The TIME", "--len", "3");
+    const ckpt = await loadCheckpoint(model);
+    const g = await cli("generate", "--model", model, "--prefix", "The TIME", "--length", "3");
     assert.equal(g.code, 0, g.stderr);
     assert.match(g.stdout.trim(), /^the time( [a-z<>]+){3}$/);
+    assert.equal(
+      g.stdout.trim(),
+      await generate(ckpt.model, ckpt.vocab, "The TIME", { length: 3, text: ckpt.text }),
+    );
 
     // "recondite" was seen once (below --min-freq 2): it is scored as <unk>, not refused.
     const e = await cli("eval", "--model", model, "--corpus", corpus, "--max-tokens", "0");
     assert.equal(e.code, 0, e.stderr);
     assert.match(e.stdout, /^perplexity \d+\.\d+ over 266 predictions/);
+    assertEvalLine(e.stdout, await libraryEval(ckpt, text));
 
     assertUsageError(await cli("generate", "--model", model, "--prefix", "zebra"), /"zebra"/);
     assertUsageError(
-      await cli("train", "--corpus", corpus, "--init", model, "--tokens", "char"),
+      await cli("train", "--corpus", corpus, "--init-from", model, "--tokens", "char"),
       /--tokens char differs from the checkpoint's word/,
     );
   } finally {
@@ -294,9 +386,10 @@ Deno.test("--threads 2 trains to the same checkpoint, byte for byte, as --thread
     const run = (threads: string) =>
       cli(
         "train",
-        ...["--corpus", corpus, "--max-chars", "0", "--hidden", "256", "--batch", "16"],
-        ...["--steps", "32", "--epochs", "2", "--lr", "1", "--clip", "1", "--pred-every", "0"],
-        ...["--json", "--threads", threads, "--save", `${dir}/t${threads}.safetensors`],
+        ...["--corpus", corpus, "--max-tokens", "0", "--hidden", "256", "--batch-size", "16"],
+        ...["--num-steps", "32", "--epochs", "2", "--lr", "1", "--clip", "1"],
+        ...["--pred-every", "0", "--json", "--threads", threads],
+        ...["--save", `${dir}/t${threads}.safetensors`],
       );
     const [one, two] = [await run("1"), await run("2")];
     assert.equal(one.code, 0, one.stderr);
@@ -314,7 +407,7 @@ Deno.test("--threads 2 trains to the same checkpoint, byte for byte, as --thread
       const out = await new Deno.Command(Deno.execPath(), {
         args: [
           ...["run", "--allow-env", `--allow-read=${dir}`, cliArgs()[2], "train", "--corpus"],
-          ...[corpus, "--max-chars", "0", "--hidden", "8", "--epochs", "1", "--pred-every", "0"],
+          ...[corpus, "--max-tokens", "0", "--hidden", "8", "--epochs", "1", "--pred-every", "0"],
           ...["--threads", threads],
         ],
         stdin: "null",
@@ -334,43 +427,224 @@ Deno.test("--threads 2 trains to the same checkpoint, byte for byte, as --thread
   }
 });
 
-Deno.test("usage errors exit with code 2 and one line that says what was wrong", async () => {
+Deno.test("usage errors exit with code 2 and one line that names the flag", async () => {
+  assertUsageError(await cli("train", "--epochs", "ten"), /--epochs must be an integer/);
+  assertUsageError(
+    await cli("train", "--epochs", "0"),
+    /--epochs must be an integer >= 1, got "0"/,
+  );
+  assertUsageError(await cli("train", "--sampling", "shuffled"), /--sampling must be one of/);
+  assertUsageError(await cli("train", "--bogus"), /'--bogus'/);
+  assertUsageError(await cli("train", "stray"), /stray/);
+  assertUsageError(await cli("fly"), /unknown command "fly"/);
+  assertUsageError(await cli("train", "--preset", "nope"), /unknown preset "nope"; presets: /);
+  assertUsageError(await cli("train", "--min-freq", "2"), /--min-freq applies to word tokens/);
+  assertUsageError(await cli("generate"), /--model/);
+  // Settings are named by their flags, in kebab-case, never by their option names.
+  const batch = await cli("train", "--batch-size", "abc");
+  assertUsageError(batch, /--batch-size must be an integer >= 1, got "abc"/);
+  assert.doesNotMatch(batch.stderr, /batchSize/);
+  const dropout = await cli("train", "--dropout", "0.5");
+  assertUsageError(dropout, /--dropout applies between stacked layers; set --layers to 2/);
+  assertUsageError(
+    await cli("train", "--num-steps", "0"),
+    /--num-steps must be an integer >= 1, got "0"/,
+  );
+});
+
+Deno.test("the old flags are refused, each named", async () => {
+  for (
+    const [args, pattern] of [
+      [["train", "--batch", "4"], /'--batch'/],
+      [["train", "--steps", "8"], /'--steps'/],
+      [["train", "--max-chars", "0"], /'--max-chars'/],
+      [["train", "--init-weights", "uniform"], /'--init-weights'/],
+      // --init is now the initialisation; a checkpoint goes to --init-from.
+      [["train", "--init", "m.safetensors"], /--init must be one of normal, uniform/],
+      [["generate", "--model", "m.safetensors", "--len", "5"], /'--len'/],
+      [["generate", "--model", "m.safetensors", "--unk"], /'--unk'/],
+    ] as const
+  ) {
+    assertUsageError(await cli(...args), pattern);
+  }
+});
+
+Deno.test("a negative number after a flag is its value, with the message of --flag=-N", async () => {
   const dir = await Deno.makeTempDir();
   try {
+    const model = `${dir}/none.safetensors`;
+    for (
+      const [spaced, joined, pattern] of [
+        [["train", "--seed", "-1"], ["train", "--seed=-1"], /--seed must be .*got "-1"/],
+        [["train", "--lr", "-0.5"], ["train", "--lr=-0.5"], /--lr must be a number >= 0/],
+        [
+          ["generate", "--model", model, "--length", "-1"],
+          ["generate", "--model", model, "--length=-1"],
+          /--length must be an integer >= 0, got "-1"/,
+        ],
+      ] as const
+    ) {
+      const [a, b] = [await cli(...spaced), await cli(...joined)];
+      assertUsageError(a, pattern);
+      assertUsageError(b, pattern);
+      assert.equal(a.stderr, b.stderr);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("file problems exit with code 1 and one line naming the file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const corpus = `${dir}/lyrics.txt`;
+    await Deno.writeTextFile(corpus, TEXT);
     const bad = `${dir}/bad.safetensors`;
     await Deno.writeFile(bad, new Uint8Array([1, 2, 3]));
-    assertUsageError(await cli("train", "--epochs", "ten"), /--epochs must be an integer/);
-    assertUsageError(await cli("train", "--sampling", "shuffled"), /--sampling must be one of/);
-    assertUsageError(await cli("train", "--bogus"), /bogus/);
-    assertUsageError(await cli("fly"), /unknown command "fly"/);
-    assertUsageError(await cli("train", "--preset", "nope"), /unknown preset "nope"; presets: /);
-    assertUsageError(await cli("train", "--min-freq", "2"), /--min-freq applies to word tokens/);
-    assertUsageError(
-      await cli("train", "--max-chars", "5", "--max-tokens", "5"),
-      /--max-tokens or --max-chars/,
+    // A well-formed safetensors file that is not a checkpoint (a PyTorch state dict, say).
+    const foreign = `${dir}/foreign.safetensors`;
+    await Deno.writeFile(
+      foreign,
+      encodeSafetensors({
+        tensors: [{ name: "dense.bias", shape: [2], data: new Float32Array(2) }],
+        metadata: { format: "pt" },
+      }),
     );
-    assertUsageError(await cli("generate"), /--model/);
-    assertUsageError(await cli("generate", "--model", `${dir}/none`), /no checkpoint at/);
-    assertUsageError(await cli("generate", "--model", bad), /bad\.safetensors/);
-    assertUsageError(
-      await cli("train", "--corpus", `${dir}/missing.txt`, "--epochs", "1"),
-      /missing\.txt/,
+    const none = `${dir}/none.safetensors`;
+    for (const command of ["generate", "eval"]) {
+      assertDataError(await cli(command, "--model", none), /no such file/, none);
+      assertDataError(await cli(command, "--model", bad), /not a safetensors file/, bad);
+      assertDataError(
+        await cli(command, "--model", foreign),
+        /not an @rnn\/wasm checkpoint/,
+        foreign,
+      );
+    }
+    assertDataError(
+      await cli("train", "--corpus", corpus, "--init-from", foreign),
+      /not an @rnn\/wasm checkpoint/,
+      foreign,
+    );
+    assertDataError(
+      await cli("export", "--model", bad, "--out", `${dir}/x`),
+      /not a safetensors file/,
+      bad,
+    );
+    const missing = `${dir}/missing.txt`;
+    assertDataError(
+      await cli("train", "--corpus", missing, "--epochs", "1"),
+      /does not exist/,
+      missing,
+    );
+    assertDataError(
+      await cli("stats", "--corpus", missing),
+      /does not exist/,
+      missing,
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });
 
-Deno.test("help lists every train flag", async () => {
+Deno.test("a version-1 checkpoint is refused with exit code 1 and a message naming version 1", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const corpus = `${dir}/lyrics.txt`, old = `${dir}/v1.safetensors`;
+    await Deno.writeTextFile(corpus, TEXT);
+    // As version 1 wrote them: the weights, and the settings in one "hyperparameters" entry.
+    const [V, H] = [3, 2];
+    await Deno.writeFile(
+      old,
+      encodeSafetensors({
+        tensors: [
+          { name: "W_xh", shape: [V, H], data: new Float32Array(V * H) },
+          { name: "W_hh", shape: [H, H], data: new Float32Array(H * H) },
+          { name: "b_h", shape: [H], data: new Float32Array(H) },
+          { name: "W_hq", shape: [H, V], data: new Float32Array(H * V) },
+          { name: "b_q", shape: [V], data: new Float32Array(V) },
+        ],
+        metadata: {
+          format: "rnn-wasm",
+          format_version: "1",
+          vocab: JSON.stringify(["分", "开", " "]),
+          hyperparameters: JSON.stringify({ hidden: H, cell: "rnn", lr: 1 }),
+        },
+      }),
+    );
+    for (
+      const args of [
+        ["generate", "--model", old],
+        ["eval", "--model", old, "--corpus", corpus],
+        ["train", "--corpus", corpus, "--init-from", old],
+        ["train", "--resume", old],
+      ]
+    ) {
+      assertDataError(await cli(...args), /version-1 checkpoint/, old);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a diverging run exits with code 1 and one line that says it diverged", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const corpus = `${dir}/lyrics.txt`, model = `${dir}/m.safetensors`;
+    await Deno.writeTextFile(corpus, TEXT);
+    const r = await cli(
+      "train",
+      ...["--corpus", corpus, "--max-tokens", "0", ...SMALL_MODEL, "--epochs", "2"],
+      ...["--lr", "1e38", "--clip", "0", "--pred-every", "0", "--save", model],
+    );
+    assertDataError(r, /training diverged at epoch 1.*turn clipping on/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name: "a run whose perplexity overflows (lr 1e30) exits with code 1 as diverged",
+  // With lr 1e30 the loss stays finite in float32 (about 1e31 per token) but exp(mean loss) is
+  // Infinity: that is divergence too.
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const corpus = `${dir}/lyrics.txt`;
+      await Deno.writeTextFile(corpus, TEXT);
+      const r = await cli(
+        "train",
+        ...["--corpus", corpus, "--max-tokens", "0", ...SMALL_MODEL, "--epochs", "2"],
+        ...["--lr", "1e30", "--clip", "0", "--pred-every", "0"],
+      );
+      assertDataError(r, /diverged/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("help lists every command; <command> --help lists that command's options", async () => {
+  const h = await cli("help");
+  assert.equal(h.code, 0, h.stderr);
+  for (const command of ["train", "generate", "eval", "seq", "stats", "export", "import", "help"]) {
+    assert.match(h.stdout, new RegExp(`^ {2}${command} +\\S`, "m"), command);
+  }
+  assert.equal((await cli()).stdout, h.stdout);
+
   const r = await cli("train", "--help");
-  assert.equal(r.code, 0);
-  for (
-    const flag of [
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^deno run -A mod\.ts train /);
+  assert.deepEqual(
+    helpFlags(r.stdout).sort(),
+    [
       "--preset",
       "--cell",
+      "--hidden",
       "--layers",
+      "--activation",
+      "--gru-variant",
       "--dropout",
-      "--init-weights",
+      "--init",
       "--optimizer",
       "--val-fraction",
       "--save-best",
@@ -379,28 +653,51 @@ Deno.test("help lists every train flag", async () => {
       "--normalize",
       "--min-freq",
       "--max-tokens",
-      "--max-chars",
-      "--hidden",
-      "--steps",
-      "--batch",
+      "--num-steps",
+      "--batch-size",
       "--lr",
       "--clip",
       "--epochs",
       "--sampling",
-      "--activation",
       "--seed",
       "--random-offset",
       "--prefixes",
       "--pred-every",
       "--pred-len",
-      "--init",
+      "--init-from",
+      "--resume",
       "--save",
+      "--save-every",
       "--json",
-      "--model",
-      "--prefix",
-      "--len",
-    ]
-  ) assert.ok(r.stdout.includes(flag), flag);
+      "--threads",
+    ].sort(),
+  );
+  assert.match(r.stdout, /^ {2}--num-steps N .*\[35\]$/m);
+  assert.match(r.stdout, /^ {2}--batch-size N .*\[32\]$/m);
+  assert.doesNotMatch(r.stdout, /--temperature/);
+
+  const g = await cli("generate", "--help");
+  assert.equal(g.code, 0, g.stderr);
+  assert.deepEqual(helpFlags(g.stdout).sort(), [
+    "--length",
+    "--model",
+    "--prefix",
+    "--seed",
+    "--stop",
+    "--stream",
+    "--temperature",
+    "--top-k",
+    "--top-p",
+    "--unknown",
+  ]);
+  assert.match(g.stdout, /^ {2}--length N .*\[50\]$/m);
+  assert.doesNotMatch(g.stdout, /--num-steps|--batch-size/);
+  // -h is --help; help does not need the command's required flags.
+  assert.equal((await cli("generate", "-h")).stdout, g.stdout);
+
+  const e = await cli("eval", "--help");
+  assert.equal(e.code, 0, e.stderr);
+  assert.deepEqual(helpFlags(e.stdout).sort(), ["--corpus", "--max-tokens", "--model"]);
 });
 
 Deno.test("Ctrl-C during training saves the checkpoint and exits with 130", async () => {
@@ -413,7 +710,7 @@ Deno.test("Ctrl-C during training saves the checkpoint and exits with 130", asyn
         "train",
         "--corpus",
         corpus,
-        "--max-chars",
+        "--max-tokens",
         "0",
         ...SMALL_MODEL,
         "--epochs",
@@ -441,7 +738,7 @@ Deno.test("Ctrl-C during training saves the checkpoint and exits with 130", asyn
     const status = await child.status;
     await child.stderr.cancel();
     assert.equal(status.code, 130);
-    const g = await cli("generate", "--model", model, "--prefix", "分开", "--len", "3");
+    const g = await cli("generate", "--model", model, "--prefix", "分开", "--length", "3");
     assert.equal(g.code, 0, g.stderr);
   } finally {
     await Deno.remove(dir, { recursive: true });

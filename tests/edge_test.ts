@@ -2,6 +2,9 @@
 // then the example's own entry point as a subprocess with network, env and one file's read only.
 import assert from "node:assert/strict";
 import { createHandler } from "../examples/edge/main.ts";
+import { resolveTextConfig } from "../src/config/settings.ts";
+import { CheckpointError } from "../src/errors.ts";
+import { encodeSafetensors } from "../src/io/safetensors.ts";
 import { encodeCheckpoint } from "../src/io/checkpoint.ts";
 import { generate, type GenerateOptions } from "../src/generate/generate.ts";
 import { createModel } from "../src/model/model.ts";
@@ -14,13 +17,17 @@ const model = createModel({ vocabSize: vocab.size, hidden: 16, activation: "tanh
   seed: 3,
   initScale: 0.8,
 });
-const bytes = encodeCheckpoint(model, vocab);
+const text = resolveTextConfig({});
+const bytes = await encodeCheckpoint({ model, vocab, text });
 
-/** Serves the handler on loopback for `body`, then shuts the server down. */
-async function withServer(body: (base: string) => Promise<void>): Promise<void> {
+/** Serves the handler of a checkpoint on loopback for `body`, then shuts the server down. */
+async function withServer(
+  body: (base: string) => Promise<void>,
+  checkpoint: Uint8Array = bytes,
+): Promise<void> {
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen() {} },
-    createHandler(bytes, { maxPrefixChars: 20, maxLength: 200 }),
+    createHandler(checkpoint, { maxPrefixChars: 20, maxLength: 200 }),
   );
   try {
     await body(`http://127.0.0.1:${server.addr.port}`);
@@ -74,11 +81,11 @@ Deno.test("POST /generate streams the text generate() gives for the same options
       assert.equal(r.type, "text/plain; charset=utf-8");
       assert.ok(r.text.startsWith(prefix));
       assert.equal(Array.from(r.text).length, Array.from(prefix).length + options.length!);
-      assert.equal(r.text, generate(model, vocab, prefix, options));
+      assert.equal(r.text, await generate(model, vocab, prefix, options));
     }
     // Omitted length: the library's default of 50.
     const d = await post(base, JSON.stringify({ prefix: "你" }));
-    assert.equal(d.text, generate(model, vocab, "你"));
+    assert.equal(d.text, await generate(model, vocab, "你"));
   });
 });
 
@@ -153,6 +160,41 @@ Deno.test("bad bodies and field values get 400 (413 when too large) naming the f
   });
 });
 
+Deno.test("a word-level checkpoint's text settings split the prefix into words", async () => {
+  const words = Vocab.build(["the", "time", "traveller", "was", "here"]);
+  const wordModel = createModel({ vocabSize: words.size, hidden: 8 }, { seed: 1, initScale: 0.8 });
+  const wordText = resolveTextConfig({ tokens: "word", normalize: "letters" });
+  await withServer(async (base) => {
+    const r = await post(base, JSON.stringify({ prefix: "The TIME", length: 4 }));
+    assert.equal(r.status, 200, r.text);
+    assert.match(r.text, /^the time( \S+){4}$/);
+    const expected = await generate(wordModel, words, "The TIME", { length: 4, text: wordText });
+    assert.equal(r.text, expected);
+    const health = await fetch(`${base}/health`, { signal: AbortSignal.timeout(10_000) });
+    assert.equal((await health.json()).tokens, "word");
+    assertError(
+      await post(base, JSON.stringify({ prefix: "the zebra" })),
+      400,
+      /"zebra"/,
+      "prefix",
+    );
+  }, await encodeCheckpoint({ model: wordModel, vocab: words, text: wordText }));
+});
+
+Deno.test("createHandler() refuses bytes that are not a version-2 checkpoint", () => {
+  assert.throws(() => createHandler(new Uint8Array([1, 2, 3])), CheckpointError);
+  const v1 = encodeSafetensors({
+    tensors: [{ name: "b_q", shape: [2], data: new Float32Array(2) }],
+    metadata: { format: "rnn-wasm", format_version: "1" },
+  });
+  assert.throws(() => createHandler(v1), (e: unknown) => {
+    assert.ok(e instanceof CheckpointError, String(e));
+    assert.match(e.message, /version-1 checkpoint/);
+    return true;
+  });
+  assert.throws(() => createHandler(bytes, { maxLength: 0 }), /limits\.maxLength/);
+});
+
 Deno.test("unknown paths get 404 and wrong methods 405 with Allow", async () => {
   await withServer(async (base) => {
     const req = async (path: string, method: string) => {
@@ -200,7 +242,7 @@ Deno.test("the example's main serves a model file with net, env and that file's 
     assert.equal((await health.json()).vocab, vocab.size);
     const r = await post(base, JSON.stringify({ prefix: "分开", length: 20 }));
     assert.equal(r.status, 200, r.text);
-    assert.equal(r.text, generate(model, vocab, "分开", { length: 20 }));
+    assert.equal(r.text, await generate(model, vocab, "分开", { length: 20 }));
     child.kill("SIGTERM");
     await reader.cancel();
   } finally {

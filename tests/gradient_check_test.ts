@@ -2,10 +2,13 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { createReferenceBackend } from "../src/backend/reference.ts";
-import type { Buf } from "../src/backend/types.ts";
-import { backward, forwardLoss, type RnnModel, type Workspace } from "../src/model/model.ts";
+import { type FloatBuf, STAT } from "../src/backend/types.ts";
+import { backward } from "../src/model/backward.ts";
+import { forwardLoss } from "../src/model/forward.ts";
+import type { RnnModel } from "../src/model/model.ts";
+import type { Workspace } from "../src/model/workspace.ts";
 import { Rng } from "../src/rng.ts";
-import { drawProblem, lossAndGradients, relativeError, setUp } from "./_helpers.ts";
+import { drawProblem, lossAndGradients, lossSum, relativeError, setUp } from "./_helpers.ts";
 
 const EPS = 1e-5;
 // Gradients below ~1e-4 in size are compared in absolute terms (1e-10): central differences of
@@ -29,19 +32,27 @@ const sizes = fc.record({
  * analytic gradients. A coordinate whose two evaluations differ in which relu units are active
  * (in any layer) straddles a kink, where the loss has no derivative, and is skipped.
  */
-function centralDifferences(model: RnnModel, ws: Workspace, lossAt: () => number) {
+function centralDifferences(model: RnnModel, ws: Workspace, lossAt: () => Promise<number>) {
   const be = model.backend;
-  const pattern = () =>
-    ws.layers.map((w) => Array.from(be.read(w.states), (y) => (y > 0 ? 1 : 0)).join("")).join();
+  const pattern = async () => {
+    const layers = [];
+    for (const w of ws.layers) {
+      layers.push(Array.from(await be.read(w.states), (y) => (y > 0 ? 1 : 0)).join(""));
+    }
+    return layers.join();
+  };
+  // A perturbed weight is written through the model, as every change of its weights must be.
+  const write = (buf: FloatBuf, v: number, i: number) =>
+    buf === model.params ? model.changeWeights(() => be.write(buf, [v], i)) : be.write(buf, [v], i);
   let compared = 0, straddled = 0;
   return {
     /** Perturbs `buf[i]` (whose value is `value`) both ways and compares with `analytic`. */
-    probe(what: string, buf: Buf, i: number, value: number, analytic: number): void {
-      be.write(buf, [value + EPS], i);
-      const up = lossAt(), upPattern = pattern();
-      be.write(buf, [value - EPS], i);
-      const down = lossAt(), same = upPattern === pattern();
-      be.write(buf, [value], i);
+    async probe(what: string, buf: FloatBuf, i: number, value: number, analytic: number) {
+      write(buf, value + EPS, i);
+      const up = await lossAt(), upPattern = await pattern();
+      write(buf, value - EPS, i);
+      const down = await lossAt(), same = upPattern === await pattern();
+      write(buf, value, i);
       if (!same) return void straddled++;
       compared++;
       const numeric = (up - down) / (2 * EPS);
@@ -61,25 +72,25 @@ function sampledParams(numParams: number): number[] {
   return Array.from({ length: count }, (_, c) => Math.floor((c * numParams) / count));
 }
 
-Deno.test("every cell's and depth's gradients match central finite differences (float64)", () => {
-  fc.assert(
-    fc.property(sizes, fc.integer({ min: 0, max: 2 ** 31 - 1 }), (size, seed) => {
+Deno.test("every cell's and depth's gradients match central finite differences (float64)", async () => {
+  await fc.assert(
+    fc.asyncProperty(sizes, fc.integer({ min: 0, max: 2 ** 31 - 1 }), async (size, seed) => {
       const problem = drawProblem(size, seed);
       const be = createReferenceBackend();
       const { model, ws } = setUp(problem, be);
-      const { grads, dh0, dc0 } = lossAndGradients(model, ws, size.T);
+      const { grads, dh0, dc0 } = await lossAndGradients(model, ws, size.T);
       const n = size.T * size.B;
-      const fd = centralDifferences(model, ws, () => forwardLoss(model, ws, size.T) / n);
+      const fd = centralDifferences(model, ws, async () => (await lossSum(model, ws, size.T)) / n);
       for (const i of sampledParams(model.numParams)) {
-        fd.probe(`parameter ${i}`, model.params, i, problem.params[i], grads[i]);
+        await fd.probe(`parameter ${i}`, model.params, i, problem.params[i], grads[i]);
       }
       // The gradients with respect to the initial state (what BPTT would pass further back).
       const first = ws.layers[0];
       for (let i = 0; i < problem.h0.length; i++) {
-        fd.probe(`H0[${i}]`, first.states, i, problem.h0[i], dh0[i]);
+        await fd.probe(`H0[${i}]`, first.states, i, problem.h0[i], dh0[i]);
       }
       for (let i = 0; first.cells && i < problem.c0.length; i++) {
-        fd.probe(`C0[${i}]`, first.cells, i, problem.c0[i], dc0![i]);
+        await fd.probe(`C0[${i}]`, first.cells, i, problem.c0[i], dc0![i]);
       }
       fd.assertMostCompared();
     }),
@@ -87,30 +98,31 @@ Deno.test("every cell's and depth's gradients match central finite differences (
   );
 });
 
-Deno.test("with dropout between layers the gradients match central finite differences", () => {
-  fc.assert(
-    fc.property(
+Deno.test("with dropout between layers the gradients match central finite differences", async () => {
+  await fc.assert(
+    fc.asyncProperty(
       sizes.filter((s) => s.layers >= 2),
       fc.integer({ min: 0, max: 2 ** 31 - 1 }),
       fc.constantFrom(0.2, 0.5),
-      (size, seed, p) => {
+      async (size, seed, p) => {
         const problem = drawProblem(size, seed);
         const be = createReferenceBackend();
         const { model, ws } = setUp(problem, be);
         // The same generator state for every pass, so every evaluation drops the same values.
         const dropout = () => ({ p, rng: new Rng(seed) });
         const n = size.T * size.B;
+        const lossAt = async () => {
+          be.fill(ws.stats, 0);
+          forwardLoss(model, ws, size.T, dropout());
+          return (await be.readScalars(ws.stats))[STAT.loss] / n;
+        };
         be.fill(model.grads, 0);
-        forwardLoss(model, ws, size.T, dropout());
+        await lossAt();
         backward(model, ws, size.T, dropout());
-        const grads = be.read(model.grads);
-        const fd = centralDifferences(
-          model,
-          ws,
-          () => forwardLoss(model, ws, size.T, dropout()) / n,
-        );
+        const grads = await be.read(model.grads);
+        const fd = centralDifferences(model, ws, lossAt);
         for (const i of sampledParams(model.numParams)) {
-          fd.probe(`parameter ${i}`, model.params, i, problem.params[i], grads[i]);
+          await fd.probe(`parameter ${i}`, model.params, i, problem.params[i], grads[i]);
         }
         fd.assertMostCompared();
       },

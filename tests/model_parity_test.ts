@@ -21,14 +21,14 @@ const sizes = fc.record({
   gruVariant: fc.constantFrom("book" as const, "pytorch" as const),
 });
 
-Deno.test("the WASM model's loss and gradients match the float64 reference (every cell, depth)", () => {
-  fc.assert(
-    fc.property(sizes, fc.integer({ min: 0, max: 2 ** 31 - 1 }), (size, seed) => {
+Deno.test("the WASM model's loss and gradients match the float64 reference (every cell, depth)", async () => {
+  await fc.assert(
+    fc.asyncProperty(sizes, fc.integer({ min: 0, max: 2 ** 31 - 1 }), async (size, seed) => {
       const problem = drawProblem(size, seed, 0.3);
       const ref = setUp(problem, createReferenceBackend());
       const wasm = setUp(problem, createWasmBackend());
-      const a = lossAndGradients(wasm.model, wasm.ws, size.T);
-      const r = lossAndGradients(ref.model, ref.ws, size.T);
+      const a = await lossAndGradients(wasm.model, wasm.ws, size.T);
+      const r = await lossAndGradients(ref.model, ref.ws, size.T);
       assert.ok(relativeError(a.loss, r.loss, 1e-6) < 1e-5, `loss ${a.loss} vs ${r.loss}`);
       // Relative error per element, except that differences below 1e-6 of the tensor's largest
       // gradient count as agreement: float32 sums carried back through BPTT lose about that much
@@ -39,8 +39,8 @@ Deno.test("the WASM model's loss and gradients match the float64 reference (ever
         ...model.layers.flatMap((
           l,
         ) => [l.W_x.length, l.W_h.length, l.b.length, l.b_hn?.length ?? 0]),
-        model.output.W_hq.length,
-        model.output.b_q.length,
+        model.output!.W_hq.length,
+        model.output!.b_q.length,
       ];
       let offset = 0;
       for (const n of sizes) {

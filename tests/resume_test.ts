@@ -1,11 +1,12 @@
 // Stopping and resuming: a run stopped at epoch k and resumed ends with the same bits as one
-// that never stopped, with every source of randomness and state in play.
+// that never stopped, with every source of randomness and state in play, in process and through
+// the command line's checkpoints (format version 2).
 import assert from "node:assert/strict";
-import { decodeCheckpoint } from "../src/io/checkpoint.ts";
+import { CHECKPOINT_VERSION, decodeCheckpoint } from "../src/io/checkpoint.ts";
 import { buildCorpus } from "../src/text/corpus.ts";
-import { getWeights } from "../src/model/model.ts";
 import { decodeSafetensors } from "../src/io/safetensors.ts";
-import { train, type TrainState } from "../src/train/train.ts";
+import type { TrainState } from "../src/train/state.ts";
+import { train } from "../src/train/train.ts";
 import { cli } from "./_cli.ts";
 
 const TEXT = "分开就分开 不分开的是我对你的想念 窗外的麻雀在电线杆上多嘴 ".repeat(10);
@@ -34,11 +35,12 @@ Deno.test("train() resumed from its state equals a run that never stopped", asyn
   const first = await train(corpus, {
     ...opts,
     epochs: 5,
-    onEpoch: (r, state) => {
-      if (r.epoch === 2) stopped = state();
+    onEpoch: async (r, state) => {
+      if (r.epoch === 2) stopped = await state();
     },
   });
-  assert.deepEqual(getWeights(first.model), getWeights(straight.model));
+  assert.deepEqual(await first.model.getWeights(), await straight.model.getWeights());
+  assert.equal(stopped?.epoch, 2);
   const partial = await train(corpus, { ...opts, epochs: 2 });
   const resumed = await train(corpus, {
     ...opts,
@@ -47,7 +49,7 @@ Deno.test("train() resumed from its state equals a run that never stopped", asyn
     resume: stopped,
   });
   assert.equal(resumed.history[0].epoch, 3);
-  assert.deepEqual(getWeights(resumed.model), getWeights(straight.model));
+  assert.deepEqual(await resumed.model.getWeights(), await straight.model.getWeights());
   assert.deepEqual(resumed.state, straight.state);
 });
 
@@ -67,9 +69,9 @@ Deno.test("--save-every and --resume continue a run bit for bit", async () => {
       "2",
       "--dropout",
       "0.3",
-      "--batch",
+      "--batch-size",
       "4",
-      "--steps",
+      "--num-steps",
       "8",
       "--optimizer",
       "adam",
@@ -97,8 +99,15 @@ Deno.test("--save-every and --resume continue a run bit for bit", async () => {
       `${dir}/b.safetensors`,
     );
     assert.equal(b.code, 0, b.stderr);
-    const saved = decodeCheckpoint(await Deno.readFile(`${dir}/b.safetensors`));
-    assert.equal(saved.training?.epoch, 2);
+    const bytes = await Deno.readFile(`${dir}/b.safetensors`);
+    assert.equal(decodeSafetensors(bytes).metadata.format_version, String(CHECKPOINT_VERSION));
+    assert.equal(CHECKPOINT_VERSION, 2);
+    const saved = decodeCheckpoint(bytes);
+    assert.equal(saved.state?.epoch, 2);
+    // Adam's moments travel as tensors under the book's names.
+    assert.ok(saved.state?.optimizer && saved.state.optimizer.step > 0);
+    const names = decodeSafetensors(bytes).tensors.map((t) => t.name);
+    assert.ok(names.includes("adam.m.W_xh_l0") && names.includes("adam.v.b_q"), names.join());
     const c = await cli(
       "train",
       "--resume",
@@ -117,11 +126,11 @@ Deno.test("--save-every and --resume continue a run bit for bit", async () => {
       "train",
       "--resume",
       `${dir}/b.safetensors`,
-      "--init",
+      "--init-from",
       `${dir}/b.safetensors`,
     );
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /--resume continues a saved run; drop --init and --preset/);
+    assert.match(r.stderr, /--resume continues a saved run; drop --init-from and --preset/);
     const e = await cli("train", "--corpus", corpus, "--save-every", "2");
     assert.equal(e.code, 2);
     assert.match(e.stderr, /--save-every needs --save FILE/);

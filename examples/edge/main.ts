@@ -15,7 +15,12 @@
  *
  * @module
  */
-import { decodeCheckpoint, generateReadableStream, type GenerateStreamOptions } from "../../mod.ts";
+import {
+  decodeCheckpoint,
+  generateReadableStream,
+  type GenerateStreamOptions,
+  UsageError,
+} from "../../mod.ts";
 
 /** Bounds on what one request may ask for; every field is optional. */
 export interface EdgeLimits {
@@ -104,10 +109,10 @@ async function readBounded(
  * the field; an unknown path 404; a wrong method 405 with an `Allow` header. Unexpected errors
  * give 500 `{error: "internal error"}`, never a stack trace.
  *
- * @param modelBytes A checkpoint's bytes.
+ * @param modelBytes A checkpoint's bytes (format version 2).
  * @param limits Bounds on request size and on what a request may ask for.
  * @returns A handler for `Deno.serve`.
- * @throws {SyntaxError} When the bytes are not a valid checkpoint.
+ * @throws {CheckpointError} When the bytes are not a valid checkpoint (the message says why).
  * @throws {RangeError} When a limit is not an integer >= 1.
  * @example Serve a tiny model and ask it for text
  * ```ts
@@ -115,8 +120,9 @@ async function readBounded(
  * import { createHandler } from "./main.ts";
  *
  * const vocab = new Vocab(["a", "b", "c"]);
- * const model = createModel({ vocabSize: 3, hidden: 8, activation: "tanh" }, { initScale: 0.5 });
- * const handler = createHandler(encodeCheckpoint(model, vocab));
+ * const model = createModel({ vocabSize: 3, hidden: 8 }, { initScale: 0.5 });
+ * const text = { tokens: "char", normalize: "none", maxTokens: 0, minFreq: 0 } as const;
+ * const handler = createHandler(await encodeCheckpoint({ model, vocab, text }));
  * const res = await handler(
  *   new Request("http://localhost/generate", {
  *     method: "POST",
@@ -231,7 +237,7 @@ export function createHandler(
       // Options and the prefix's characters are checked here, before the response starts.
       body = generateReadableStream(model, vocab, r.prefix, options);
     } catch (e) {
-      if (e instanceof RangeError) {
+      if (e instanceof UsageError) {
         throw new RequestError(400, e.message, /prefix/.test(e.message) ? "prefix" : undefined);
       }
       throw e;

@@ -29,7 +29,7 @@ export interface BufferArg {
   readonly length: (s: Sizes) => number;
   /** May be `undefined` (then the kernel does without it). */
   readonly optional?: boolean;
-  /** Given exactly when the call's GRU variant is this one (the bias `b_hn`). */
+  /** Required when the call's GRU variant is this one, ignored otherwise (the bias `b_hn`). */
   readonly withVariant?: "pytorch";
 }
 

@@ -65,12 +65,14 @@ function matmulNN(
  * be.write(a, [1, 2]);
  * be.write(b, [3, 4]);
  * be.matmulNN(c, a, b, 1, 2, 1);
- * console.log(be.read(c)[0]); // 11
+ * console.log((await be.read(c))[0]); // 11
  * ```
  */
 export function createReferenceBackend(): Backend {
   const owner = {};
   let disposed = false;
+  // Freed buffers, so a second free() is refused as in the WebAssembly backend.
+  const freed = new WeakSet<RefBuf>();
   const make = (kind: AnyBuf["kind"], data: Float64Array | Int32Array, k = 0, n = 0) => {
     if (disposed) throw new TypeError("this reference backend is disposed");
     return new RefBuf(kind, data, true, owner, k, n) as unknown as never;
@@ -108,6 +110,8 @@ export function createReferenceBackend(): Backend {
     free(buf) {
       const b = own(buf, buf.kind);
       if (!b.root) throw new TypeError("Expected a buffer from alloc, not a view");
+      if (freed.has(b)) throw new TypeError("this buffer was freed already");
+      freed.add(b);
     },
     dispose() {
       disposed = true;

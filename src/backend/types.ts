@@ -262,7 +262,7 @@ export interface Backend {
    * the candidate is the book's `n = tanh(zin_n + (r⊙H)·W_hn)` (`variant` `"book"`) or
    * PyTorch's `n = tanh(zin_n + r⊙(H·W_hn + bhn))` (`"pytorch"`). `zin[T,B,G]` holds the input
    * products plus the input-side biases, `whh[H,G]` is `W_hr | W_hz | W_hn`, and `bhn[H]` is
-   * given for PyTorch's variant only. Saves `gates[T,B,G]` (post-activation r, z, n) and
+   * required for PyTorch's variant and ignored for the book's. Saves `gates[T,B,G]` (post-activation r, z, n) and
    * `hn[T,B,H]` (`r⊙H` for the book's variant, `H·W_hn + bhn` for PyTorch's) for
    * {@linkcode Backend.gruBackward}. `whhPacked` as for {@linkcode Backend.rnnForward}, read
    * only for PyTorch's variant (the book's multiplies by two column blocks of `whh`).
@@ -284,7 +284,8 @@ export interface Backend {
    * Backpropagation through time for {@linkcode Backend.gruForward}. On entry `dstates[s+1]`
    * holds the loss gradient reaching `H_{s+1}` from above; walking `s = T-1 … 0` the kernel adds
    * the recurrent part into `dstates[s]` and writes `dzin[T,B,G]`, the gradient of `zin`, which
-   * must be zero on entry. `dwhh[H,G]` and `dbhn[H]` (PyTorch's variant only) are added into. On
+   * must be zero on entry. `dwhh[H,G]` and `dbhn[H]` (PyTorch's variant; ignored for the book's)
+   * are added into. On
    * exit `dstates[0]` holds the gradient with respect to `H_0`.
    */
   gruBackward(

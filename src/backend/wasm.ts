@@ -39,6 +39,8 @@ class WasmBuf {
     readonly k = 0,
     readonly n = 0,
   ) {}
+  /** Set by `free()`, which refuses a buffer twice (its block would be handed out twice). */
+  freed = false;
 }
 
 type Fn = (...args: number[]) => number;
@@ -262,8 +264,8 @@ export function wasmBackendOver(
 
   /** The byte offset of `buf`, after checking it is ours, of that kind, and holds `n` elements. */
   function ptr(buf: AnyBuf | undefined, kind: AnyBuf["kind"], n: number): number {
+    if (disposed) throw new TypeError("this WASM backend is disposed");
     if (!(buf instanceof WasmBuf) || buf.owner !== owner || buf.kind !== kind) {
-      if (disposed) throw new TypeError("this WASM backend is disposed");
       throw new TypeError(`Expected a ${kind} buffer allocated by this WASM backend`);
     }
     if (buf.length < n) {
@@ -321,6 +323,8 @@ export function wasmBackendOver(
       ptr(buf, buf.kind, 0);
       const w = buf as unknown as WasmBuf;
       if (w.bytes === 0) throw new TypeError("Expected a buffer from alloc, not a view");
+      if (w.freed) throw new TypeError("this buffer was freed already");
+      w.freed = true;
       let list = freed.get(w.bytes);
       if (!list) freed.set(w.bytes, list = []);
       list.push(w.ptr);
@@ -395,11 +399,8 @@ export function wasmBackendOver(
     },
     packWeights(dst, b, k, n) {
       sizes2(k, n);
-      packW(ptr(dst, "packed", 0), fp(b, k * n), k, n);
-      const w = dst as unknown as WasmBuf;
-      if (w.k !== k || w.n !== n) {
-        throw new TypeError(`Expected a packed [${k},${n}] weight, got [${w.k},${w.n}]`);
-      }
+      if (dst === undefined) throw new TypeError("packWeights: dst is missing");
+      packW(pp(dst, k, n), fp(b, k * n), k, n);
     },
     matmulPacked(c, a, b, m, k, n) {
       sizes3(m, k, n);

@@ -25,12 +25,12 @@ interface Problem {
 }
 
 /** Parameters, inputs and targets rounded to float32, so both backends see the same numbers. */
-function drawProblem(sizes: number[], batch: number, seed: number): Problem {
+async function drawProblem(sizes: number[], batch: number, seed: number): Promise<Problem> {
   const rng = new Rng(seed);
   const net = createMlp(createReferenceBackend(), sizes, rng);
   // Xavier weights plus non-zero biases, so the bias gradients are tested away from 0 too.
   const params = Float64Array.from(
-    net.backend.read(net.params),
+    await net.backend.read(net.params),
     (p) => Math.fround(p + 0.3 * rng.normal()),
   );
   const x = Float64Array.from({ length: batch * sizes[0] }, () => Math.fround(rng.normal()));
@@ -53,15 +53,15 @@ function loss(out: ArrayLike<number>, y: ArrayLike<number>): { value: number; dO
 }
 
 /** A network on `be` holding the problem's parameters, its forward outputs and gradients. */
-function run(be: Backend, sizes: number[], batch: number, p: Problem) {
+async function run(be: Backend, sizes: number[], batch: number, p: Problem) {
   const net = createMlp(be, sizes, new Rng(0));
   be.write(net.params, p.params);
   const ws = createMlpWorkspace(net, batch);
-  const out = mlpForward(net, ws, p.x, batch);
+  const out = await mlpForward(net, ws, p.x, batch);
   const { value, dOut } = loss(out, p.y);
   be.fill(net.grads, 0);
   mlpBackward(net, ws, dOut);
-  return { net, ws, out, value, grads: be.read(net.grads) };
+  return { net, ws, out, value, grads: await be.read(net.grads) };
 }
 
 // With the ReLU pattern fixed the outputs are linear in any one parameter, so the loss is
@@ -71,25 +71,29 @@ function run(be: Backend, sizes: number[], batch: number, p: Problem) {
 const EPS = 1e-3;
 const TINY = 1e-4;
 
-Deno.test("mlpBackward() matches central finite differences (float64 reference)", () => {
+Deno.test("mlpBackward() matches central finite differences (float64 reference)", async () => {
   // Kinks are counted over all runs: in a net of two hidden units one unit near its kink takes a
   // third of the parameters with it, so a single draw may skip many; across runs few are skipped.
   let compared = 0, straddled = 0;
-  fc.assert(
-    fc.property(shapes, ({ sizes, batch, seed }) => {
+  await fc.assert(
+    fc.asyncProperty(shapes, async ({ sizes, batch, seed }) => {
       const be = createReferenceBackend();
-      const p = drawProblem(sizes, batch, seed);
-      const { net, ws, grads } = run(be, sizes, batch, p);
-      const lossAt = () => loss(mlpForward(net, ws, p.x, batch), p.y).value;
+      const p = await drawProblem(sizes, batch, seed);
+      const { net, ws, grads } = await run(be, sizes, batch, p);
+      const lossAt = async () => loss(await mlpForward(net, ws, p.x, batch), p.y).value;
       // Which hidden units are active: a difference whose two ends differ straddles a kink.
-      const pattern = () =>
-        ws.acts.slice(1, -1).map((a) => Array.from(be.read(a), (v) => (v > 0 ? 1 : 0)).join(""))
-          .join("|");
+      const pattern = async () => {
+        const rows: string[] = [];
+        for (const a of ws.acts.slice(1, -1)) {
+          rows.push(Array.from(await be.read(a), (v) => (v > 0 ? 1 : 0)).join(""));
+        }
+        return rows.join("|");
+      };
       for (let i = 0; i < net.numParams; i++) {
         be.write(net.params, [p.params[i] + EPS], i);
-        const up = lossAt(), upPattern = pattern();
+        const up = await lossAt(), upPattern = await pattern();
         be.write(net.params, [p.params[i] - EPS], i);
-        const down = lossAt(), same = upPattern === pattern();
+        const down = await lossAt(), same = upPattern === await pattern();
         be.write(net.params, [p.params[i]], i);
         if (!same) {
           straddled++;
@@ -106,12 +110,13 @@ Deno.test("mlpBackward() matches central finite differences (float64 reference)"
   assert.ok(straddled <= compared / 20, `${straddled} of ${compared + straddled} straddled`);
 });
 
-Deno.test("mlpForward() and mlpBackward() on WASM match the float64 reference", () => {
-  fc.assert(
-    fc.property(shapes, ({ sizes, batch, seed }) => {
-      const p = drawProblem(sizes, batch, seed);
-      const r = run(createReferenceBackend(), sizes, batch, p);
-      const w = run(createWasmBackend(), sizes, batch, p);
+Deno.test("mlpForward() and mlpBackward() on WASM match the float64 reference", async () => {
+  await fc.assert(
+    fc.asyncProperty(shapes, async ({ sizes, batch, seed }) => {
+      const p = await drawProblem(sizes, batch, seed);
+      const r = await run(createReferenceBackend(), sizes, batch, p);
+      const wasm = createWasmBackend();
+      const w = await run(wasm, sizes, batch, p);
       const close = (a: ArrayLike<number>, b: ArrayLike<number>, what: string) => {
         for (let i = 0; i < b.length; i++) {
           assert.ok(
@@ -122,39 +127,40 @@ Deno.test("mlpForward() and mlpBackward() on WASM match the float64 reference", 
       };
       close(w.out, r.out, "output");
       close(w.grads, r.grads, "gradient");
+      wasm.dispose();
     }),
     { numRuns: 60 },
   );
 });
 
-Deno.test("mlpBackward() adds into the gradients", () => {
+Deno.test("mlpBackward() adds into the gradients", async () => {
   const be = createReferenceBackend();
-  const sizes = [3, 5, 2], p = drawProblem(sizes, 4, 9);
-  const { net, ws, out, grads } = run(be, sizes, 4, p);
+  const sizes = [3, 5, 2], p = await drawProblem(sizes, 4, 9);
+  const { net, ws, out, grads } = await run(be, sizes, 4, p);
   mlpBackward(net, ws, loss(out, p.y).dOut);
-  const twice = be.read(net.grads);
+  const twice = await be.read(net.grads);
   for (let i = 0; i < net.numParams; i++) assert.ok(Math.abs(twice[i] - 2 * grads[i]) < 1e-12);
 });
 
-Deno.test("createMlp() draws Xavier-uniform weights and zero biases, the same for a seed", () => {
+Deno.test("createMlp() draws Xavier-uniform weights and zero biases, the same for a seed", async () => {
   const be = createReferenceBackend();
   const make = (seed: number): Mlp => createMlp(be, [4, 10, 1], new Rng(seed));
   const net = make(5);
   assert.equal(net.numParams, 61);
-  net.layers.forEach((layer, l) => {
+  for (const [l, layer] of net.layers.entries()) {
     const bound = Math.sqrt(6 / (net.sizes[l] + net.sizes[l + 1]));
-    const w = Array.from(be.read(layer.W));
+    const w = Array.from(await be.read(layer.W));
     assert.ok(w.every((v) => Math.abs(v) <= bound), `layer ${l} exceeds ±${bound}`);
     // Spread over the interval, not bunched near 0: the mean |w| of U(±a) is a/2.
     const meanAbs = w.reduce((s, v) => s + Math.abs(v), 0) / w.length;
     assert.ok(meanAbs > 0.25 * bound, `layer ${l} mean |w| ${meanAbs}`);
-    assert.ok(be.read(layer.b).every((v) => v === 0));
-  });
-  assert.deepEqual(be.read(make(5).params), be.read(net.params));
-  assert.notDeepEqual(be.read(make(6).params), be.read(net.params));
+    assert.ok((await be.read(layer.b)).every((v) => v === 0));
+  }
+  assert.deepEqual(await be.read(make(5).params), await be.read(net.params));
+  assert.notDeepEqual(await be.read(make(6).params), await be.read(net.params));
 });
 
-Deno.test("the MLP rejects bad sizes, batches and gradients", () => {
+Deno.test("the MLP rejects bad sizes, batches and gradients", async () => {
   const be = createReferenceBackend();
   assert.throws(() => createMlp(be, [4], new Rng(0)), RangeError);
   assert.throws(() => createMlp(be, [4, 0, 1], new Rng(0)), RangeError);
@@ -162,8 +168,9 @@ Deno.test("the MLP rejects bad sizes, batches and gradients", () => {
   assert.throws(() => createMlpWorkspace(net, 0), RangeError);
   const ws = createMlpWorkspace(net, 2);
   assert.throws(() => mlpBackward(net, ws, [1]), RangeError);
+  // mlpForward refuses a bad call at once, not as a rejected promise.
   assert.throws(() => mlpForward(net, ws, [1, 2, 3, 4, 5, 6], 3), RangeError);
   assert.throws(() => mlpForward(net, ws, [1, 2, 3], 2), RangeError);
-  mlpForward(net, ws, [1, 2, 3, 4], 2);
+  await mlpForward(net, ws, [1, 2, 3, 4], 2);
   assert.throws(() => mlpBackward(net, ws, [1]), RangeError);
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { loadText } from "../text/corpus.ts";
+import { loadText } from "../io/corpus_files.ts";
 import { countNgrams, fitZipf } from "./ngrams.ts";
 import { flatten, normalizeLetters, tokenize } from "../text/tokenize.ts";
 

@@ -8,10 +8,11 @@ const NOISE_VARIANCE = 0.2 ** 2;
 
 /** Seeds checked below; the bounds were checked on seeds 0..299 (margins in the comments). */
 const SEEDS = [0, 1, 2, 3, 4];
-const runs = SEEDS.map((seed) => runSequenceExperiment({ seed }));
+const runs: Awaited<ReturnType<typeof runSequenceExperiment>>[] = [];
+for (const seed of SEEDS) runs.push(await runSequenceExperiment({ seed }));
 
-Deno.test("runSequenceExperiment() is deterministic for a seed", () => {
-  const again = runSequenceExperiment({ seed: 0 });
+Deno.test("runSequenceExperiment() is deterministic for a seed", async () => {
+  const again = await runSequenceExperiment({ seed: 0 });
   const { net: _a, ...first } = runs[0];
   const { net: _b, ...second } = again;
   assert.deepEqual(second, first);
@@ -71,7 +72,7 @@ Deno.test("1-step predictions err by about the noise; feeding predictions back e
   });
 });
 
-Deno.test("k-step errors grow with k", () => {
+Deno.test("k-step errors grow with k", async () => {
   runs.forEach((r, i) => {
     const [k1, k4, k16, k64] = [1, 4, 16, 64].map((k) => r.mse.k[k]);
     const what = `seed ${SEEDS[i]}: ${[k1, k4, k16, k64]}`;
@@ -80,14 +81,14 @@ Deno.test("k-step errors grow with k", () => {
     // (variance 0.04), so 1 and 4 steps ahead differ by less than the sampling error there.
     assert.ok(k1 < k4 && k4 < k16 && k16 < k64, what);
   });
-  const r224 = runSequenceExperiment({ seed: 224 }).mse.k;
+  const r224 = (await runSequenceExperiment({ seed: 224 })).mse.k;
   assert.ok(r224[4] > 0.98 * r224[1] && r224[1] < r224[16] && r224[16] < r224[64]);
 });
 
-Deno.test("the float64 reference backend reproduces the WASM run", () => {
+Deno.test("the float64 reference backend reproduces the WASM run", async () => {
   // Same draws, same steps: only float32 rounding differs, about 1e-7 relative per epoch on
   // seeds 0..4 and at most 1e-5 in the 64-step error, which compounds 64 predictions.
-  const ref = runSequenceExperiment({ seed: 1, backend: createReferenceBackend() });
+  const ref = await runSequenceExperiment({ seed: 1, backend: createReferenceBackend() });
   const near = (a: number, b: number, what: string) =>
     assert.ok(Math.abs(a - b) <= 1e-4 * Math.abs(b), `${what}: wasm ${a}, reference ${b}`);
   runs[1].losses.forEach((l, i) => near(l, ref.losses[i], `epoch ${i + 1} loss`));
@@ -96,10 +97,10 @@ Deno.test("the float64 reference backend reproduces the WASM run", () => {
   for (const k of [1, 4, 16, 64]) near(runs[1].mse.k[k], ref.mse.k[k], `${k}-step mse`);
 });
 
-Deno.test("runSequenceExperiment() rejects inconsistent sizes", () => {
-  assert.throws(() => runSequenceExperiment({ ks: [65] }), RangeError);
-  assert.throws(() => runSequenceExperiment({ T: 100, nTrain: 96 }), RangeError);
-  assert.throws(() => runSequenceExperiment({ T: 60 }), RangeError);
-  assert.throws(() => runSequenceExperiment({ tau: 0 }), RangeError);
-  assert.throws(() => runSequenceExperiment({ lr: -1 }), RangeError);
+Deno.test("runSequenceExperiment() rejects inconsistent sizes", async () => {
+  await assert.rejects(runSequenceExperiment({ ks: [65] }), RangeError);
+  await assert.rejects(runSequenceExperiment({ T: 100, nTrain: 96 }), RangeError);
+  await assert.rejects(runSequenceExperiment({ T: 60 }), RangeError);
+  await assert.rejects(runSequenceExperiment({ tau: 0 }), RangeError);
+  await assert.rejects(runSequenceExperiment({ lr: -1 }), RangeError);
 });

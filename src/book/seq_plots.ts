@@ -36,7 +36,7 @@ export const SEQUENCE_FIGURE_FILES: Readonly<Record<keyof SequenceFigures, strin
  * ```ts
  * import { runSequenceExperiment } from "./seq_experiment.ts";
  * import { sequenceFigures } from "./seq_plots.ts";
- * const figures = await sequenceFigures(runSequenceExperiment({ epochs: 1 }));
+ * const figures = await sequenceFigures(await runSequenceExperiment({ epochs: 1 }));
  * console.log(figures.kstep.includes(">64-step preds<")); // true
  * ```
  */

@@ -27,6 +27,8 @@ export interface CommandFlags {
   readonly settings: readonly string[];
   /** The command's own flags, by flag name (kebab-case). */
   readonly own: Readonly<Record<string, Flag>>;
+  /** Defaults to show instead of the table's, by setting name (e.g. "the model's"). */
+  readonly defaults?: Readonly<Record<string, string>>;
 }
 
 /** What {@linkcode parseFlags} found. */
@@ -126,6 +128,7 @@ export function pathFlag(flag: string, text: unknown, what: string): string {
 /** The help lines of a command's flags: settings from the table, then its own. */
 export function flagHelp(flags: CommandFlags, defaults: Record<string, unknown> = {}): string {
   const rows: [string, string][] = [];
+  defaults = { ...flags.defaults, ...defaults };
   for (const name of flags.settings) {
     const s = SETTINGS[name];
     const value = s.kind === "bool"
@@ -148,5 +151,5 @@ export function flagHelp(flags: CommandFlags, defaults: Record<string, unknown> 
 }
 
 function metavar(kind: string): string {
-  return kind === "int" ? "N" : kind === "number" ? "X" : kind === "list" ? "A,B" : "VALUE";
+  return kind === "int" ? "N" : kind === "number" ? "X" : kind === "list" ? "A,B" : "NAME|PATH";
 }

@@ -16,6 +16,7 @@ export const EVAL_FLAGS: CommandFlags = {
   own: {
     model: { type: "string", value: "FILE", help: "the checkpoint to load (required)" },
   },
+  defaults: { maxTokens: "the model's" },
 };
 
 /**

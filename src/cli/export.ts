@@ -56,9 +56,17 @@ function describe(model: RnnModel): string {
  * @returns The exit code, 0; flag mistakes and a model PyTorch cannot express throw
  * `UsageError`, a missing or corrupt checkpoint a `CheckpointError`.
  * @example Export a checkpoint
- * ```ts ignore
+ * ```ts
+ * import { createModel } from "../model/model.ts";
+ * import { saveCheckpoint } from "../io/checkpoint.ts";
+ * import { textCorpus } from "../text/text.ts";
  * import { runExport } from "./export.ts";
- * await runExport(["--model", "jaychou.safetensors", "--out", "jaychou.pt.safetensors"]);
+ * const dir = await Deno.makeTempDir();
+ * const corpus = textCorpus("分开 不分开");
+ * const model = createModel({ vocabSize: corpus.vocab.size, hidden: 8 });
+ * await saveCheckpoint(`${dir}/m.safetensors`, { model, vocab: corpus.vocab, text: corpus.text });
+ * await runExport(["--model", `${dir}/m.safetensors`, "--out", `${dir}/m.pt.safetensors`]);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function runExport(args: string[]): Promise<number> {
@@ -89,9 +97,16 @@ export async function runExport(args: string[]): Promise<number> {
  * @returns The exit code, 0; flag mistakes throw `UsageError`, a file that is not such a state
  * dict a `CheckpointError` naming it.
  * @example Import a state dict
- * ```ts ignore
+ * ```ts
+ * import { createModel } from "../model/model.ts";
+ * import { exportPyTorch } from "../io/pytorch.ts";
+ * import { Vocab } from "../text/vocab.ts";
  * import { runImport } from "./export.ts";
- * await runImport(["--in", "model.safetensors", "--out", "model.ckpt.safetensors"]);
+ * const dir = await Deno.makeTempDir();
+ * const model = createModel({ vocabSize: 2, hidden: 3, cell: "lstm" });
+ * await Deno.writeFile(`${dir}/t.safetensors`, await exportPyTorch(model, new Vocab(["a", "b"])));
+ * console.log(await runImport(["--in", `${dir}/t.safetensors`, "--out", `${dir}/m.safetensors`])); // 0
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function runImport(args: string[]): Promise<number> {

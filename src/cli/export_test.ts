@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
-import { assertUsageError, cli } from "../../tests/_cli.ts";
+import { assertDataError, assertUsageError, cli } from "../../tests/_cli.ts";
+import { type ModelConfig, resolveTextConfig } from "../config/settings.ts";
 import { loadCheckpoint, saveCheckpoint } from "../io/checkpoint.ts";
 import { generate } from "../generate/generate.ts";
-import { createModel, getWeights, type ModelConfig } from "../model/model.ts";
+import { createModel } from "../model/model.ts";
 import { decodeSafetensors } from "../io/safetensors.ts";
 import { Vocab } from "../text/vocab.ts";
 
@@ -15,7 +16,8 @@ async function checkpoint(dir: string, name: string, config: Partial<ModelConfig
     { seed: 3, init: "uniform" },
   );
   const path = `${dir}/${name}.safetensors`;
-  await saveCheckpoint(path, model, VOCAB, { text: { tokens: "char", normalize: "none" } });
+  const text = resolveTextConfig({ tokens: "char", normalize: "none" });
+  await saveCheckpoint(path, { model, vocab: VOCAB, text });
   return path;
 }
 
@@ -43,9 +45,14 @@ Deno.test("export then import through the CLI gives back the same weights and te
     assert.match(i.stdout, /^wrote .*back\.safetensors: checkpoint of 2 x gru \(pytorch\)/);
     const [a, b] = await Promise.all([loadCheckpoint(ckpt), loadCheckpoint(back)]);
     assert.deepEqual(b.model.config, a.model.config);
-    const wa = getWeights(a.model), wb = getWeights(b.model);
+    assert.deepEqual(b.text, a.text);
+    const wa = await a.model.getWeights(), wb = await b.model.getWeights();
+    assert.deepEqual(Object.keys(wb), Object.keys(wa));
     for (const name of Object.keys(wa)) assert.deepEqual(wb[name], wa[name], name);
-    assert.equal(generate(b.model, b.vocab, "abc"), generate(a.model, a.vocab, "abc"));
+    assert.equal(
+      await generate(b.model, b.vocab, "abc", { text: b.text }),
+      await generate(a.model, a.vocab, "abc", { text: a.text }),
+    );
     assert.deepEqual((await Array.fromAsync(Deno.readDir(dir), (x) => x.name)).sort(), [
       "back.safetensors",
       "gru.pt.safetensors",
@@ -56,7 +63,7 @@ Deno.test("export then import through the CLI gives back the same weights and te
   }
 });
 
-Deno.test("export and import report mistakes as usage errors", async () => {
+Deno.test("export and import report usage mistakes with code 2, bad files with code 1", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const book = await checkpoint(dir, "book", { cell: "gru" });
@@ -64,20 +71,26 @@ Deno.test("export and import report mistakes as usage errors", async () => {
     const garbage = `${dir}/garbage.safetensors`;
     await Deno.writeFile(garbage, new Uint8Array(16));
     const out = `${dir}/out.safetensors`;
-    const [refused, noModel, format, noIn, bad, unknown] = await Promise.all([
-      cli("export", "--model", book, "--out", out),
-      cli("export", "--out", out),
-      cli("export", "--model", rnn, "--out", out, "--format", "onnx"),
-      cli("import", "--out", out),
-      cli("import", "--in", garbage, "--out", out),
-      cli("import", "--in", garbage, "--out", out, "--model", rnn),
-    ]);
+    const missing = `${dir}/missing.safetensors`;
+    const [refused, noModel, format, noIn, bad, unknown, notCheckpoint, absent] = await Promise
+      .all([
+        cli("export", "--model", book, "--out", out),
+        cli("export", "--out", out),
+        cli("export", "--model", rnn, "--out", out, "--format", "onnx"),
+        cli("import", "--out", out),
+        cli("import", "--in", garbage, "--out", out),
+        cli("import", "--in", garbage, "--out", out, "--model", rnn),
+        cli("export", "--model", garbage, "--out", out),
+        cli("import", "--in", missing, "--out", out),
+      ]);
     assertUsageError(refused, /book's GRU cannot be exported.*reset gate/);
     assertUsageError(noModel, /--model FILE \(a checkpoint\) is required/);
     assertUsageError(format, /--format must be one of pytorch, got "onnx"/);
     assertUsageError(noIn, /--in FILE \(a PyTorch state dict\) is required/);
-    assertUsageError(bad, /garbage\.safetensors: /);
-    assertUsageError(unknown, /--model/);
+    assertDataError(bad, /garbage\.safetensors: /, garbage);
+    assertUsageError(unknown, /'--model'/);
+    assertDataError(notCheckpoint, /garbage\.safetensors: /, garbage);
+    assertDataError(absent, /no such file/, missing);
     await assert.rejects(Deno.stat(out), Deno.errors.NotFound);
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -30,7 +30,7 @@ export const GENERATE_FLAGS: CommandFlags = {
     "top-p": {
       type: "string",
       value: "P",
-      help: "when sampling, keep the most likely tokens until their probability reaches P [1]",
+      help: "when sampling, keep the likeliest tokens up to probability P [1]",
     },
     seed: { type: "string", value: "N", help: "seed of the sampler; prefix i uses N + i [0]" },
     stop: {

@@ -12,6 +12,17 @@
 import { DataError, TrainingDivergedError, UsageError } from "../errors.ts";
 import { type CommandFlags, flagHelp } from "./args.ts";
 
+/** The commands, in help order. */
+export const COMMAND_NAMES: readonly string[] = [
+  "train",
+  "generate",
+  "eval",
+  "seq",
+  "stats",
+  "export",
+  "import",
+];
+
 /** A subcommand: what it does, its usage line, its flags, and how to run it. */
 interface Command {
   readonly summary: string;
@@ -84,7 +95,14 @@ function overview(): string {
   ].join("\n");
 }
 
-async function commandHelp(name: string): Promise<string> {
+/**
+ * The help text: the overview without a command, else the command's usage and options.
+ *
+ * @param name A command, or undefined for the overview.
+ * @returns The text `--help` prints.
+ */
+export async function helpText(name?: string): Promise<string> {
+  if (name === undefined) return overview();
   const c = COMMANDS[name];
   return `${PROGRAM} ${c.usage}\n\n${c.summary}.\n\nOptions (defaults in brackets):\n${
     flagHelp(await c.flags())
@@ -117,7 +135,7 @@ export async function main(args: string[]): Promise<number> {
       );
     }
     if (rest.includes("--help") || rest.includes("-h")) {
-      console.log(await commandHelp(name));
+      console.log(await helpText(name));
       return 0;
     }
     return await command.run(rest);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { UsageError } from "./args.ts";
+import { UsageError } from "../errors.ts";
 import { runSeq } from "./seq.ts";
 
 /** Runs the command with console.log captured; returns the exit code and the printed lines. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { UsageError } from "./args.ts";
+import { CorpusError, UsageError } from "../errors.ts";
 import { runStats } from "./stats.ts";
 
 /** Runs `stats` with console.log captured; returns the exit code and the printed text. */
@@ -136,6 +136,11 @@ Deno.test("runStats() rejects bad flags with a UsageError", async () => {
 Deno.test("runStats() passes on the corpus loader's error for a missing file", async () => {
   await assert.rejects(
     runStats(["--corpus", "/nonexistent/no-such-text.txt"]),
-    Deno.errors.NotFound,
+    (e: unknown) => {
+      assert.ok(e instanceof CorpusError, String(e));
+      assert.match(e.message, /\/nonexistent\/no-such-text\.txt does not exist/);
+      assert.equal(e.path, "/nonexistent/no-such-text.txt");
+      return true;
+    },
   );
 });

@@ -33,7 +33,7 @@ export const TRAIN_FLAGS: CommandFlags = {
     preset: {
       type: "string",
       value: "NAME",
-      help: `the book's settings for a run, as defaults: ${Object.keys(PRESETS).join(", ")}`,
+      help: "one of the book's runs as defaults (see docs/cli.md, Presets)",
     },
     "init-from": {
       type: "string",
@@ -43,7 +43,7 @@ export const TRAIN_FLAGS: CommandFlags = {
     resume: {
       type: "string",
       value: "FILE",
-      help: "continue a saved run exactly (its settings are the defaults; --epochs N extends it)",
+      help: "continue a saved run exactly; --epochs N extends it",
     },
     save: { type: "string", value: "FILE", help: "write a checkpoint at the end, or on Ctrl-C" },
     "save-every": {
@@ -53,13 +53,13 @@ export const TRAIN_FLAGS: CommandFlags = {
     },
     "save-best": {
       type: "boolean",
-      help: "with --val-fraction: keep in --save the epoch with the best validation perplexity",
+      help: "keep in --save the epoch of best validation perplexity",
     },
     json: { type: "boolean", help: "one JSON object per reported epoch, then a summary" },
     threads: {
       type: "string",
       value: "N|auto",
-      help: "threads for the large products (any count gives the same numbers) [auto]",
+      help: "threads (any count gives the same numbers) [auto]",
     },
   },
 };
@@ -203,7 +203,6 @@ async function trainWith(
     result = await train(corpus, {
       ...run,
       model,
-      text,
       resume: out.resume,
       signal: controller.signal,
       onProgress: showBar

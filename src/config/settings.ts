@@ -159,7 +159,7 @@ const MODEL: Table<ModelConfig> = {
     kind: "choice",
     choices: ["book", "pytorch"],
     default: "book",
-    help: "book: reset gate before the hidden product; pytorch: after it, as nn.GRU (exportable)",
+    help: "the GRU: the book's, or PyTorch's nn.GRU (exportable)",
   },
   vocabSize: {
     group: "model",
@@ -191,7 +191,7 @@ const TEXT: Table<TextConfig> = {
     kind: "choice",
     choices: ["none", "letters"],
     default: "none",
-    help: "none: every character kept; letters: lower-case letters and spaces (English edition)",
+    help: "none: every character; letters: a-z and spaces",
   },
   maxTokens: {
     group: "text",
@@ -269,8 +269,7 @@ const TRAIN: Table<TrainConfig> = {
     kind: "choice",
     choices: ["normal", "uniform"],
     default: "normal",
-    help:
-      "normal: N(0, 0.01^2) weights (from scratch); uniform: PyTorch's U(-1/sqrt(H), 1/sqrt(H))",
+    help: "normal: N(0, 0.01²) (the book); uniform: PyTorch's ±1/√H",
   },
   valFraction: {
     group: "train",
@@ -279,7 +278,7 @@ const TRAIN: Table<TrainConfig> = {
     max: 1,
     below: true,
     default: 0,
-    help: "hold out the last fraction F and report its perplexity",
+    help: "hold out the last fraction X and report its perplexity",
   },
   prefixes: {
     group: "train",
@@ -372,8 +371,13 @@ function fits(name: string, value: unknown): boolean {
 export function checkSetting(name: string, value: unknown): void {
   if (!Object.hasOwn(SETTINGS, name)) throw new UsageError(`unknown setting "${name}"`);
   if (!fits(name, value)) {
-    throw new UsageError(`{${name}} must be ${describe(name)}, got ${JSON.stringify(value)}`);
+    throw new UsageError(`{${name}} must be ${describe(name)}, got ${shown(value)}`);
   }
+}
+
+/** A value as a message shows it: numbers as JavaScript prints them (NaN, Infinity), else JSON. */
+function shown(value: unknown): string {
+  return typeof value === "number" ? String(value) : JSON.stringify(value);
 }
 
 /**
@@ -499,6 +503,7 @@ export function resolveRunConfig(given: Readonly<Partial<RunConfig>>): RunConfig
  * ```
  */
 export function parseSetting(name: string, text: string): unknown {
+  if (!Object.hasOwn(SETTINGS, name)) throw new UsageError(`unknown setting "${name}"`);
   const s = SETTINGS[name];
   let value: unknown = text;
   if (s.kind === "int" || s.kind === "number") value = text.trim() === "" ? NaN : Number(text);

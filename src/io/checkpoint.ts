@@ -92,10 +92,13 @@ export async function encodeCheckpoint(checkpoint: Checkpoint): Promise<Uint8Arr
     throw new UsageError("the model has NaN or infinite weights; it was not saved");
   }
   const adam = state?.optimizer;
-  if (adam && (adam.m.length !== model.numParams || adam.v.length !== model.numParams)) {
-    throw new UsageError(
-      `the optimizer state holds ${adam.m.length} moments, the model ${model.numParams} parameters`,
-    );
+  for (const [key, moments] of adam ? [["m", adam.m], ["v", adam.v]] as const : []) {
+    if (moments.length !== model.numParams) {
+      throw new UsageError(
+        `the optimizer state holds ${moments.length} values in ${key}, the model ` +
+          `${model.numParams} parameters`,
+      );
+    }
   }
   const tensors: Tensor[] = [];
   const add = (prefix: string, values: Record<string, Float32Array>) => {
@@ -197,6 +200,17 @@ function readState(
     ...(s.dropoutRngState ? { dropoutRngState: s.dropoutRngState as number[] } : {}),
   };
   if (s.adamStep === undefined) return state;
+  for (const t of namedTensors(config)) {
+    for (const prefix of ["adam.m.", "adam.v."]) {
+      const tensor = byName.get(prefix + t.name);
+      if (tensor && JSON.stringify(tensor.shape) !== JSON.stringify(t.shape)) {
+        throw new CheckpointError(
+          `tensor "${prefix}${t.name}" has shape ${JSON.stringify(tensor.shape)}, expected ` +
+            JSON.stringify(t.shape),
+        );
+      }
+    }
+  }
   const moments = (prefix: string) =>
     joinNamed(
       config,
@@ -330,10 +344,16 @@ export function decodeCheckpoint(
  * @param path Destination, conventionally `*.safetensors`.
  * @param checkpoint What to save.
  * @throws {CheckpointError} When the file cannot be written (the message names it).
- * @example Save a model
- * ```ts ignore
+ * @example Save a model trained on a text
+ * ```ts
+ * import { textCorpus } from "../text/text.ts";
+ * import { createModel } from "../model/model.ts";
  * import { saveCheckpoint } from "./checkpoint.ts";
- * await saveCheckpoint("jaychou.safetensors", { model, vocab, text });
+ * const corpus = textCorpus("分开 不分开");
+ * const model = createModel({ vocabSize: corpus.vocab.size, hidden: 8 });
+ * const path = await Deno.makeTempFile({ suffix: ".safetensors" });
+ * await saveCheckpoint(path, { model, vocab: corpus.vocab, text: corpus.text });
+ * await Deno.remove(path);
  * ```
  */
 export async function saveCheckpoint(path: string, checkpoint: Checkpoint): Promise<void> {
@@ -355,12 +375,21 @@ export async function saveCheckpoint(path: string, checkpoint: Checkpoint): Prom
  * @returns The checkpoint.
  * @throws {CheckpointError} When the file is missing, unreadable or not a valid checkpoint (the
  * message names the file).
- * @example Load and generate
- * ```ts ignore
- * import { loadCheckpoint } from "./checkpoint.ts";
+ * @example Save, load and generate
+ * ```ts
+ * import { textCorpus } from "../text/text.ts";
+ * import { createModel } from "../model/model.ts";
  * import { generate } from "../generate/generate.ts";
- * const { model, vocab, text } = await loadCheckpoint("jaychou.safetensors");
- * console.log(await generate(model, vocab, "分开", { text }));
+ * import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+ * const corpus = textCorpus("分开 不分开");
+ * const path = await Deno.makeTempFile({ suffix: ".safetensors" });
+ * const saved = createModel({ vocabSize: corpus.vocab.size, hidden: 8 }, { seed: 3 });
+ * await saveCheckpoint(path, { model: saved, vocab: corpus.vocab, text: corpus.text });
+ * const { model, vocab, text } = await loadCheckpoint(path);
+ * const options = { text, length: 5 };
+ * console.log(await generate(model, vocab, "分开", options) ===
+ *   await generate(saved, corpus.vocab, "分开", options)); // true
+ * await Deno.remove(path);
  * ```
  */
 export async function loadCheckpoint(

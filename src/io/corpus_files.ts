@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { CorpusError } from "../errors.ts";
+import { CorpusError, UsageError } from "../errors.ts";
 
 /**
  * Where a corpus comes from and how to check it.
@@ -447,7 +447,7 @@ async function loadPath(path: string): Promise<string> {
  */
 export async function loadText(nameOrPath: string, options: LoadTextOptions = {}): Promise<string> {
   if (typeof nameOrPath !== "string" || nameOrPath === "") {
-    throw new TypeError(
+    throw new UsageError(
       `loadText() needs a corpus name (${Object.keys(CORPORA).join(", ")}) or a file path, ` +
         `got ${nameOrPath === "" ? "an empty string" : typeof nameOrPath}`,
     );

@@ -1,18 +1,11 @@
 import assert from "node:assert/strict";
 import { createReferenceBackend } from "../backend/reference.ts";
 import { generate } from "../generate/generate.ts";
-import {
-  createModel,
-  createWorkspace,
-  forwardHidden,
-  forwardLogits,
-  getWeights,
-  type ModelConfig,
-  resetState,
-  type RnnModel,
-  setWeights,
-  writeTokens,
-} from "../model/model.ts";
+import { type ModelConfig, resolveModelConfig, resolveTextConfig } from "../config/settings.ts";
+import { CheckpointError, UsageError } from "../errors.ts";
+import { forwardHidden, forwardLogits, resetState, writeTokens } from "../model/forward.ts";
+import { createModel, type RnnModel } from "../model/model.ts";
+import { createWorkspace } from "../model/workspace.ts";
 import { exportPyTorch, importPyTorch } from "./pytorch.ts";
 import { Rng } from "../rng.ts";
 import { decodeSafetensors, encodeSafetensors, type SafetensorsFile } from "./safetensors.ts";
@@ -22,12 +15,14 @@ const VOCAB = new Vocab([..."abcdefg"]);
 const V = VOCAB.size;
 
 /** The configurations exported: every PyTorch module and nonlinearity, one and two layers. */
-const CONFIGS: ModelConfig[] = [1, 2].flatMap((layers) => [
-  { vocabSize: V, hidden: 5, activation: "tanh", cell: "rnn", layers },
-  { vocabSize: V, hidden: 5, activation: "relu", cell: "rnn", layers },
-  { vocabSize: V, hidden: 5, activation: "tanh", cell: "lstm", layers },
-  { vocabSize: V, hidden: 5, activation: "tanh", cell: "gru", gruVariant: "pytorch", layers },
-]);
+const CONFIGS: ModelConfig[] = [1, 2].flatMap((layers) =>
+  ([
+    { vocabSize: V, hidden: 5, activation: "tanh", cell: "rnn", layers },
+    { vocabSize: V, hidden: 5, activation: "relu", cell: "rnn", layers },
+    { vocabSize: V, hidden: 5, activation: "tanh", cell: "lstm", layers },
+    { vocabSize: V, hidden: 5, activation: "tanh", cell: "gru", gruVariant: "pytorch", layers },
+  ] as const).map(resolveModelConfig)
+);
 
 const label = (c: ModelConfig) =>
   `${c.cell}${c.cell === "rnn" ? `(${c.activation})` : ""} x${c.layers}`;
@@ -105,25 +100,27 @@ function torchForward(
 }
 
 /** Our model's layer outputs [T][B][H] and logits [T][B][V] on the same tokens. */
-function ourForward(
+async function ourForward(
   model: RnnModel,
   tokens: number[][],
-): { outputs: number[][][][]; logits: number[][][] } {
+): Promise<{ outputs: number[][][][]; logits: number[][][] }> {
   const be = model.backend, B = tokens.length, T = tokens[0].length;
   const { hidden: H, vocabSize: Vs } = model.config;
   const ws = createWorkspace(model, T, B);
   writeTokens(model, ws, tokens.flat(), T, "inputs");
   resetState(model, ws);
   forwardHidden(model, ws, T);
-  const logits = be.read(forwardLogits(model, ws, T));
-  const outputs = ws.layers.map((w) => {
-    const states = be.read(w.states);
-    return Array.from({ length: T }, (_, s) =>
+  const logits = await be.read(forwardLogits(model, ws, T));
+  const outputs: number[][][][] = [];
+  for (const w of ws.layers) {
+    const states = await be.read(w.states);
+    outputs.push(Array.from({ length: T }, (_, s) =>
       Array.from({ length: B }, (_, b) => {
         const at = ((s + 1) * B + b) * H;
         return Array.from(states.subarray(at, at + H));
-      }));
-  });
+      })));
+  }
+  ws.free();
   return {
     outputs,
     logits: Array.from({ length: T }, (_, s) =>
@@ -152,48 +149,48 @@ function drawTokens(seed: number, B: number, T: number): number[][] {
 }
 
 /** A model with uniform (PyTorch-like) weights rounded to float32, on the float64 reference. */
-function referenceModel(config: ModelConfig, seed: number): RnnModel {
+async function referenceModel(config: ModelConfig, seed: number): Promise<RnnModel> {
   const be = createReferenceBackend();
   const model = createModel(config, { backend: be, seed, init: "uniform" });
-  be.write(model.params, Float64Array.from(be.read(model.params), Math.fround));
+  model.loadParams(Float64Array.from(await be.read(model.params), Math.fround));
   return model;
 }
 
 for (const config of CONFIGS) {
-  Deno.test(`exportPyTorch -> importPyTorch keeps every weight and the generated text: ${label(config)}`, () => {
+  Deno.test(`exportPyTorch -> importPyTorch keeps every weight and the generated text: ${label(config)}`, async () => {
     const model = createModel(config, { seed: 7, init: "uniform" });
-    const back = importPyTorch(exportPyTorch(model, VOCAB));
+    const back = importPyTorch(await exportPyTorch(model, VOCAB));
     assert.deepEqual(back.model.config, model.config);
     assert.deepEqual(back.vocab.tokens, VOCAB.tokens);
-    const want = getWeights(model), got = getWeights(back.model);
+    const want = await model.getWeights(), got = await back.model.getWeights();
     assert.deepEqual(Object.keys(got), Object.keys(want));
     for (const name of Object.keys(want)) {
       assert.deepEqual(Array.from(got[name]), Array.from(want[name]), name);
     }
     for (const prefix of ["ab", "gfe"]) {
       assert.equal(
-        generate(back.model, back.vocab, prefix, { length: 20 }),
-        generate(model, VOCAB, prefix, { length: 20 }),
+        await generate(back.model, back.vocab, prefix, { length: 20 }),
+        await generate(model, VOCAB, prefix, { length: 20 }),
       );
     }
   });
 
-  Deno.test(`our forward pass equals PyTorch's equations in float64: ${label(config)}`, () => {
-    const model = referenceModel(config, 3);
-    const file = decodeSafetensors(exportPyTorch(model, VOCAB));
+  Deno.test(`our forward pass equals PyTorch's equations in float64: ${label(config)}`, async () => {
+    const model = await referenceModel(config, 3);
+    const file = decodeSafetensors(await exportPyTorch(model, VOCAB));
     const tokens = drawTokens(11, 3, 6);
-    const want = torchForward(file, config.cell!, config.activation, tokens);
-    const got = ourForward(model, tokens);
+    const want = torchForward(file, config.cell, config.activation, tokens);
+    const got = await ourForward(model, tokens);
     got.outputs.forEach((o, l) => assertClose(o, want.outputs[l], 1e-12, `layer ${l} state`));
     assertClose(got.logits, want.logits, 1e-12, "logits");
     // And the float32 WASM model imported from the same file, to float32 precision.
-    const wasm = ourForward(importPyTorch(exportPyTorch(model, VOCAB)).model, tokens);
+    const wasm = await ourForward(importPyTorch(await exportPyTorch(model, VOCAB)).model, tokens);
     wasm.outputs.forEach((o, l) => assertClose(o, want.outputs[l], 1e-5, `layer ${l} state`));
     assertClose(wasm.logits, want.logits, 1e-5, "logits");
   });
 
-  Deno.test(`importPyTorch computes what PyTorch computes when bias_hh is not zero: ${label(config)}`, () => {
-    const file = decodeSafetensors(exportPyTorch(referenceModel(config, 5), VOCAB));
+  Deno.test(`importPyTorch computes what PyTorch computes when bias_hh is not zero: ${label(config)}`, async () => {
+    const file = decodeSafetensors(await exportPyTorch(await referenceModel(config, 5), VOCAB));
     const rng = new Rng(9);
     for (const t of file.tensors) {
       if (t.name.startsWith("rnn.bias_hh")) {
@@ -202,25 +199,25 @@ for (const config of CONFIGS) {
     }
     const imported = importPyTorch(encodeSafetensors(file), { backend: createReferenceBackend() });
     const tokens = drawTokens(13, 2, 5);
-    const want = torchForward(file, config.cell!, config.activation, tokens);
-    const got = ourForward(imported.model, tokens);
+    const want = torchForward(file, config.cell, config.activation, tokens);
+    const got = await ourForward(imported.model, tokens);
     got.outputs.forEach((o, l) => assertClose(o, want.outputs[l], 1e-12, `layer ${l} state`));
     assertClose(got.logits, want.logits, 1e-12, "logits");
   });
 }
 
-Deno.test("exportPyTorch transposes to PyTorch's orientation (hand-checked, H = 1, V = 2)", () => {
+Deno.test("exportPyTorch transposes to PyTorch's orientation (hand-checked, H = 1, V = 2)", async () => {
   const model = createModel({ vocabSize: 2, hidden: 1, activation: "tanh" }, {
     backend: createReferenceBackend(),
   });
-  setWeights(model, {
+  model.setWeights({
     W_xh: [0.5, -0.25], // [V, H] = [2, 1]: the book's X W
     W_hh: [2],
     b_h: [0.125],
     W_hq: [3, 4], // [H, V] = [1, 2]
     b_q: [5, 6],
   });
-  const file = decodeSafetensors(exportPyTorch(model, new Vocab(["x", "y"])));
+  const file = decodeSafetensors(await exportPyTorch(model, new Vocab(["x", "y"])));
   const t = Object.fromEntries(file.tensors.map((x) => [x.name, x]));
   assert.deepEqual(Object.keys(t), [
     "rnn.weight_ih_l0",
@@ -244,15 +241,15 @@ Deno.test("exportPyTorch transposes to PyTorch's orientation (hand-checked, H = 
   assert.equal(JSON.parse(file.metadata.config).activation, "tanh");
 });
 
-Deno.test("exportPyTorch puts each gate in PyTorch's rows and b_hn in bias_hh's n block", () => {
+Deno.test("exportPyTorch puts each gate in PyTorch's rows and b_hn in bias_hh's n block", async () => {
   const H = 2, I = 3;
   const model = createModel(
     { vocabSize: I, hidden: H, activation: "tanh", cell: "gru", gruVariant: "pytorch" },
     { backend: createReferenceBackend(), seed: 1, init: "uniform" },
   );
-  const w = getWeights(model);
+  const w = await model.getWeights();
   const t = Object.fromEntries(
-    decodeSafetensors(exportPyTorch(model, new Vocab(["a", "b", "c"]))).tensors.map((
+    decodeSafetensors(await exportPyTorch(model, new Vocab(["a", "b", "c"]))).tensors.map((
       x,
     ) => [x.name, x.data]),
   );
@@ -277,35 +274,48 @@ Deno.test("exportPyTorch puts each gate in PyTorch's rows and b_hn in bias_hh's 
   });
 });
 
-Deno.test("exportPyTorch refuses the book's GRU and models it cannot express", () => {
+Deno.test("exportPyTorch refuses the book's GRU and models it cannot express", async () => {
   const gru = createModel({ vocabSize: V, hidden: 3, activation: "tanh", cell: "gru" });
-  assert.throws(() => exportPyTorch(gru, VOCAB), (e: unknown) => {
-    assert.ok(e instanceof RangeError);
+  await assert.rejects(exportPyTorch(gru, VOCAB), (e: unknown) => {
+    assert.ok(e instanceof UsageError, String(e));
     assert.match(e.message, /book's GRU.*reset gate after.*gruVariant "pytorch"/s);
     return true;
   });
   const rnn = createModel({ vocabSize: V, hidden: 3, activation: "tanh" });
-  assert.throws(() => exportPyTorch(rnn, new Vocab(["a"])), RangeError);
+  await assert.rejects(exportPyTorch(rnn, new Vocab(["a"])), (e: unknown) => {
+    assert.ok(e instanceof UsageError, String(e));
+    assert.match(e.message, /the vocabulary has 1 tokens, the model 7/);
+    return true;
+  });
   const bare = createModel({ vocabSize: 0, inputSize: 2, hidden: 3, activation: "tanh" });
-  assert.throws(() => exportPyTorch(bare, VOCAB), /one-hot tokens with an output layer/);
+  await assert.rejects(exportPyTorch(bare, VOCAB), (e: unknown) => {
+    assert.ok(e instanceof UsageError, String(e));
+    assert.match(e.message, /one-hot tokens with an output layer/);
+    return true;
+  });
 });
 
-Deno.test("importPyTorch rejects malformed state dicts with a message that says what is wrong", () => {
+Deno.test("importPyTorch rejects malformed state dicts with a message that says what is wrong", async () => {
   const model = createModel(
     { vocabSize: V, hidden: 3, activation: "tanh", cell: "lstm", layers: 2 },
     { seed: 2, init: "uniform" },
   );
-  const good = () => decodeSafetensors(exportPyTorch(model, VOCAB));
+  const exported = await exportPyTorch(model, VOCAB);
+  const good = () => decodeSafetensors(exported);
   const rejects = (edit: (f: SafetensorsFile) => void, pattern: RegExp) => {
     const f = good();
     edit(f);
     assert.throws(() => importPyTorch(encodeSafetensors(f)), (e: unknown) => {
-      assert.ok(e instanceof SyntaxError, String(e));
+      assert.ok(e instanceof CheckpointError, String(e));
       assert.match(e.message, pattern);
       return true;
     });
   };
-  assert.throws(() => importPyTorch(new Uint8Array(5)), SyntaxError);
+  assert.throws(() => importPyTorch(new Uint8Array(5)), (e: unknown) => {
+    assert.ok(e instanceof CheckpointError, String(e));
+    assert.match(e.message, /^not a safetensors file: /);
+    return true;
+  });
   const drop = (name: string) => (f: SafetensorsFile) => {
     f.tensors = f.tensors.filter((t) => t.name !== name);
   };
@@ -364,23 +374,27 @@ Deno.test("importPyTorch rejects malformed state dicts with a message that says 
     cell: "gru",
     gruVariant: "pytorch",
   });
-  const f = decodeSafetensors(exportPyTorch(gru, VOCAB));
+  const f = decodeSafetensors(await exportPyTorch(gru, VOCAB));
   f.metadata.config = JSON.stringify({ ...gru.config, gruVariant: "book" });
-  assert.throws(() => importPyTorch(encodeSafetensors(f)), /always PyTorch's GRU/);
+  assert.throws(() => importPyTorch(encodeSafetensors(f)), (e: unknown) => {
+    assert.ok(e instanceof CheckpointError, String(e));
+    assert.match(e.message, /always PyTorch's GRU/);
+    return true;
+  });
 });
 
-Deno.test("importPyTorch reads a state dict with no config: the sizes come from the tensors", () => {
+Deno.test("importPyTorch reads a state dict with no config: the sizes come from the tensors", async () => {
   const model = createModel(
     { vocabSize: V, hidden: 4, activation: "tanh", cell: "gru", gruVariant: "pytorch", layers: 2 },
     { seed: 4, init: "uniform" },
   );
-  const f = decodeSafetensors(exportPyTorch(model, VOCAB));
+  const f = decodeSafetensors(await exportPyTorch(model, VOCAB));
   f.metadata = { vocab: f.metadata.vocab };
   const back = importPyTorch(encodeSafetensors(f));
   assert.deepEqual(back.model.config, model.config);
-  assert.deepEqual(back.text, { tokens: "char", normalize: "none" });
+  assert.deepEqual(back.text, resolveTextConfig({ tokens: "char", normalize: "none" }));
   assert.equal(
-    generate(back.model, back.vocab, "abc", { length: 15 }),
-    generate(model, VOCAB, "abc", { length: 15 }),
+    await generate(back.model, back.vocab, "abc", { length: 15 }),
+    await generate(model, VOCAB, "abc", { length: 15 }),
   );
 });

@@ -2,14 +2,9 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { createReferenceBackend } from "../backend/reference.ts";
 import { GRU, LSTM, type RecurrentLayer, RNN } from "./layers.ts";
-import {
-  createModel,
-  createWorkspace,
-  forwardHidden,
-  getWeights,
-  setWeights,
-  writeTokens,
-} from "./model.ts";
+import { forwardHidden, writeTokens } from "./forward.ts";
+import { createModel } from "./model.ts";
+import { createWorkspace } from "./workspace.ts";
 import { Rng } from "../rng.ts";
 
 const LAYERS = { rnn: RNN, gru: GRU, lstm: LSTM } as const;
@@ -25,9 +20,9 @@ const sizes = fc.record({
 
 const normal = (rng: Rng, n: number) => Float64Array.from({ length: n }, () => rng.normal());
 
-Deno.test("a layer fed one-hot rows gives the language model's hidden states", () => {
-  fc.assert(
-    fc.property(sizes, ({ I: V, H, T, B, L, cell, seed }) => {
+Deno.test("a layer fed one-hot rows gives the language model's hidden states", async () => {
+  await fc.assert(
+    fc.asyncProperty(sizes, async ({ I: V, H, T, B, L, cell, seed }) => {
       const layer: RecurrentLayer = new LAYERS[cell]({
         inputSize: V,
         hiddenSize: H,
@@ -42,7 +37,7 @@ Deno.test("a layer fed one-hot rows gives the language model's hidden states", (
         layers: L,
         gruVariant: layer.model.config.gruVariant,
       });
-      setWeights(lm, { ...getWeights(lm), ...getWeights(layer.model) });
+      lm.setWeights({ ...(await lm.getWeights()), ...(await layer.model.getWeights()) });
       const rng = new Rng(seed);
       const tokens = Int32Array.from({ length: B * T }, () => rng.nextInt(V)); // [B, T]
       const onehot = new Float32Array(T * B * V); // [T, B, V]
@@ -53,18 +48,22 @@ Deno.test("a layer fed one-hot rows gives the language model's hidden states", (
       writeTokens(lm, ws, tokens, T, "inputs");
       forwardHidden(lm, ws, T);
       const top = ws.layers[L - 1].states;
-      const want = lm.backend.read(lm.backend.view(top, B * H, T * B * H));
-      const got = layer.forward(onehot, B).outputs;
+      const want = await lm.backend.read(lm.backend.view(top, B * H, T * B * H));
+      const got = (await layer.forward(onehot, B)).outputs;
+      assert.equal(got.length, want.length);
       for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i] - want[i]) < 1e-6, `${i}`);
+      ws.free();
+      lm.dispose();
+      layer.model.dispose();
     }),
     { numRuns: 30 },
   );
 });
 
-Deno.test("a layer's backward matches central finite differences (inputs, weights, state)", () => {
+Deno.test("a layer's backward matches central finite differences (inputs, weights, state)", async () => {
   const EPS = 1e-5;
-  fc.assert(
-    fc.property(sizes, ({ I, H, T, B, L, cell, seed }) => {
+  await fc.assert(
+    fc.asyncProperty(sizes, async ({ I, H, T, B, L, cell, seed }) => {
       const layer = new LAYERS[cell]({
         inputSize: I,
         hiddenSize: H,
@@ -78,39 +77,44 @@ Deno.test("a layer's backward matches central finite differences (inputs, weight
       const h0 = normal(rng, L * B * H), c0 = normal(rng, L * B * H);
       const state = () => ({ h: h0, ...(cell === "lstm" ? { c: c0 } : {}) });
       // L = Σ r ⊙ outputs, so dL/doutputs = r.
-      const loss = () => {
-        const { outputs } = layer.forward(x, B, state());
+      const loss = async () => {
+        const { outputs } = await layer.forward(x, B, state());
         let sum = 0;
         for (let i = 0; i < outputs.length; i++) sum += r[i] * outputs[i];
         return sum;
       };
       layer.zeroGrad();
-      layer.forward(x, B, state());
-      const { dInputs, dState } = layer.backward(r);
-      const grads = layer.model.backend.read(layer.model.grads);
-      const check = (what: string, analytic: number, vary: (d: number) => void) => {
+      await layer.forward(x, B, state());
+      const { dInputs, dState } = await layer.backward(r);
+      const grads = await layer.model.backend.read(layer.model.grads);
+      const check = async (what: string, analytic: number, vary: (d: number) => void) => {
         vary(EPS);
-        const up = loss();
+        const up = await loss();
         vary(-2 * EPS);
-        const down = loss();
+        const down = await loss();
         vary(EPS);
         const numeric = (up - down) / (2 * EPS);
         const err = Math.abs(analytic - numeric) /
           Math.max(Math.abs(analytic) + Math.abs(numeric), 1e-3);
         assert.ok(err < 1e-6, `${what}: analytic ${analytic}, numeric ${numeric}`);
       };
-      for (let i = 0; i < x.length; i++) check(`x[${i}]`, dInputs[i], (d) => (x[i] += d));
-      for (let i = 0; i < h0.length; i++) check(`h0[${i}]`, dState.h[i], (d) => (h0[i] += d));
-      if (cell === "lstm") {
-        for (let i = 0; i < c0.length; i++) check(`c0[${i}]`, dState.c![i], (d) => (c0[i] += d));
+      for (let i = 0; i < x.length; i++) await check(`x[${i}]`, dInputs[i], (d) => (x[i] += d));
+      for (let i = 0; i < h0.length; i++) {
+        await check(`h0[${i}]`, dState.h[i], (d) => (h0[i] += d));
       }
-      const params = layer.model.backend.read(layer.model.params);
+      if (cell === "lstm") {
+        for (let i = 0; i < c0.length; i++) {
+          await check(`c0[${i}]`, dState.c![i], (d) => (c0[i] += d));
+        }
+      }
+      const { model } = layer;
+      const params = await model.backend.read(model.params);
       const count = Math.min(params.length, 30);
       for (let c = 0; c < count; c++) {
         const i = Math.floor((c * params.length) / count);
-        check(`param ${i}`, grads[i], (d) => {
+        await check(`param ${i}`, grads[i], (d) => {
           params[i] += d;
-          layer.model.backend.write(layer.model.params, [params[i]], i);
+          model.changeWeights(() => model.backend.write(model.params, [params[i]], i));
         });
       }
     }),
@@ -118,27 +122,27 @@ Deno.test("a layer's backward matches central finite differences (inputs, weight
   );
 });
 
-Deno.test("passing the state on continues a sequence exactly", () => {
+Deno.test("passing the state on continues a sequence exactly", async () => {
   for (const cell of ["rnn", "gru", "lstm"] as const) {
     const layer = new LAYERS[cell]({ inputSize: 3, hiddenSize: 5, numLayers: 2, seed: 4 });
     const x = Float32Array.from(normal(new Rng(9), 6 * 2 * 3));
-    const whole = layer.forward(x, 2);
-    const first = layer.forward(x.subarray(0, 3 * 2 * 3), 2);
-    const second = layer.forward(x.subarray(3 * 2 * 3), 2, first.state);
+    const whole = await layer.forward(x, 2);
+    const first = await layer.forward(x.subarray(0, 3 * 2 * 3), 2);
+    const second = await layer.forward(x.subarray(3 * 2 * 3), 2, first.state);
     assert.deepEqual([...first.outputs, ...second.outputs], [...whole.outputs]);
     assert.deepEqual(second.state, whole.state);
   }
 });
 
-Deno.test("layers reject inputs and states of the wrong size", () => {
+Deno.test("layers reject inputs and states of the wrong size", async () => {
   const gru = new GRU({ inputSize: 3, hiddenSize: 2 });
-  assert.throws(() => gru.forward([1, 2], 1), /inputs must hold T x 1 x 3 values/);
-  assert.throws(
-    () => gru.forward([1, 2, 3], 1, { h: new Float32Array(5) }),
+  await assert.rejects(gru.forward([1, 2], 1), /inputs must hold T x 1 x 3 values/);
+  await assert.rejects(
+    gru.forward([1, 2, 3], 1, { h: new Float32Array(5) }),
     /a state of 1 x 1 x 2/,
   );
-  assert.throws(
-    () => new LSTM({ inputSize: 1, hiddenSize: 1 }).backward([1]),
+  await assert.rejects(
+    new LSTM({ inputSize: 1, hiddenSize: 1 }).backward([1]),
     /needs a forward\(\) first/,
   );
 });

@@ -12,6 +12,7 @@
  *
  * @module
  */
+import type { TextConfig } from "../config/settings.ts";
 import { Vocab } from "./vocab.ts";
 
 /**
@@ -30,7 +31,8 @@ export interface PreprocessOptions {
 }
 
 /**
- * A corpus: its vocabulary and its tokens as indices.
+ * A corpus: its vocabulary, its tokens as indices, and how its text became tokens (what a
+ * checkpoint records, so prefixes and evaluation text are read the same way).
  *
  * @example Indices map back to characters
  * ```ts
@@ -44,6 +46,8 @@ export interface Corpus {
   readonly vocab: Vocab;
   /** The corpus's tokens, as indices into `vocab`. */
   readonly indices: Int32Array;
+  /** The text settings it was built with. */
+  readonly text: TextConfig;
 }
 
 /**
@@ -91,7 +95,8 @@ export function preprocess(text: string, options: PreprocessOptions = {}): strin
  * @param chars The tokens, e.g. characters from {@linkcode preprocess}.
  * @param vocab A vocabulary to encode with (e.g. a checkpoint's); an unknown token is the
  * `UsageError` of `Vocab.toIndices`, naming every unknown token.
- * @returns The vocabulary and the indices.
+ * @returns The vocabulary, the indices, and the text settings of characters as they are (with
+ * `maxTokens` 0: the tokens given are all kept).
  * @example A corpus from a short text
  * ```ts
  * import { buildCorpus } from "./corpus.ts";
@@ -109,5 +114,6 @@ export function buildCorpus(chars: readonly string[], vocab?: Vocab): Corpus {
     throw new TypeError("buildCorpus(): vocab must be a Vocab (use Vocab.fromJSON for saved ones)");
   }
   const v = vocab ?? Vocab.fromTokens(chars);
-  return { vocab: v, indices: v.toIndices(chars) };
+  const text = { tokens: "char", normalize: "none", maxTokens: 0, minFreq: 0 } as const;
+  return { vocab: v, indices: v.toIndices(chars), text };
 }

@@ -95,7 +95,7 @@ export function textCorpus(
     (bookVocab ? Vocab.build(tokens, { minFreq: settings.minFreq }) : Vocab.fromTokens(tokens));
   // The English edition maps unseen tokens to <unk>; the Chinese edition's vocabulary has none,
   // so an unknown character is an error that names it.
-  return { vocab: v, indices: v.toIndices(tokens) };
+  return { vocab: v, indices: v.toIndices(tokens), text: settings };
 }
 
 /**

@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
-import { loadText } from "./corpus.ts";
-import { CHAR_TEXT, joinTokens, textCorpus, textTokens } from "./text.ts";
+import { CorpusError } from "../errors.ts";
+import { loadText } from "../io/corpus_files.ts";
+import { joinTokens, textCorpus, textTokens, type Tokenization } from "./text.ts";
+
+const CHAR_TEXT: Tokenization = { tokens: "char", normalize: "none" };
 
 const LETTERS_CHAR = { tokens: "char", normalize: "letters" } as const;
 const LETTERS_WORD = { tokens: "word", normalize: "letters" } as const;
@@ -27,15 +30,45 @@ Deno.test("textTokens() follows the English edition: letters, lower case, lines 
 });
 
 Deno.test("textCorpus() gives the English edition <unk> and min-freq, the Chinese none", () => {
-  const words = textCorpus("a b a c a b", LETTERS_WORD, { minFreq: 2 });
+  const words = textCorpus("a b a c a b", { ...LETTERS_WORD, minFreq: 2 });
   assert.deepEqual(words.vocab.tokens, ["<unk>", "a", "b"]);
   assert.deepEqual(Array.from(words.indices), [1, 2, 1, 0, 1, 2]);
+  // The corpus records the settings it was read with, defaults filled in.
+  assert.deepEqual(words.text, { ...LETTERS_WORD, maxTokens: 10000, minFreq: 2 });
   const chars = textCorpus("abca", CHAR_TEXT);
   assert.deepEqual(chars.vocab.tokens, ["a", "b", "c"]);
-  assert.throws(() => textCorpus("abd", CHAR_TEXT, { vocab: chars.vocab }), /"d"/);
-  assert.equal(textCorpus("abcabc", CHAR_TEXT, { maxTokens: 4 }).indices.length, 4);
-  assert.throws(() => textCorpus("x", CHAR_TEXT, { maxTokens: -1 }), RangeError);
-  assert.throws(() => textTokens("x", { tokens: "byte", normalize: "none" } as never), RangeError);
+  assert.deepEqual(chars.text, { ...CHAR_TEXT, maxTokens: 10000, minFreq: 0 });
+  assert.throws(() => textCorpus("abd", CHAR_TEXT, chars.vocab), {
+    name: "UsageError",
+    message: /"d"/,
+  });
+  assert.equal(textCorpus("abcabc", { ...CHAR_TEXT, maxTokens: 4 }).indices.length, 4);
+  assert.throws(() => textCorpus("x", { ...CHAR_TEXT, maxTokens: -1 }), {
+    name: "UsageError",
+    message: /^maxTokens must be an integer >= 0, got -1$/,
+  });
+  assert.throws(() => textTokens("x", { tokens: "byte", normalize: "none" } as never), {
+    name: "UsageError",
+    message: /^tokens must be one of char, word, got "byte"$/,
+  });
+  // minFreq means something for words only.
+  assert.throws(() => textCorpus("a b", { ...CHAR_TEXT, minFreq: 2 }), {
+    name: "UsageError",
+    message: /minFreq applies to word tokens/,
+  });
+});
+
+Deno.test("textCorpus() refuses a text with no tokens with a CorpusError", () => {
+  const empty = [["", CHAR_TEXT], ["  \n ", LETTERS_WORD], ["123 !", LETTERS_CHAR]] as const;
+  for (const [text, config] of empty) {
+    assert.throws(() => textCorpus(text, config), (e: Error) => {
+      assert.ok(e instanceof CorpusError, String(e));
+      assert.match(e.message, /the corpus holds no tokens/);
+      return true;
+    });
+  }
+  assert.throws(() => textCorpus("123", LETTERS_CHAR), /once reduced to the letters a-z/);
+  assert.equal(textCorpus("a", CHAR_TEXT).indices.length, 1);
 });
 
 Deno.test("joinTokens() joins words with spaces and characters as they are", () => {
@@ -48,11 +81,11 @@ Deno.test({
   ignore: !Deno.env.get("RNN_DATA_DIR"),
   fn: async () => {
     const text = await loadText("timemachine", { download: false });
-    const chars = textCorpus(text, LETTERS_CHAR, { maxTokens: 0 });
+    const chars = textCorpus(text, { ...LETTERS_CHAR, maxTokens: 0 });
     assert.equal(chars.vocab.size, 28);
     assert.equal(chars.vocab.tokens[0], "<unk>");
     assert.equal(chars.indices.length, 170580);
     assert.equal(textCorpus(text, LETTERS_CHAR).indices.length, 10000);
-    assert.equal(textCorpus(text, LETTERS_WORD, { maxTokens: 0 }).vocab.size, 4580);
+    assert.equal(textCorpus(text, { ...LETTERS_WORD, maxTokens: 0 }).vocab.size, 4580);
   },
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { loadText } from "./corpus.ts";
+import { loadText } from "../io/corpus_files.ts";
 import { flatten, normalizeLetters, tokenize } from "./tokenize.ts";
 
 Deno.test("normalizeLetters() is the book's re.sub('[^A-Za-z]+', ' ', line).strip().lower()", () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { loadText } from "./corpus.ts";
+import { loadText } from "../io/corpus_files.ts";
 import { flatten, normalizeLetters, tokenize } from "./tokenize.ts";
 import { Vocab } from "./vocab.ts";
 
@@ -66,12 +66,12 @@ Deno.test("Vocab handles code points outside the BMP as one token", () => {
   assert.equal(vocab.decode([3, 1]), "😀𝄞");
 });
 
-Deno.test("Vocab.encode() names every unknown token, quoted, in a RangeError", () => {
+Deno.test("Vocab.encode() names every unknown token, quoted, in a UsageError", () => {
   const vocab = new Vocab(["a", "b"]);
   assert.deepEqual(vocab.encode(["b", "a"]), Int32Array.of(1, 0));
   assert.deepEqual(vocab.encode([]), new Int32Array(0));
   assert.throws(() => vocab.encode(["a", "x", "y", "x", "\n"]), {
-    name: "RangeError",
+    name: "UsageError",
     message: /^not in the vocabulary: "x", "y", "\\n"/,
   });
   assert.deepEqual(vocab.missing(["a", "x", "y", "x", "b"]), ["x", "y"]);
@@ -214,11 +214,11 @@ Deno.test("Vocab.toIndices() maps unknown tokens to <unk>; without one it names 
   assert.deepEqual(built.toIndices(new Set(["a"])), Int32Array.of(1));
   assert.deepEqual(built.toIndices([]), new Int32Array(0));
   // encode() stays strict, even with <unk> in the vocabulary.
-  assert.throws(() => built.encode(["a", "q"]), { name: "RangeError", message: /"q"/ });
+  assert.throws(() => built.encode(["a", "q"]), { name: "UsageError", message: /"q"/ });
   const plain = new Vocab(["a", "b"]);
   assert.deepEqual(plain.toIndices(["b", "a"]), Int32Array.of(1, 0));
   assert.throws(() => plain.toIndices(["a", "x", "y", "x"]), {
-    name: "RangeError",
+    name: "UsageError",
     message: /no "<unk>": "x", "y";/,
   });
 });

@@ -25,7 +25,7 @@ import {
 import { createModel, type RnnModel } from "../model/model.ts";
 import { batches, countBatches } from "../text/batches.ts";
 import type { Corpus } from "../text/corpus.ts";
-import { prefixTokens, type Tokenization } from "../text/text.ts";
+import { prefixTokens } from "../text/text.ts";
 import { Adam } from "./adam.ts";
 import { evaluate } from "./evaluate.ts";
 import { seedStreams, type TrainState } from "./state.ts";
@@ -42,8 +42,6 @@ export interface TrainOptions
   model?: RnnModel;
   /** Backend of a new model; default the shared WebAssembly backend. */
   backend?: Backend;
-  /** How the corpus was tokenised (for the prefixes and the samples); default characters. */
-  text?: Tokenization;
   /**
    * Where an earlier run stopped (a checkpoint's `state`, with `model` holding its weights):
    * training continues with epoch `resume.epoch + 1`, the generators and optimizer as they were,
@@ -142,7 +140,7 @@ export interface TrainResult {
 export async function train(corpus: Corpus, options: TrainOptions = {}): Promise<TrainResult> {
   const config = resolveTrainConfig(options);
   const { epochs, batchSize, numSteps, sampling, seed, predEvery, prefixes } = config;
-  const text = options.text ?? { tokens: "char", normalize: "none" };
+  const text = corpus.text;
   // The held-out tokens are the end of the corpus; the vocabulary covers both parts.
   const numVal = Math.floor(config.valFraction * corpus.indices.length);
   if (numVal > 0 && numVal < 2) {
@@ -301,7 +299,18 @@ export async function train(corpus: Corpus, options: TrainOptions = {}): Promise
       }
       const seconds = (performance.now() - start) / 1000;
       trainingSeconds += seconds;
-      const report: EpochReport = { epoch, perplexity: Math.exp(lossSum / count), seconds };
+      const perplexity = Math.exp(lossSum / count);
+      if (!Number.isFinite(perplexity)) {
+        // Every loss was finite, but so large on average that the perplexity overflows.
+        throw new TrainingDivergedError(
+          `training diverged in epoch ${epoch}: the perplexity is ${perplexity} (a mean loss of ` +
+            `${lossSum / count} per token). Lower the learning rate (now ${config.lr})` +
+            (config.clip > 0
+              ? ` or the clipping threshold (now ${config.clip})`
+              : " or turn clipping on"),
+        );
+      }
+      const report: EpochReport = { epoch, perplexity, seconds };
       if (validation) report.valPerplexity = (await evaluate(model, validation)).perplexity;
       if (predEvery > 0 && (epoch % predEvery === 0 || epoch === epochs) && prefixes.length > 0) {
         report.samples = {};
