@@ -14,7 +14,7 @@ import type { Backend, FloatBuf, PackedBuf } from "../backend/types.ts";
 import { type ModelConfig, resolveModelConfig } from "../config/settings.ts";
 import { UsageError } from "../errors.ts";
 import { Rng } from "../rng.ts";
-import { blocks, gateWidth, hasBhn, joinNamed, splitNamed } from "./params.ts";
+import { blocks, blockValues, checkNamed, gateWidth, hasBhn, splitNamed } from "./params.ts";
 import { createWorkspace, type Workspace } from "./workspace.ts";
 
 /** Options of {@linkcode createModel}. */
@@ -179,7 +179,13 @@ export class RnnModel {
    * ```
    */
   setWeights(values: Readonly<Record<string, ArrayLike<number>>>): void {
-    this.loadParams(joinNamed(this.config, values));
+    checkNamed(this.config, values);
+    // Block by block: a whole tensor is written as given, with no copy in between.
+    this.changeWeights(() => {
+      for (const b of blocks(this.config)) {
+        this.backend.write(this.params, blockValues(this.config, b, values), b.offset);
+      }
+    });
   }
 
   /**

@@ -42,7 +42,7 @@ export interface NamedTensor {
   readonly block: Block;
   /** The gate whose columns it is (0 for a whole block). */
   readonly gate: number;
-  /** Whether it is the whole block (a bias of PyTorch's GRU or the output layer). */
+  /** Whether it is the whole block (a one-gate cell's, a bias of PyTorch's GRU, the output's). */
   readonly whole: boolean;
 }
 
@@ -93,6 +93,8 @@ export function namedTensors(config: ModelConfig): NamedTensor[] {
   const H = config.hidden;
   const byKey = new Map(blocks(config).map((b) => [b.key, b]));
   const out: NamedTensor[] = [];
+  // A cell of one gate (the vanilla RNN) stores each tensor as a whole block.
+  const whole = GATES[config.cell].length === 1;
   for (let l = 0; l < config.layers; l++) {
     const suffix = config.layers > 1 ? `_l${l}` : "";
     const I = l === 0 ? inputWidth(config) : H;
@@ -102,21 +104,21 @@ export function namedTensors(config: ModelConfig): NamedTensor[] {
         shape: [I, H],
         block: byKey.get(`${l}.W_x`)!,
         gate,
-        whole: false,
+        whole,
       });
       out.push({
         name: `W_h${g}${suffix}`,
         shape: [H, H],
         block: byKey.get(`${l}.W_h`)!,
         gate,
-        whole: false,
+        whole,
       });
       out.push({
         name: `b_${g}${suffix}`,
         shape: [H],
         block: byKey.get(`${l}.b`)!,
         gate,
-        whole: false,
+        whole,
       });
     });
     if (hasBhn(config)) {
@@ -167,6 +169,47 @@ export function splitNamed(
 }
 
 /**
+ * Checks that `values` holds every named tensor of the model with its shape's size.
+ *
+ * @throws {TypeError} When a tensor is missing or of the wrong size (named).
+ */
+export function checkNamed(
+  config: ModelConfig,
+  values: Readonly<Record<string, ArrayLike<number>>>,
+): void {
+  for (const t of namedTensors(config)) {
+    const data = values[t.name], expected = t.shape.reduce((a, b) => a * b, 1);
+    if (!data || data.length !== expected) {
+      throw new TypeError(
+        `${t.name} must have ${expected} values, got ${data ? data.length : "none"}`,
+      );
+    }
+  }
+}
+
+/**
+ * One block's values in storage order from the named tensors it holds: a whole tensor as given
+ * (no copy), gates interleaved column block by column block.
+ */
+export function blockValues(
+  config: ModelConfig,
+  block: Block,
+  values: Readonly<Record<string, ArrayLike<number>>>,
+): ArrayLike<number> {
+  const H = config.hidden, G = gateWidth(config);
+  const parts = namedTensors(config).filter((t) => t.block.key === block.key);
+  if (parts.length === 1 && parts[0].whole) return values[parts[0].name];
+  const out = new Float64Array(block.size), rows = block.size / G;
+  for (const t of parts) {
+    const data = values[t.name];
+    for (let r = 0; r < rows; r++) {
+      for (let j = 0; j < H; j++) out[r * G + t.gate * H + j] = data[r * H + j];
+    }
+  }
+  return out;
+}
+
+/**
  * Joins the book's tensors into one array in storage order: the inverse of
  * {@linkcode splitNamed}.
  *
@@ -179,29 +222,11 @@ export function joinNamed(
   config: ModelConfig,
   values: Readonly<Record<string, ArrayLike<number>>>,
 ): Float64Array {
-  const H = config.hidden, G = gateWidth(config);
-  const tensors = namedTensors(config);
-  const all = new Float64Array(
-    tensors.reduce((n, t) => Math.max(n, t.block.offset + t.block.size), 0),
-  );
-  for (const t of tensors) {
-    const data = values[t.name];
-    const expected = t.shape.reduce((a, b) => a * b, 1);
-    if (!data || data.length !== expected) {
-      throw new TypeError(
-        `${t.name} must have ${expected} values, got ${data ? data.length : "none"}`,
-      );
-    }
-    if (t.whole) {
-      all.set(data, t.block.offset);
-      continue;
-    }
-    const rows = t.block.size / G;
-    for (let r = 0; r < rows; r++) {
-      for (let j = 0; j < H; j++) all[t.block.offset + r * G + t.gate * H + j] = data[r * H + j];
-    }
-  }
-  return all;
+  checkNamed(config, values);
+  const all = blocks(config);
+  const out = new Float64Array(all.reduce((n, b) => n + b.size, 0));
+  for (const b of all) out.set(blockValues(config, b, values), b.offset);
+  return out;
 }
 
 /**
