@@ -9,6 +9,7 @@
  * @module
  */
 import { kernelBytes } from "./_wasm/kernels.ts";
+import { Arena } from "./wasm_arena.ts";
 import type {
   Activation,
   AnyBuf,
@@ -19,10 +20,6 @@ import type {
   PackedBuf,
   ScalarBuf,
 } from "./types.ts";
-
-/** Buffers start on 64-byte boundaries (a cache line); memory grows in 64 KiB pages. */
-const ALIGN = 64;
-const PAGE = 65536;
 
 /**
  * A buffer in one backend's linear memory: `length` elements (float32, int32 or float64 slots)
@@ -220,41 +217,12 @@ export function wasmBackendOver(
   const owner = {};
   let disposed = false;
 
-  let u8 = new Uint8Array(memory.buffer);
-  let f32 = new Float32Array(memory.buffer);
-  let i32 = new Int32Array(memory.buffer);
-  let f64 = new Float64Array(memory.buffer);
-  let top = Math.ceil((ex.heapBase as () => number)() / ALIGN) * ALIGN;
-  /** Freed blocks by their size in bytes, handed out again before the arena grows. */
-  const freed = new Map<number, number[]>();
+  const arena = new Arena(memory, (ex.heapBase as () => number)());
 
-  /** A zeroed block of at least `bytes` bytes. */
+  /** A zeroed block of at least `bytes` bytes, from the arena. */
   function allocBytes(bytes: number): [number, number] {
     if (disposed) throw new TypeError("this WASM backend is disposed");
-    const size = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
-    const reused = freed.get(size)?.pop();
-    if (reused !== undefined) {
-      u8.fill(0, reused, reused + size);
-      return [reused, size];
-    }
-    const ptr = top, end = ptr + size;
-    if (end > memory.buffer.byteLength) {
-      // Grow by at least half again, so a run of small allocations grows memory rarely.
-      const need = Math.ceil((end - memory.buffer.byteLength) / PAGE);
-      const pages = Math.max(need, Math.ceil(memory.buffer.byteLength / PAGE / 2));
-      try {
-        memory.grow(pages);
-      } catch {
-        memory.grow(need);
-      }
-      // Growing detaches the old ArrayBuffer and every view on it.
-      u8 = new Uint8Array(memory.buffer);
-      f32 = new Float32Array(memory.buffer);
-      i32 = new Int32Array(memory.buffer);
-      f64 = new Float64Array(memory.buffer);
-    }
-    top = end;
-    return [ptr, size];
+    return arena.alloc(bytes);
   }
   function allocBuf(kind: AnyBuf["kind"], n: number, elementBytes: number, k = 0, cols = 0) {
     count(n, "n");
@@ -325,55 +293,54 @@ export function wasmBackendOver(
       if (w.bytes === 0) throw new TypeError("Expected a buffer from alloc, not a view");
       if (w.freed) throw new TypeError("this buffer was freed already");
       w.freed = true;
-      let list = freed.get(w.bytes);
-      if (!list) freed.set(w.bytes, list = []);
-      list.push(w.ptr);
+      arena.free(w.ptr, w.bytes);
     },
     dispose() {
       if (disposed) return;
       disposed = true;
-      freed.clear();
+      arena.clear();
       onDispose?.();
     },
     read(buf, into) {
       const p = fp(buf, 0) >> 2;
-      if (!into) return Promise.resolve(f32.slice(p, p + buf.length));
-      into.set(f32.subarray(p, p + buf.length));
+      if (!into) return Promise.resolve(arena.f32.slice(p, p + buf.length));
+      into.set(arena.f32.subarray(p, p + buf.length));
       return Promise.resolve(into);
     },
     readIndices(buf, into) {
       const p = ip(buf, 0) >> 2;
-      if (!into) return Promise.resolve(i32.slice(p, p + buf.length));
+      if (!into) return Promise.resolve(arena.i32.slice(p, p + buf.length));
       // Copied one by one: a view per call would allocate at every generated character.
+      const i32 = arena.i32;
       for (let i = 0; i < buf.length; i++) into[i] = i32[p + i];
       return Promise.resolve(into);
     },
     readScalars(buf, into) {
       const p = ptr(buf, "scalar", 0) >> 3;
-      if (!into) return Promise.resolve(f64.slice(p, p + buf.length));
-      into.set(f64.subarray(p, p + buf.length));
+      if (!into) return Promise.resolve(arena.f64.slice(p, p + buf.length));
+      into.set(arena.f64.subarray(p, p + buf.length));
       return Promise.resolve(into);
     },
     write(buf, data, offset = 0) {
       count(offset, "offset");
-      f32.set(data, (fp(buf, offset + data.length) >> 2) + offset);
+      arena.f32.set(data, (fp(buf, offset + data.length) >> 2) + offset);
     },
     writeIndices(buf, data, offset = 0) {
       count(offset, "offset");
-      i32.set(data, (ip(buf, offset + data.length) >> 2) + offset);
+      arena.i32.set(data, (ip(buf, offset + data.length) >> 2) + offset);
     },
     writeScalars(buf, data, offset = 0) {
       count(offset, "offset");
-      f64.set(data, (ptr(buf, "scalar", offset + data.length) >> 3) + offset);
+      arena.f64.set(data, (ptr(buf, "scalar", offset + data.length) >> 3) + offset);
     },
     fill(buf, value) {
       if (buf.kind === "scalar") {
         const p = ptr(buf, "scalar", 0) >> 3;
-        f64.fill(value, p, p + buf.length);
+        arena.f64.fill(value, p, p + buf.length);
         return;
       }
       const p = fp(buf, 0) >> 2;
-      f32.fill(value, p, p + buf.length);
+      arena.f32.fill(value, p, p + buf.length);
     },
     copy(dst, src) {
       if (dst.length !== src.length) {
@@ -382,7 +349,7 @@ export function wasmBackendOver(
         );
       }
       const s = fp(src, 0) >> 2;
-      f32.copyWithin(fp(dst, 0) >> 2, s, s + src.length);
+      arena.f32.copyWithin(fp(dst, 0) >> 2, s, s + src.length);
     },
 
     matmulNN(c, a, b, m, k, n) {
