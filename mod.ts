@@ -39,6 +39,7 @@ export {
   type TrainConfig,
 } from "./src/config/settings.ts";
 export { type Preset, PRESETS } from "./src/config/presets.ts";
+export { Rng } from "./src/rng.ts";
 export { Vocab, type VocabOptions } from "./src/text/vocab.ts";
 export { buildCorpus, type Corpus, preprocess, type PreprocessOptions } from "./src/text/corpus.ts";
 export {

@@ -744,3 +744,39 @@ Deno.test("Ctrl-C during training saves the checkpoint and exits with 130", asyn
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("--init-from: flags beat a preset, which beats the checkpoint's recorded settings; the model's shape stays", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const corpus = `${dir}/lyrics.txt`, first = `${dir}/first.safetensors`;
+    const next = `${dir}/next.safetensors`;
+    await Deno.writeTextFile(corpus, TEXT);
+    const small = ["--corpus", corpus, "--max-tokens", "0", ...SMALL_MODEL, "--pred-every", "0"];
+    const a = await cli("train", ...small, "--epochs", "1", "--lr", "0.5", "--save", first);
+    assert.equal(a.code, 0, a.stderr);
+    // concise-rnn: Adam at lr 0.001, sequential sampling, hidden 256 (which the checkpoint fixes
+    // at 16), the Jay Chou corpus (which --corpus replaces).
+    const b = await cli(
+      "train",
+      ...["--init-from", first, "--preset", "concise-rnn", "--corpus", corpus],
+      ...["--max-tokens", "0", "--epochs", "1", "--batch-size", "4", "--num-steps", "8"],
+      ...["--pred-every", "0", "--save", next],
+    );
+    assert.equal(b.code, 0, b.stderr);
+    const { model, train } = await loadCheckpoint(next);
+    assert.equal(model.config.hidden, 16);
+    assert.equal(train!.optimizer, "adam");
+    assert.equal(train!.lr, 0.001);
+    assert.equal(train!.sampling, "sequential");
+    assert.equal(train!.epochs, 1);
+    assert.equal(train!.corpus, corpus);
+    // Without the preset the checkpoint's settings are the defaults: SGD at its lr 0.5.
+    const c = await cli("train", "--init-from", first, "--epochs", "1", "--save", next);
+    assert.equal(c.code, 0, c.stderr);
+    const again = await loadCheckpoint(next);
+    assert.equal(again.train!.optimizer, "sgd");
+    assert.equal(again.train!.lr, 0.5);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

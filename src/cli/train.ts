@@ -103,29 +103,30 @@ export async function runTrain(args: string[]): Promise<number> {
       );
     }
     // A checkpoint fixes the model's shape and text: flags that contradict it are mistakes.
+    const fixed: Partial<RunConfig> = {};
     if (ckpt) {
-      const fixed = settingsOf(ckpt);
+      const recorded = settingsOf(ckpt);
       for (const name of [...settingNames("model"), "tokens", "normalize"] as const) {
-        const f = fixed[name as keyof RunConfig];
-        if (f !== undefined && given[name] !== undefined && given[name] !== f) {
+        const f = recorded[name as keyof RunConfig];
+        if (f === undefined) continue;
+        if (given[name] !== undefined && given[name] !== f) {
           throw new UsageError(
             `{${name}} ${given[name]} differs from the checkpoint's ${f}; drop {${name}}`,
           );
         }
+        Object.assign(fixed, { [name]: f });
       }
     }
-    const defaults = resumeFrom
-      ? settingsOf(ckpt!)
-      : presetName
-      ? PRESETS[presetName].settings
-      : {};
+    // Flags win over a preset, which wins over the settings a checkpoint recorded, which win over
+    // the table's defaults; what the checkpoint fixes stays.
     const run = resolveRunConfig({
-      ...defaults,
-      ...(initFrom ? settingsOf(ckpt!) : {}),
+      ...(ckpt ? settingsOf(ckpt) : {}),
+      ...(presetName ? PRESETS[presetName].settings : {}),
       ...given,
+      ...fixed,
     });
     if (saveBest && (run.valFraction === 0 || save === undefined)) {
-      throw new UsageError("--save-best needs {valFraction} F (above 0) and --save FILE");
+      throw new UsageError("--save-best needs {valFraction} X (above 0) and --save FILE");
     }
     const text: TextConfig = {
       tokens: run.tokens,

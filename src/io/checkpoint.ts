@@ -32,7 +32,7 @@ import { joinNamed, namedTensors, splitNamed } from "../model/params.ts";
 import { Vocab } from "../text/vocab.ts";
 import type { TrainState } from "../train/state.ts";
 import { writeFileAtomic } from "./atomic_write.ts";
-import { decodeSafetensors, encodeSafetensors, type Tensor } from "./safetensors.ts";
+import { decodeModelFile, encodeSafetensors, type Tensor } from "./safetensors.ts";
 
 /** The format version this library writes and reads. */
 export const CHECKPOINT_VERSION = 2;
@@ -257,13 +257,7 @@ export function decodeCheckpoint(
   bytes: Uint8Array,
   options: LoadCheckpointOptions = {},
 ): Checkpoint {
-  let file;
-  try {
-    file = decodeSafetensors(bytes);
-  } catch (e) {
-    if (!(e instanceof SyntaxError)) throw e;
-    throw new CheckpointError(`not a safetensors file: ${e.message}`);
-  }
+  const file = decodeModelFile(bytes);
   const meta = file.metadata;
   if (meta.format !== "rnn-wasm") {
     throw new CheckpointError(

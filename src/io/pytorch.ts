@@ -21,7 +21,7 @@ import { createModel, type RnnModel } from "../model/model.ts";
 import { blocks, GATES } from "../model/params.ts";
 import type { Tokenization } from "../text/text.ts";
 import { Vocab } from "../text/vocab.ts";
-import { decodeSafetensors, encodeSafetensors, type Tensor } from "./safetensors.ts";
+import { decodeModelFile, encodeSafetensors, type Tensor } from "./safetensors.ts";
 
 /** What {@linkcode exportPyTorch} records beside the weights and vocabulary. */
 export interface ExportPyTorchOptions {
@@ -183,13 +183,7 @@ export function importPyTorch(
   bytes: Uint8Array,
   options: ImportPyTorchOptions = {},
 ): PyTorchImport {
-  let file;
-  try {
-    file = decodeSafetensors(bytes);
-  } catch (e) {
-    if (!(e instanceof SyntaxError)) throw e;
-    throw new CheckpointError(`not a safetensors file: ${e.message}`);
-  }
+  const file = decodeModelFile(bytes);
   const meta = file.metadata;
   const byName = new Map(file.tensors.map((t) => [t.name, t]));
   const shapeOf = (name: string) => {

@@ -18,6 +18,7 @@
  *
  * @module
  */
+import { CheckpointError } from "../errors.ts";
 
 /** A named float32 tensor: `data` holds the product of `shape` elements, row-major. */
 export interface Tensor {
@@ -380,5 +381,31 @@ function swapBytes32(bytes: Uint8Array, at: number, length: number): void {
     bytes[i + 1] = bytes[i + 2];
     bytes[i + 2] = b1;
     bytes[i + 3] = b0;
+  }
+}
+
+/**
+ * {@linkcode decodeSafetensors} for a model file (a checkpoint or a PyTorch state dict): bytes
+ * that are not safetensors are a `CheckpointError`.
+ *
+ * @param bytes The file's bytes.
+ * @returns The tensors and metadata.
+ * @throws {CheckpointError} When the bytes are not a valid safetensors file.
+ * @example Garbage is refused
+ * ```ts
+ * import { decodeModelFile } from "./safetensors.ts";
+ * try {
+ *   decodeModelFile(new Uint8Array(3));
+ * } catch (e) {
+ *   console.log((e as Error).name); // "CheckpointError"
+ * }
+ * ```
+ */
+export function decodeModelFile(bytes: Uint8Array): SafetensorsFile {
+  try {
+    return decodeSafetensors(bytes);
+  } catch (e) {
+    if (!(e instanceof SyntaxError)) throw e;
+    throw new CheckpointError(`not a safetensors file: ${e.message}`);
   }
 }
