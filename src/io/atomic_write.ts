@@ -29,7 +29,7 @@
  * const dir = await Deno.makeTempDir();
  * await writeFileAtomic(`${dir}/model.safetensors`, new Uint8Array([1, 2, 3]));
  * console.log(await Deno.readFile(`${dir}/model.safetensors`)); // Uint8Array(3) [ 1, 2, 3 ]
-await Deno.remove(dir, { recursive: true });
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
@@ -87,7 +87,7 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
  * const dir = await Deno.makeTempDir();
  * await writeTextFileAtomic(`${dir}/config.json`, JSON.stringify({ hidden: 128 }));
  * console.log(await Deno.readTextFile(`${dir}/config.json`)); // {"hidden":128}
-await Deno.remove(dir, { recursive: true });
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function writeTextFileAtomic(path: string, text: string): Promise<void> {

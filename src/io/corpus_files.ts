@@ -10,6 +10,7 @@
  * @module
  */
 import { CorpusError, UsageError } from "../errors.ts";
+import { writeFileAtomic } from "./atomic_write.ts";
 
 /**
  * Where a corpus comes from and how to check it.
@@ -272,18 +273,11 @@ async function sourceText(source: CorpusSource, bytes: Uint8Array, path: string)
   return decodeUtf8(member, memberPath);
 }
 
-/** Writes a file atomically: a temporary file in the same folder, then a rename over the target. */
-async function writeAtomic(dir: string, name: string, bytes: Uint8Array): Promise<string> {
+/** Saves a download in the cache folder (created if missing), atomically and flushed to disk. */
+async function saveInCache(dir: string, name: string, bytes: Uint8Array): Promise<string> {
   await Deno.mkdir(dir, { recursive: true });
   const target = join(dir, name);
-  const tmp = `${target}.${crypto.randomUUID()}.tmp`;
-  try {
-    await Deno.writeFile(tmp, bytes);
-    await Deno.rename(tmp, target);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
+  await writeFileAtomic(target, bytes);
   return target;
 }
 
@@ -372,7 +366,7 @@ async function loadRegistered(source: CorpusSource, options: LoadTextOptions): P
   const text = await sourceText(source, bytes, url);
   if (cacheDir !== undefined) {
     try {
-      const saved = await writeAtomic(cacheDir, source.file, bytes);
+      const saved = await saveInCache(cacheDir, source.file, bytes);
       options.onMessage?.(`saved ${saved}`);
     } catch (e) {
       options.onMessage?.(`could not save ${source.file} in ${cacheDir}: ${messageOf(e)}`);

@@ -4,7 +4,7 @@
 // threads: sha256 ad7bb3ce5555ee4b639c085a341397ee20380e8853be0ddaf607b598d12b09a3, 38841 bytes
 
 /** SHA-256 of the sources the bytes were built from (see `sourceHash` in scripts/build_wasm.ts). */
-export const KERNELS_SOURCE_HASH = "dbed41fd8eb11a85f7109eca14c1a9b3c265d3bf5b7d8560b1fdd949d7dcd8fc";
+export const KERNELS_SOURCE_HASH = "57936a2398ffa07a3017964b5fd730ab904280170516b28d578045c5f5106605";
 
 /** The builds: `simd` runs everywhere, `relaxed-simd` adds fused multiply-adds, `threads` is
  * the relaxed build over an imported shared memory, one instance per thread. */
