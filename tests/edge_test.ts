@@ -214,10 +214,17 @@ Deno.test("unknown paths get 404 and wrong methods 405 with Allow", async () => 
   });
 });
 
-Deno.test("the example's main serves a model file with net, env and that file's read only", async () => {
-  const dir = await Deno.makeTempDir();
-  const file = `${dir}/model.safetensors`;
-  await Deno.writeFile(file, bytes);
+/** The example's entry point running as a subprocess, its stdout collected as it comes. */
+interface Served {
+  base: string;
+  /** Waits (at most `ms`) for a line of stdout matching `pattern`. */
+  waitFor(pattern: RegExp, ms?: number): Promise<RegExpMatchArray>;
+  /** Stops the server (SIGTERM) and returns what it wrote to stderr. */
+  stop(): Promise<string>;
+}
+
+/** Starts the example on a free loopback port with net, env and `file`'s read permission only. */
+async function serveMain(file: string): Promise<Served> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-net=127.0.0.1", "--allow-env", `--allow-read=${file}`, MAIN],
     env: { MODEL: file, PORT: "0", HOST: "127.0.0.1", NO_COLOR: "1" },
@@ -226,34 +233,232 @@ Deno.test("the example's main serves a model file with net, env and that file's 
     stderr: "piped",
   }).spawn();
   const stderr = new Response(child.stderr).text();
-  // Bounded: the child is killed if it has not answered in 30 s.
-  const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-  try {
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let out = "";
-    let match: RegExpMatchArray | null = null;
-    while (!(match = out.match(/listening on (http:\/\/127\.0\.0\.1:\d+)\//))) {
-      const { value, done } = await reader.read();
-      if (done) assert.fail(`the example exited before listening: ${out}${await stderr}`);
-      out += value;
+  // Bounded: the child is killed if it is still running after 60 s.
+  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+  let out = "";
+  let exited = false;
+  const pump = (async () => {
+    for await (const piece of child.stdout.pipeThrough(new TextDecoderStream())) out += piece;
+    exited = true;
+  })();
+  const stop = async () => {
+    clearTimeout(timer);
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // Already exited.
     }
-    const base = match[1];
+    await child.status;
+    await pump;
+    return await stderr;
+  };
+  const waitFor = async (pattern: RegExp, ms = 10_000) => {
+    const end = Date.now() + ms;
+    for (;;) {
+      const match = out.match(pattern);
+      if (match) return match;
+      if (exited || Date.now() > end) {
+        assert.fail(`no ${pattern} in the example's stdout: ${out}${exited ? await stderr : ""}`);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  try {
+    const [, base] = await waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)\//, 30_000);
+    return { base, waitFor, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+Deno.test("the example's main serves a model file with net, env and that file's read only", async () => {
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/model.safetensors`;
+  await Deno.writeFile(file, bytes);
+  const served = await serveMain(file);
+  try {
+    const base = served.base;
     const health = await fetch(`${base}/health`, { signal: AbortSignal.timeout(10_000) });
     assert.equal((await health.json()).vocab, vocab.size);
     const r = await post(base, JSON.stringify({ prefix: "分开", length: 20 }));
     assert.equal(r.status, 200, r.text);
     assert.equal(r.text, await generate(model, vocab, "分开", { length: 20 }));
-    child.kill("SIGTERM");
-    await reader.cancel();
   } finally {
-    clearTimeout(timer);
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // Already exited.
-    }
-    await child.status;
-    await stderr;
+    await served.stop();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/** Runs the example's main to its exit (at most 30 s) with this environment and read access. */
+async function runMain(
+  env: Record<string, string>,
+  allowRead: string | undefined,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net=127.0.0.1",
+      "--allow-env",
+      ...(allowRead ? [`--allow-read=${allowRead}`] : []),
+      MAIN,
+    ],
+    env: { PORT: "0", HOST: "127.0.0.1", NO_COLOR: "1", ...env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(30_000),
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+Deno.test("the example's start-up errors are one line naming the port or the file", async () => {
+  const dir = await Deno.makeTempDir();
+  const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const good = `${dir}/model.safetensors`;
+  const missing = `${dir}/missing.safetensors`;
+  const garbage = `${dir}/garbage.safetensors`;
+  const v1 = `${dir}/v1.safetensors`;
+  await Deno.writeFile(good, bytes);
+  await Deno.writeTextFile(garbage, "this is not a model\n");
+  await Deno.writeFile(
+    v1,
+    encodeSafetensors({
+      tensors: [{ name: "b_q", shape: [2], data: new Float32Array(2) }],
+      metadata: { format: "rnn-wasm", format_version: "1" },
+    }),
+  );
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const busy = listener.addr.port;
+  const cases: [string, Record<string, string>, string | undefined, number, RegExp][] = [
+    [
+      "a busy port",
+      { MODEL: good, PORT: String(busy) },
+      dir,
+      1,
+      new RegExp(
+        `^error: cannot listen on 127\\.0\\.0\\.1:${busy}: port ${busy} is in use ` +
+          `\\(another server\\?\\); stop it or set PORT to a free port\\n$`,
+      ),
+    ],
+    [
+      "a missing model",
+      { MODEL: missing },
+      dir,
+      1,
+      new RegExp(
+        `^error: ${escape(missing)}: no such file; train a model with ` +
+          `\`deno run -A mod\\.ts train --save ${escape(missing)}\` ` +
+          "or set MODEL to a checkpoint's path or URL\\n$",
+      ),
+    ],
+    [
+      "a garbage model",
+      { MODEL: garbage },
+      dir,
+      1,
+      new RegExp(`^error: ${escape(garbage)}: not a safetensors file[^\\n]*\\n$`),
+    ],
+    [
+      "a version-1 model",
+      { MODEL: v1 },
+      dir,
+      1,
+      new RegExp(
+        `^error: ${escape(v1)}: this is a version-1 checkpoint[^\\n]*train the model again\\n$`,
+      ),
+    ],
+    [
+      "a folder",
+      { MODEL: dir },
+      dir,
+      1,
+      new RegExp(`^error: ${escape(dir)}: it is a folder; set MODEL to a checkpoint file\\n$`),
+    ],
+    [
+      "a port that is not a number",
+      { MODEL: good, PORT: "80a" },
+      dir,
+      2,
+      /^error: PORT must be an integer from 0 to 65535, got "80a"\n$/,
+    ],
+    [
+      "no read permission",
+      { MODEL: good },
+      undefined,
+      2,
+      new RegExp(`^error: [^\\n]*read access to "${escape(good)}"[^\\n]*--allow-read[^\\n]*\\n$`),
+    ],
+  ];
+  try {
+    for (const [what, env, allowRead, code, line] of cases) {
+      const r = await runMain(env, allowRead);
+      assert.equal(r.code, code, `${what}: exit ${r.code}, stderr ${r.stderr}`);
+      assert.match(r.stderr, line, what);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, what);
+      assert.equal(r.stdout, "", what);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a client that goes away mid-stream stops its generation and is no error", async () => {
+  // Wide enough that 1000 tokens take far longer than the client needs to go away.
+  const slow = createModel({ vocabSize: vocab.size, hidden: 512, cell: "lstm" }, {
+    seed: 5,
+    initScale: 0.5,
+  });
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/model.safetensors`;
+  await Deno.writeFile(file, await encodeCheckpoint({ model: slow, vocab, text }));
+  const served = await serveMain(file);
+  let stderr = "";
+  try {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), 10_000);
+    const res = await fetch(`${served.base}/generate`, {
+      method: "POST",
+      body: JSON.stringify({ prefix: "分开", length: 1000 }),
+      signal: controller.signal,
+    });
+    assert.equal(res.status, 200);
+    const reader = res.body!.getReader();
+    const first = await reader.read();
+    assert.ok(!first.done && first.value.length > 0);
+    controller.abort();
+    clearTimeout(timer);
+    await assert.rejects(() => reader.read());
+    const [, tokens] = await served.waitFor(
+      /^edge: POST \/generate: the client went away after (\d+) of 1000 tokens; generation stopped$/m,
+    );
+    assert.ok(Number(tokens) < 1000, tokens);
+
+    // A client that goes away in the middle of its request body, and one that stops sending
+    // (half-closes) but still listens: the latter hears a 400.
+    const { port } = new URL(served.base);
+    const head = "POST /generate HTTP/1.1\r\nhost: x\r\ncontent-length: 1000\r\n\r\n";
+    const partial = new TextEncoder().encode(`${head}{"prefix": "分`);
+    const gone = await Deno.connect({ hostname: "127.0.0.1", port: Number(port) });
+    await gone.write(partial);
+    gone.close();
+    const half = await Deno.connect({ hostname: "127.0.0.1", port: Number(port) });
+    await half.write(partial);
+    await half.closeWrite();
+    const answer = await new Response(half.readable).text();
+    assert.match(answer, /^HTTP\/1\.1 400 /);
+    assert.match(answer, /"error":"the request body was cut off: [^"]*"/);
+
+    // The server goes on serving.
+    const r = await post(served.base, JSON.stringify({ prefix: "分开", length: 20 }));
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.text, await generate(slow, vocab, "分开", { length: 20 }));
+  } finally {
+    stderr = await served.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+  // Nothing on stderr at all: no error, no stack, not even the 500 path's one-line log.
+  assert.doesNotMatch(stderr, /error|\n\s+at /i, stderr);
+  assert.equal(stderr, "");
 });

@@ -13,9 +13,15 @@
  * Environment: `MODEL` (a path or an `http(s):`/`file:` URL; default `model.safetensors`),
  * `PORT` (default 8000), `HOST` (default `0.0.0.0`). See `examples/edge/README.md`.
  *
+ * A start-up problem is one line on stderr naming the file, URL or address: exit 1 for a model
+ * that is missing, unreadable or not a checkpoint and for an address it cannot listen on, 2 for a
+ * usage mistake (a `PORT` that is not a port, an empty `HOST`, a missing permission flag), 70 with
+ * the stack for anything else, a bug.
+ *
  * @module
  */
 import {
+  CheckpointError,
   decodeCheckpoint,
   generateReadableStream,
   type GenerateStreamOptions,
@@ -68,6 +74,13 @@ function positiveInt(name: string, value: number | undefined, fallback: number):
   return v;
 }
 
+/** Whether an error reading a request body means the connection ended early (not a bug). */
+function connectionLost(e: unknown): boolean {
+  const E = Deno.errors;
+  return [E.BadResource, E.Http, E.ConnectionReset, E.ConnectionAborted, E.UnexpectedEof]
+    .some((kind) => e instanceof kind);
+}
+
 /** Reads at most `max` bytes of a body: a lying or absent Content-Length cannot make it read more. */
 async function readBounded(
   body: ReadableStream<Uint8Array> | null,
@@ -78,15 +91,26 @@ async function readBounded(
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    size += value.length;
-    if (size > max) {
-      await reader.cancel();
-      throw tooLarge();
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      size += value.length;
+      if (size > max) {
+        await reader.cancel();
+        throw tooLarge();
+      }
+      chunks.push(value);
     }
-    chunks.push(value);
+  } catch (e) {
+    // The client went away or cut its body short: its mistake (if it still listens), not ours.
+    if (connectionLost(e)) {
+      throw new RequestError(
+        400,
+        "the request body was cut off: the connection ended before all of it came",
+      );
+    }
+    throw e;
   }
   const bytes = new Uint8Array(size);
   let offset = 0;
@@ -98,6 +122,37 @@ async function readBounded(
 }
 
 /**
+ * Passes a generated body through unchanged; when the client goes away before its end (the server
+ * cancels the body), it cancels generation, waits for it to stop, and says so in one quiet line.
+ */
+function watchCancel(body: ReadableStream<Uint8Array>, length: number): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  let chunks = 0;
+  let cancelled = false;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { value, done } = await reader.read();
+      if (cancelled) return;
+      if (done) controller.close();
+      else {
+        chunks++;
+        controller.enqueue(value);
+      }
+    },
+    async cancel(reason) {
+      cancelled = true;
+      await reader.cancel(reason);
+      // The first chunk is the prefix; each later one a token.
+      const tokens = Math.max(0, chunks - 1);
+      console.log(
+        `edge: POST /generate: the client went away after ${tokens} of ${length} tokens; ` +
+          "generation stopped",
+      );
+    },
+  }, { highWaterMark: 0 });
+}
+
+/**
  * Creates the request handler of the edge function from a checkpoint's bytes (as
  * `encodeCheckpoint` writes them or a `.safetensors` file holds them). The model is decoded once,
  * here; the handler itself touches no file system.
@@ -106,8 +161,10 @@ async function readBounded(
  * streams `prefix` and its continuation as `text/plain; charset=utf-8` (greedy unless
  * `temperature` > 0); `GET /health` answers `{ok: true, vocab, cell, hidden, layers, tokens}`.
  * A bad request gets 400 (413 for a body over `maxBodyBytes`) with JSON `{error, field}` naming
- * the field; an unknown path 404; a wrong method 405 with an `Allow` header. Unexpected errors
- * give 500 `{error: "internal error"}`, never a stack trace.
+ * the field (also when the connection ends before the body does); an unknown path 404; a wrong
+ * method 405 with an `Allow` header. Unexpected errors give 500 `{error: "internal error"}`, never
+ * a stack trace, and are logged on stderr. A client that goes away while the text streams stops
+ * its generation; that is noted on stdout in one line, not logged as an error.
  *
  * @param modelBytes A checkpoint's bytes (format version 2).
  * @param limits Bounds on request size and on what a request may ask for.
@@ -242,7 +299,7 @@ export function createHandler(
       }
       throw e;
     }
-    return new Response(body, {
+    return new Response(watchCancel(body, r.length), {
       headers: {
         "content-type": "text/plain; charset=utf-8",
         "cache-control": "no-store",
@@ -284,32 +341,142 @@ export function createHandler(
   };
 }
 
-/** Reads the model once: a URL is fetched, anything else is a path. */
-async function readModel(source: string): Promise<Uint8Array> {
-  if (/^(https?|file):/.test(source)) {
-    const res = await fetch(source);
-    if (!res.ok) throw new Error(`fetching ${source} gave HTTP ${res.status}`);
-    return new Uint8Array(await res.arrayBuffer());
+/** A start-up problem the user can fix: one line on stderr, then this exit code. */
+class StartupError extends Error {
+  constructor(readonly code: 1 | 2, message: string) {
+    super(message);
   }
-  return await Deno.readFile(source);
 }
 
-if (import.meta.main) {
-  try {
-    const source = Deno.env.get("MODEL") ?? "model.safetensors";
-    const port = Number(Deno.env.get("PORT") ?? 8000);
-    const hostname = Deno.env.get("HOST") ?? "0.0.0.0";
-    if (!Number.isInteger(port) || port < 0 || port > 65535) {
-      throw new RangeError(`PORT must be an integer from 0 to 65535, got ${Deno.env.get("PORT")}`);
+const TRAIN = "deno run -A mod.ts train --save";
+
+/** `path` as one shell word, quoted when it needs to be. */
+function shellWord(path: string): string {
+  return /^[\w./:@%+=,-]+$/.test(path) ? path : `'${path.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * Reads the model once: an `http(s):` URL is fetched, a `file:` URL or anything else is a path.
+ * A file that is missing or unreadable, or a URL that cannot be fetched, is a `StartupError`
+ * naming it; a missing permission flag stays `NotCapable`.
+ */
+async function readModel(source: string): Promise<Uint8Array> {
+  if (/^https?:/i.test(source)) {
+    try {
+      const res = await fetch(source);
+      if (!res.ok) {
+        await res.body?.cancel();
+        throw new StartupError(1, `${source}: the server answered HTTP ${res.status}`);
+      }
+      return new Uint8Array(await res.arrayBuffer());
+    } catch (e) {
+      // fetch() rejects with a TypeError for a bad URL or a failed connection: the URL's fault.
+      if (e instanceof StartupError || e instanceof Deno.errors.NotCapable) throw e;
+      if (e instanceof TypeError || e instanceof Deno.errors.Http) {
+        throw new StartupError(1, `${source}: the model could not be fetched: ${e.message}`);
+      }
+      throw e;
     }
-    const handler = createHandler(await readModel(source));
+  }
+  const url = /^file:/i.test(source) ? new URL(source) : undefined;
+  const path = url ? decodeURIComponent(url.pathname) : source;
+  try {
+    return await Deno.readFile(url ?? source);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new StartupError(
+        1,
+        `${source}: no such file; train a model with \`${TRAIN} ${shellWord(path)}\` ` +
+          "or set MODEL to a checkpoint's path or URL",
+      );
+    }
+    if (e instanceof Deno.errors.IsADirectory) {
+      throw new StartupError(1, `${source}: it is a folder; set MODEL to a checkpoint file`);
+    }
+    if (e instanceof Deno.errors.PermissionDenied) {
+      throw new StartupError(1, `${source}: not readable (permission denied)`);
+    }
+    throw e;
+  }
+}
+
+/** Serves on `hostname:port`; an address it cannot listen on is a `StartupError` naming it. */
+function serve(
+  hostname: string,
+  port: number,
+  handler: (req: Request) => Promise<Response>,
+): void {
+  const address = `${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
+  const why = (e: unknown): string | undefined => {
+    if (e instanceof Deno.errors.AddrInUse) {
+      return `port ${port} is in use (another server?); stop it or set PORT to a free port`;
+    }
+    if (e instanceof Deno.errors.AddrNotAvailable) {
+      return "no network interface here has that address; set HOST (0.0.0.0: all of them)";
+    }
+    if (e instanceof Deno.errors.PermissionDenied) {
+      return "permission denied (ports below 1024 need privileges); set PORT to 1024 or above";
+    }
+    if (e instanceof Error && /failed to lookup address/.test(e.message)) {
+      return `HOST ${JSON.stringify(hostname)} is not a name or address this machine can resolve`;
+    }
+    return undefined;
+  };
+  try {
     Deno.serve({
       port,
       hostname,
       onListen: (addr) => console.log(`listening on http://${addr.hostname}:${addr.port}/`),
     }, handler);
   } catch (e) {
-    console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
-    Deno.exit(1);
+    const reason = why(e);
+    if (reason === undefined) throw e;
+    throw new StartupError(1, `cannot listen on ${address}: ${reason}`);
+  }
+}
+
+/** Reads the settings, the model, and starts serving. */
+async function start(): Promise<void> {
+  const source = Deno.env.get("MODEL") ?? "model.safetensors";
+  const portText = Deno.env.get("PORT") ?? "8000";
+  const hostname = Deno.env.get("HOST") ?? "0.0.0.0";
+  if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) {
+    throw new StartupError(
+      2,
+      `PORT must be an integer from 0 to 65535, got ${JSON.stringify(portText)}`,
+    );
+  }
+  if (hostname === "") {
+    throw new StartupError(2, `HOST must be a host name or address, got ""`);
+  }
+  const bytes = await readModel(source);
+  let handler: (req: Request) => Promise<Response>;
+  try {
+    handler = createHandler(bytes);
+  } catch (e) {
+    if (e instanceof CheckpointError) throw new StartupError(1, `${source}: ${e.message}`);
+    throw e;
+  }
+  serve(hostname, Number(portText), handler);
+}
+
+if (import.meta.main) {
+  try {
+    await start();
+  } catch (e) {
+    if (e instanceof StartupError) {
+      console.error(`error: ${e.message}`);
+      Deno.exit(e.code);
+    }
+    // Deno's own message names the resource and the flag to add.
+    if (e instanceof Deno.errors.NotCapable) {
+      console.error(`error: ${e.message}`);
+      Deno.exit(2);
+    }
+    console.error(
+      `internal error: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n` +
+        "This is a bug in the edge example. Please report it with the command you ran.",
+    );
+    Deno.exit(70);
   }
 }
