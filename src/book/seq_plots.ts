@@ -1,8 +1,7 @@
 /**
- * The three figures of the book's sequence-model section, drawn with {@linkcode lineChartSvg}
- * (Vega-Lite): the data, the 1-step and multistep predictions over the data, and the k-step
- * predictions. Kept apart from `seq_experiment.ts` so the experiment loads without the plotting
- * library.
+ * The three figures of the book's sequence-model section, drawn with {@linkcode lineChartSvg}:
+ * the data, the 1-step and multistep predictions over the data, and the k-step predictions. Kept
+ * apart from `seq_experiment.ts` so the experiment loads without the plotting code.
  *
  * @module
  */
@@ -28,7 +27,8 @@ export const SEQUENCE_FIGURE_FILES: Readonly<Record<keyof SequenceFigures, strin
 
 /**
  * Draws the book's three figures of a {@linkcode runSequenceExperiment} result: x against time,
- * with the legends `data`, `1-step preds`, `multistep preds` and `k-step preds`.
+ * titled "Noisy sine: the data", "1-step and multistep predictions" and "k-step predictions", with
+ * the legends `data`, `1-step preds`, `multistep preds` and `k-step preds`.
  *
  * @param result The experiment's result.
  * @returns The three SVG documents.
@@ -55,9 +55,12 @@ export async function sequenceFigures(result: SequenceExperimentResult): Promise
     y: p.preds,
   }));
   const [dataSvg, predictions, kstep] = await Promise.all([
-    lineChartSvg([data], axes),
-    lineChartSvg([data, onestep, multistep], axes),
-    lineChartSvg(ksteps, axes),
+    lineChartSvg([data], { ...axes, title: "Noisy sine: the data" }),
+    lineChartSvg([data, onestep, multistep], {
+      ...axes,
+      title: "1-step and multistep predictions",
+    }),
+    lineChartSvg(ksteps, { ...axes, title: "k-step predictions" }),
   ]);
   return { data: dataSvg, predictions, kstep };
 }
