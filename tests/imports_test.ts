@@ -49,3 +49,22 @@ Deno.test("no library module imports from a folder above its own", async () => {
   }
   assert.deepEqual(upward, []);
 });
+
+Deno.test("the library and the command line need no npm package (a first run downloads none)", async () => {
+  const root = new URL("../", import.meta.url);
+  for (const entry of ["mod.ts", "book.ts"]) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["info", "--json", entry],
+      cwd: root,
+      stderr: "inherit",
+    }).output();
+    assert.equal(out.code, 0);
+    const graph = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+      modules: { kind: string; specifier: string }[];
+    };
+    // Static and dynamic imports alike are in the graph: an npm one would be fetched on first use.
+    const npm = graph.modules.filter((m) => m.kind === "npm").map((m) => m.specifier);
+    assert.deepEqual(npm, [], `${entry} reaches npm packages`);
+    assert.ok(graph.modules.length > 10, `${entry}: the graph looks too small to be real`);
+  }
+});

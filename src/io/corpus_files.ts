@@ -11,6 +11,7 @@
  */
 import { CorpusError, UsageError } from "../errors.ts";
 import { writeFileAtomic } from "./atomic_write.ts";
+import { readZipEntries, readZipMember, type ZipEntry } from "./zip.ts";
 
 /**
  * Where a corpus comes from and how to check it.
@@ -99,7 +100,10 @@ export interface LoadTextOptions {
   url?: string;
   /** The `fetch` used to download. Default `globalThis.fetch`. */
   fetch?: typeof fetch;
-  /** Receives progress lines, e.g. `"downloading timemachine from … "`. Default: silent. */
+  /**
+   * Receives progress lines and notes, e.g. `"downloading timemachine from … "`, or that a corrupt
+   * `.zip` was passed over for the `.txt` beside it. Default: silent.
+   */
   onMessage?: (line: string) => void;
   /** Aborts a download in progress (the abort reason is thrown). */
   signal?: AbortSignal;
@@ -178,40 +182,54 @@ function decodeUtf8(bytes: Uint8Array, path: string): string {
   }
 }
 
+/** A zip member's bytes, or the zip reader's error when the archive cannot be read. */
+type MemberResult = { bytes: Uint8Array } | { unreadable: CorpusError };
+
 /**
  * The bytes of the text member of a zip: the member named `wanted`, else the only `.txt` member.
- * Errors say what the archive held.
+ * An archive that cannot be read is returned as such (for the caller to fall back or throw);
+ * an archive without a suitable member is a CorpusError saying what it held.
  */
-async function zipMember(zip: Uint8Array, path: string, wanted: string): Promise<Uint8Array> {
-  let entries: Record<string, Uint8Array>;
+async function zipMember(zip: Uint8Array, path: string, wanted: string): Promise<MemberResult> {
+  let entries: ZipEntry[];
   try {
-    // Loaded on demand: generation imports this module and never reads a zip.
-    const { unzipSync } = await import("fflate");
-    entries = unzipSync(zip);
+    entries = readZipEntries(zip, path);
   } catch (e) {
-    throw new CorpusError(
-      `${path} is not a readable zip archive (${messageOf(e)}); download it again or pass the ` +
-        ".txt file itself",
-      path,
-      { cause: e },
-    );
+    if (e instanceof CorpusError) return { unreadable: e };
+    throw e;
   }
-  const files = Object.keys(entries).filter((n) => !n.endsWith("/"));
+  const files = entries.filter((e) => !e.name.endsWith("/"));
   const base = (n: string): string => n.slice(n.lastIndexOf("/") + 1);
-  let name = files.find((n) => base(n) === wanted);
-  if (name === undefined) {
-    const texts = files.filter((n) => /\.txt$/i.test(n) && !n.startsWith("__MACOSX/"));
-    if (texts.length === 1) name = texts[0];
+  let entry = files.find((e) => base(e.name) === wanted);
+  if (entry === undefined) {
+    const texts = files.filter((e) => /\.txt$/i.test(e.name) && !e.name.startsWith("__MACOSX/"));
+    if (texts.length === 1) entry = texts[0];
   }
-  if (name === undefined) {
-    const held = files.length === 0 ? "no files" : files.map((n) => JSON.stringify(n)).join(", ");
+  if (entry === undefined) {
+    const held = files.length === 0
+      ? "no files"
+      : files.map((e) => JSON.stringify(e.name)).join(", ");
     throw new CorpusError(
       `${path} should hold ${JSON.stringify(wanted)} or exactly one .txt file, but it holds ` +
         `${held}; pass the text file itself, or a zip with one .txt file`,
       path,
     );
   }
-  return entries[name];
+  try {
+    return { bytes: await readZipMember(zip, entry, path) };
+  } catch (e) {
+    if (e instanceof CorpusError) return { unreadable: e };
+    throw e;
+  }
+}
+
+/** The zip reader's error, with what to do about it. */
+function unreadableZip(e: CorpusError, path: string): CorpusError {
+  return new CorpusError(
+    `${e.message}; download it again or pass the .txt file itself`,
+    path,
+    { cause: e },
+  );
 }
 
 type ReadResult = { bytes: Uint8Array } | { problem: string };
@@ -262,7 +280,9 @@ function notFoundError(
 /** The text of a registered corpus from the bytes of its published file, checking the member. */
 async function sourceText(source: CorpusSource, bytes: Uint8Array, path: string): Promise<string> {
   if (source.member === undefined) return decodeUtf8(bytes, path);
-  const member = await zipMember(bytes, path, source.member);
+  const result = await zipMember(bytes, path, source.member);
+  if ("unreadable" in result) throw unreadableZip(result.unreadable, path);
+  const member = result.bytes;
   const memberPath = `${path} → ${source.member}`;
   if (source.memberSha1 !== undefined) {
     const found = await sha1Hex(member);
@@ -375,7 +395,7 @@ async function loadRegistered(source: CorpusSource, options: LoadTextOptions): P
   return text;
 }
 
-async function loadPath(path: string): Promise<string> {
+async function loadPath(path: string, options: LoadTextOptions): Promise<string> {
   let bytes: Uint8Array;
   try {
     bytes = await Deno.readFile(path);
@@ -408,7 +428,15 @@ async function loadPath(path: string): Promise<string> {
   }
   if (/\.zip$/i.test(path)) {
     const wanted = path.slice(Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\")) + 1, -4);
-    return decodeUtf8(await zipMember(bytes, path, wanted), `${path} → ${wanted}`);
+    const result = await zipMember(bytes, path, wanted);
+    if ("bytes" in result) return decodeUtf8(result.bytes, `${path} → ${wanted}`);
+    // A corrupt archive with its text beside it (`x.txt.zip` → `x.txt`, `x.zip` → `x.txt`).
+    const stem = path.slice(0, -4);
+    const txtPath = /\.txt$/i.test(stem) ? stem : `${stem}.txt`;
+    const read = await tryRead(txtPath);
+    if ("problem" in read) throw unreadableZip(result.unreadable, path);
+    options.onMessage?.(`${result.unreadable.message}; reading ${txtPath} instead`);
+    return decodeUtf8(read.bytes, txtPath);
   }
   return decodeUtf8(bytes, path);
 }
@@ -424,7 +452,9 @@ async function loadPath(path: string): Promise<string> {
  * `CorpusError` lists every place looked and how to get the file.
  *
  * Anything else is a path: a `.zip` yields its `.txt` member (the one named like the zip without
- * `.zip`, else the only `.txt`); any other file is read as strict UTF-8 (invalid bytes are a
+ * `.zip`, else the only `.txt`); a `.zip` that cannot be read (corrupt, or beyond the zip reader)
+ * gives way to the `.txt` of the same name beside it when there is one (`x.txt.zip` or `x.zip` →
+ * `x.txt`, noted through `onMessage`). Any other file is read as strict UTF-8 (invalid bytes are a
  * `CorpusError`).
  *
  * @param nameOrPath `"jaychou"`, `"timemachine"`, or the path of a `.txt` or `.zip` file.
@@ -447,5 +477,5 @@ export async function loadText(nameOrPath: string, options: LoadTextOptions = {}
     );
   }
   if (Object.hasOwn(CORPORA, nameOrPath)) return await loadRegistered(CORPORA[nameOrPath], options);
-  return await loadPath(nameOrPath);
+  return await loadPath(nameOrPath, options);
 }

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { zipSync } from "fflate";
 import { CorpusError } from "../errors.ts";
 import { countBatches } from "../text/batches.ts";
 import { textCorpus } from "../text/text.ts";
 import { CORPORA, loadText, type LoadTextOptions } from "./corpus_files.ts";
+import { crc32 } from "./zip.ts";
 
 /** The shared data folder; tests that need the corpora are skipped when it is not set. */
 const DATA: string | undefined = (() => {
@@ -43,6 +43,35 @@ function only(dataDir: string, cacheDir: string, extra: LoadTextOptions = {}): L
   return { dataDir, envDataDir: undefined, cacheDir, download: false, ...extra };
 }
 
+/** A zip archive of the given files, stored (zip_test.ts covers deflate and the format itself). */
+function storedZip(files: Record<string, Uint8Array>): Uint8Array {
+  const out: number[] = [];
+  const u16 = (n: number) => out.push(n & 0xff, (n >>> 8) & 0xff);
+  const u32 = (n: number) => (u16(n & 0xffff), u16(n >>> 16));
+  const put = (bytes: Uint8Array) => bytes.forEach((b) => out.push(b));
+  const central: (() => void)[] = [];
+  for (const [name, data] of Object.entries(files)) {
+    const nameBytes = new TextEncoder().encode(name);
+    const offset = out.length;
+    const common = () => {
+      u16(20), u16(0x0800); // version needed, flags (UTF-8 names)
+      u16(0), u16(0), u16(0x21); // method (stored), time, date
+      u32(crc32(data)), u32(data.length), u32(data.length), u16(nameBytes.length), u16(0);
+    };
+    u32(0x04034b50), common(), put(nameBytes), put(data);
+    central.push(() => {
+      u32(0x02014b50), u16(0x031e), common();
+      u16(0), u16(0), u16(0), u32(0), u32(offset); // comment, disk, attributes, local header
+      put(nameBytes);
+    });
+  }
+  const start = out.length;
+  central.forEach((write) => write());
+  const [count, size] = [central.length, out.length - start];
+  u32(0x06054b50), u16(0), u16(0), u16(count), u16(count), u32(size), u32(start), u16(0);
+  return Uint8Array.from(out);
+}
+
 async function listDir(dir: string): Promise<string[]> {
   try {
     return (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort();
@@ -76,21 +105,21 @@ Deno.test("loadText() reads a .txt path as strict UTF-8", async () => {
 Deno.test("loadText() reads the .txt member of a .zip path and says what a bad zip holds", async () => {
   const enc = (s: string) => new TextEncoder().encode(s);
   await withTempDirs(1, async (dir) => {
-    await Deno.writeFile(`${dir}/one.zip`, zipSync({ "inner/lyrics.txt": enc("歌词") }));
+    await Deno.writeFile(`${dir}/one.zip`, storedZip({ "inner/lyrics.txt": enc("歌词") }));
     assert.equal(await loadText(`${dir}/one.zip`), "歌词");
 
     await Deno.writeFile(
       `${dir}/songs.zip`,
-      zipSync({ "a.txt": enc("a"), "songs": enc("the one"), "b.txt": enc("b") }),
+      storedZip({ "a.txt": enc("a"), "songs": enc("the one"), "b.txt": enc("b") }),
     );
     assert.equal(await loadText(`${dir}/songs.zip`), "the one");
 
-    await Deno.writeFile(`${dir}/two.zip`, zipSync({ "a.txt": enc("a"), "b.txt": enc("b") }));
+    await Deno.writeFile(`${dir}/two.zip`, storedZip({ "a.txt": enc("a"), "b.txt": enc("b") }));
     await assert.rejects(loadText(`${dir}/two.zip`), {
       name: "CorpusError",
       message: /should hold "two" or exactly one \.txt file, but it holds "a\.txt", "b\.txt"/,
     });
-    await Deno.writeFile(`${dir}/empty.zip`, zipSync({}));
+    await Deno.writeFile(`${dir}/empty.zip`, storedZip({}));
     await assert.rejects(loadText(`${dir}/empty.zip`), {
       name: "CorpusError",
       message: /holds no files/,
@@ -99,6 +128,73 @@ Deno.test("loadText() reads the .txt member of a .zip path and says what a bad z
     await assert.rejects(loadText(`${dir}/junk.zip`), {
       name: "CorpusError",
       message: /junk\.zip is not a readable zip archive/,
+    });
+  });
+});
+
+Deno.test("loadText() reads the .txt beside a .zip that cannot be read, and only then", async () => {
+  const enc = (s: string) => new TextEncoder().encode(s);
+  await withTempDirs(1, async (dir) => {
+    // x.zip → x.txt, noted through onMessage.
+    await Deno.writeFile(`${dir}/junk.zip`, enc("this is not a zip archive"));
+    await Deno.writeTextFile(`${dir}/junk.txt`, "the text beside");
+    const messages: string[] = [];
+    const onMessage = (line: string) => messages.push(line);
+    assert.equal(await loadText(`${dir}/junk.zip`, { onMessage }), "the text beside");
+    assert.equal(messages.length, 1, messages.join("\n"));
+    assert.ok(
+      messages[0].startsWith(`${dir}/junk.zip is not a readable zip archive: `),
+      messages[0],
+    );
+    assert.ok(messages[0].endsWith(`; reading ${dir}/junk.txt instead`), messages[0]);
+
+    // x.txt.zip → x.txt, for a member that fails its CRC-32; without onMessage nothing is printed.
+    const zip = storedZip({ "lyrics.txt": enc("歌词") });
+    zip[30 + "lyrics.txt".length] ^= 1; // the member's first byte
+    await Deno.writeFile(`${dir}/lyrics.txt.zip`, zip);
+    await Deno.writeTextFile(`${dir}/lyrics.txt`, "歌词 beside");
+    const printed: unknown[][] = [];
+    const saved = { ...console };
+    for (const k of ["log", "info", "warn", "error", "debug"] as const) {
+      console[k] = (...args: unknown[]) => printed.push(args);
+    }
+    try {
+      assert.equal(await loadText(`${dir}/lyrics.txt.zip`), "歌词 beside");
+    } finally {
+      Object.assign(console, saved);
+    }
+    assert.deepEqual(printed, []);
+
+    // Without the .txt the archive's own error stands, with what to do.
+    await Deno.remove(`${dir}/lyrics.txt`);
+    await assert.rejects(loadText(`${dir}/lyrics.txt.zip`), (e: Error) => {
+      assert.ok(e instanceof CorpusError, String(e));
+      assert.equal(e.path, `${dir}/lyrics.txt.zip`);
+      assert.match(
+        e.message,
+        /lyrics\.txt\.zip is not a readable zip archive: member "lyrics\.txt" fails its CRC-32 check/,
+      );
+      assert.match(e.message, /; download it again or pass the \.txt file itself$/);
+      return true;
+    });
+
+    // A readable zip without a suitable member is not corrupt: the .txt beside it is not read.
+    await Deno.writeFile(`${dir}/two.zip`, storedZip({ "a.txt": enc("a"), "b.txt": enc("b") }));
+    await Deno.writeTextFile(`${dir}/two.txt`, "beside");
+    await assert.rejects(loadText(`${dir}/two.zip`, { onMessage }), {
+      name: "CorpusError",
+      message: /should hold "two" or exactly one \.txt file/,
+    });
+    assert.equal(messages.length, 1);
+
+    // The .txt beside is held to the same rules as any text file, and named when it breaks one.
+    await Deno.writeFile(`${dir}/bad.zip`, enc("not a zip either"));
+    await Deno.writeFile(`${dir}/bad.txt`, Uint8Array.of(0x61, 0xff));
+    await assert.rejects(loadText(`${dir}/bad.zip`), (e: Error) => {
+      assert.ok(e instanceof CorpusError, String(e));
+      assert.equal(e.path, `${dir}/bad.txt`);
+      assert.match(e.message, /bad\.txt is not valid UTF-8/);
+      return true;
     });
   });
 });

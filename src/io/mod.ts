@@ -1,7 +1,9 @@
 /**
  * Files: safetensors (`safetensors.ts`), checkpoints (`checkpoint.ts`), PyTorch state dicts
- * (`pytorch.ts`), atomic writes (`atomic_write.ts`), and the corpora on disk or downloaded
- * (`corpus_files.ts`). The only folder besides `cli/` that touches the file system.
+ * (`pytorch.ts`), atomic writes (`atomic_write.ts`) and their messages for OS errors
+ * (`os_errors.ts`), and the corpora on disk or downloaded (`corpus_files.ts`), zipped ones read by
+ * a small reader of our own (`zip.ts`, stored or deflated entries). The only folder besides `cli/`
+ * that touches the file system.
  *
  * @module
  */
