@@ -4,12 +4,13 @@
  *
  * @module
  */
-import { CheckpointError, DataError } from "../errors.ts";
+import { CheckpointError } from "../errors.ts";
 import { writeFileAtomic } from "../io/atomic_write.ts";
 import { loadCheckpoint, saveCheckpoint } from "../io/checkpoint.ts";
 import { exportPyTorch, importPyTorch } from "../io/pytorch.ts";
 import type { RnnModel } from "../model/model.ts";
 import { choiceFlag, type CommandFlags, parseFlags, pathFlag } from "./args.ts";
+import { checkOutputFile } from "./output.ts";
 
 const FORMAT = { type: "string", value: "pytorch", help: "the file format [pytorch]" } as const;
 
@@ -29,6 +30,11 @@ export const IMPORT_FLAGS: CommandFlags = {
   own: {
     in: { type: "string", value: "FILE", help: "the state dict to read (required)" },
     out: { type: "string", value: "FILE", help: "the checkpoint to write (required)" },
+    activation: {
+      type: "string",
+      value: "tanh|relu",
+      help: "an nn.RNN's nonlinearity [the file's config.activation, else tanh]",
+    },
     format: FORMAT,
   },
 };
@@ -74,13 +80,9 @@ export async function runExport(args: string[]): Promise<number> {
   choiceFlag("format", own.format, ["pytorch"]);
   const modelPath = pathFlag("model", own.model, "FILE (a checkpoint)");
   const out = pathFlag("out", own.out, "FILE (the safetensors file to write)");
+  await checkOutputFile(out, "--out");
   const { model, vocab, text } = await loadCheckpoint(modelPath);
-  const bytes = await exportPyTorch(model, vocab, { text });
-  try {
-    await writeFileAtomic(out, bytes);
-  } catch (e) {
-    throw new DataError(`${out} could not be written: ${(e as Error).message}`, out, { cause: e });
-  }
+  await writeFileAtomic(out, await exportPyTorch(model, vocab, { text }));
   console.log(`wrote ${out}: PyTorch state dict of ${describe(model)}`);
   return 0;
 }
@@ -114,6 +116,7 @@ export async function runImport(args: string[]): Promise<number> {
   choiceFlag("format", own.format, ["pytorch"]);
   const inPath = pathFlag("in", own.in, "FILE (a PyTorch state dict)");
   const out = pathFlag("out", own.out, "FILE (the checkpoint to write)");
+  await checkOutputFile(out, "--out");
   let bytes: Uint8Array;
   try {
     bytes = await Deno.readFile(inPath);
@@ -121,14 +124,20 @@ export async function runImport(args: string[]): Promise<number> {
     const why = e instanceof Deno.errors.NotFound ? "no such file" : (e as Error).message;
     throw new CheckpointError(`${inPath}: ${why}`, inPath, { cause: e });
   }
+  const activation = own.activation === undefined
+    ? undefined
+    : choiceFlag("activation", own.activation, ["tanh", "relu"]);
   let imported;
   try {
-    imported = importPyTorch(bytes);
+    imported = importPyTorch(bytes, { activation });
   } catch (e) {
     if (e instanceof CheckpointError) throw new CheckpointError(`${inPath}: ${e.message}`, inPath);
     throw e;
   }
-  const { model, vocab, text } = imported;
+  const { model, vocab, text, assumed } = imported;
+  if (assumed) {
+    console.error(`${inPath}: assuming ${assumed.replace("give activation", "give --activation")}`);
+  }
   await saveCheckpoint(out, { model, vocab, text });
   console.log(`wrote ${out}: checkpoint of ${describe(model)}`);
   return 0;

@@ -4,7 +4,8 @@ import { type ModelConfig, resolveTextConfig } from "../config/settings.ts";
 import { loadCheckpoint, saveCheckpoint } from "../io/checkpoint.ts";
 import { generate } from "../generate/generate.ts";
 import { createModel } from "../model/model.ts";
-import { decodeSafetensors } from "../io/safetensors.ts";
+import { decodeSafetensors, encodeSafetensors } from "../io/safetensors.ts";
+import { exportPyTorch } from "../io/pytorch.ts";
 import { Vocab } from "../text/vocab.ts";
 
 const VOCAB = new Vocab([..."abcdef"]);
@@ -92,6 +93,38 @@ Deno.test("export and import report usage mistakes with code 2, bad files with c
     assertDataError(notCheckpoint, /garbage\.safetensors: /, garbage);
     assertDataError(absent, /no such file/, missing);
     await assert.rejects(Deno.stat(out), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("import --activation: the flag, else the file's config, else tanh with a note on stderr", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const model = createModel({ vocabSize: VOCAB.size, hidden: 4, activation: "relu" }, {
+      seed: 2,
+    });
+    const f = decodeSafetensors(await exportPyTorch(model, VOCAB));
+    f.metadata = { vocab: f.metadata.vocab };
+    const pt = `${dir}/relu.pt.safetensors`, out = `${dir}/out.safetensors`;
+    await Deno.writeFile(pt, encodeSafetensors(f));
+    const guessed = await cli("import", "--in", pt, "--out", out);
+    assert.equal(guessed.code, 0, guessed.stderr);
+    assert.match(guessed.stderr, /assuming nonlinearity 'tanh'.*give --activation relu/);
+    assert.equal((await loadCheckpoint(out)).model.config.activation, "tanh");
+    const told = await cli("import", "--in", pt, "--out", out, "--activation", "relu");
+    assert.equal(told.code, 0, told.stderr);
+    assert.equal(told.stderr, "");
+    const back = await loadCheckpoint(out);
+    assert.equal(back.model.config.activation, "relu");
+    assert.equal(
+      await generate(back.model, back.vocab, "abc", { length: 12 }),
+      await generate(model, VOCAB, "abc", { length: 12 }),
+    );
+    assertUsageError(
+      await cli("import", "--in", pt, "--out", out, "--activation", "sigmoid"),
+      /--activation must be one of tanh, relu, got "sigmoid"/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

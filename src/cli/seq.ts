@@ -8,7 +8,7 @@
 import { join } from "node:path";
 import { UsageError } from "../errors.ts";
 import { type CommandFlags, intFlag, numberFlag, parseFlags } from "./args.ts";
-import { writeOutput } from "./output.ts";
+import { checkOutputFolder, writeOutput } from "./output.ts";
 import { type Prediction, runSequenceExperiment } from "../book/seq_experiment.ts";
 
 /** The flags of `seq`. */
@@ -60,6 +60,7 @@ export async function runSeq(args: string[]): Promise<number> {
   const lr = numberFlag("lr", own.lr, 0.01);
   const out = own.out as string | undefined;
   if (out !== undefined && out.trim() === "") throw new UsageError("--out needs a directory");
+  if (out !== undefined) await checkOutputFolder(out, "--out");
 
   const result = await runSequenceExperiment({
     seed,

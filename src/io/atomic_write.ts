@@ -8,20 +8,33 @@
  *
  * @module
  */
+import { DataError } from "../errors.ts";
+import { describeOsError } from "./os_errors.ts";
+
+/** Options of {@linkcode writeFileAtomic}. */
+export interface WriteOptions {
+  /** Abandons the write (before the rename): `path` stays as it was, the temporary is removed. */
+  signal?: AbortSignal;
+}
+
+const CHUNK = 1 << 20;
 
 /**
  * Writes `bytes` to `path` atomically: to a fresh temporary file `.<name>.<random>.tmp` in the
  * same directory, fsynced where the runtime supports it, then renamed over `path`. On any failure
- * the temporary file is removed and the original error is rethrown, so `path` keeps its previous
- * contents (or stays absent). The new file gets default permissions, not the old file's.
+ * the temporary file is removed, so `path` keeps its previous contents (or stays absent); an
+ * operating-system error becomes a `DataError` that names `path` (never the temporary file) and
+ * says what is wrong in words. The new file gets default permissions, not the old file's.
  *
  * Needs `--allow-write` for the directory (and `--allow-read` to also fsync the directory entry,
  * which is skipped when not allowed).
  *
  * @param path The file to create or replace.
  * @param bytes The complete new contents.
+ * @param options An abort signal.
  * @returns A promise that resolves once `path` holds `bytes`.
  * @throws {TypeError} When `path` names no file (empty, or ends in a separator).
+ * @throws {DataError} When the file cannot be written: `"<path> could not be written: <why>"`.
  *
  * @example Save bytes without risking a half-written file
  * ```ts
@@ -32,7 +45,11 @@
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  bytes: Uint8Array,
+  options: WriteOptions = {},
+): Promise<void> {
   const cut = lastSeparator(path) + 1;
   const dir = path.slice(0, cut);
   const base = path.slice(cut);
@@ -46,8 +63,12 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
     // createNew: never reuse (or follow a link planted at) an existing name.
     file = await Deno.open(tmp, { write: true, createNew: true });
     created = true;
-    let written = 0;
-    while (written < bytes.length) written += await file.write(bytes.subarray(written));
+    // In chunks, so that an abort stops a long write between two of them.
+    for (let written = 0; written < bytes.length;) {
+      options.signal?.throwIfAborted();
+      written += await file.write(bytes.subarray(written, written + CHUNK));
+    }
+    options.signal?.throwIfAborted();
     // Flush the contents before the rename makes them visible under `path`.
     if (typeof file.sync === "function") await file.sync();
     file.close();
@@ -68,7 +89,10 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
         // Best effort: the original error matters more.
       }
     }
-    throw error;
+    if (!isOsError(error)) throw error;
+    throw new DataError(`${path} could not be written: ${describeOsError(error)}`, path, {
+      cause: error,
+    });
   }
   await syncDirectory(dir === "" ? "." : dir);
 }
@@ -92,6 +116,12 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
  */
 export async function writeTextFileAtomic(path: string, text: string): Promise<void> {
   await writeFileAtomic(path, new TextEncoder().encode(text));
+}
+
+/** Whether an error comes from the operating system (rather than, say, the bytes' source). */
+function isOsError(e: unknown): boolean {
+  return Object.values(Deno.errors).some((kind) => e instanceof kind) ||
+    (e instanceof Error && /\(os error \d+\)/.test(e.message));
 }
 
 /** Index of the last path separator in `path` (`/`, and `\` on Windows), or -1. */

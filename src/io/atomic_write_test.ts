@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { DataError } from "../errors.ts";
 import { writeFileAtomic, writeTextFileAtomic } from "./atomic_write.ts";
 
 /** Runs `fn` with a fresh temporary directory, removed afterwards. */
@@ -58,12 +59,18 @@ Deno.test("writeFileAtomic() handles concurrent writes to one path with no litte
   });
 });
 
-Deno.test("writeFileAtomic() into a missing directory rejects with NotFound and litters nothing", async () => {
+Deno.test("writeFileAtomic() into a missing directory rejects with a DataError naming the path, and litters nothing", async () => {
   await inTempDir(async (dir) => {
-    await assert.rejects(
-      writeFileAtomic(`${dir}/missing/model.safetensors`, new Uint8Array([1])),
-      Deno.errors.NotFound,
-    );
+    const path = `${dir}/missing/model.safetensors`;
+    await assert.rejects(writeFileAtomic(path, new Uint8Array([1])), (e: unknown) => {
+      assert.ok(e instanceof DataError, String(e));
+      assert.equal(e.path, path);
+      assert.equal(e.message, `${path} could not be written: no such file or folder`);
+      assert.ok(e.cause instanceof Deno.errors.NotFound);
+      // The user's path, never the hidden temporary file's.
+      assert.doesNotMatch(e.message, /\.tmp/);
+      return true;
+    });
     assert.deepEqual(await list(dir), []);
   });
 });
@@ -90,7 +97,12 @@ Deno.test("writeFileAtomic() onto a directory rejects and removes its temporary"
     // The temporary file is written, then the rename over a non-empty directory fails.
     await Deno.mkdir(`${dir}/taken`);
     await Deno.writeFile(`${dir}/taken/keep`, new Uint8Array([1]));
-    await assert.rejects(writeFileAtomic(`${dir}/taken`, new Uint8Array([2])), Error);
+    await assert.rejects(writeFileAtomic(`${dir}/taken`, new Uint8Array([2])), (e: unknown) => {
+      assert.ok(e instanceof DataError, String(e));
+      assert.match(e.message, /taken could not be written: /);
+      assert.doesNotMatch(e.message, /\.tmp/);
+      return true;
+    });
     assert.deepEqual(await list(dir), ["taken"]);
     assert.deepEqual(await Deno.readFile(`${dir}/taken/keep`), new Uint8Array([1]));
   });

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import type { Backend, CellKind } from "../backend/types.ts";
+import type { Activation, Backend, CellKind } from "../backend/types.ts";
 import { type ModelConfig, resolveTextConfig, type TextConfig } from "../config/settings.ts";
 import { CheckpointError, UsageError } from "../errors.ts";
 import { createModel, type RnnModel } from "../model/model.ts";
@@ -33,6 +33,12 @@ export interface ExportPyTorchOptions {
 export interface ImportPyTorchOptions {
   /** Backend of the imported model; default the shared WebAssembly backend. */
   backend?: Backend;
+  /**
+   * The nonlinearity of an `nn.RNN` (its tensors cannot tell `'tanh'` from `'relu'`); default:
+   * the metadata's `config.activation` when it has one, else `"tanh"` (and `assumed` says so).
+   * A value that contradicts the metadata is an error.
+   */
+  activation?: Activation;
 }
 
 /** A model read from a PyTorch state dict. */
@@ -43,6 +49,8 @@ export interface PyTorchImport {
   vocab: Vocab;
   /** The text settings from the file's metadata; characters when it records none. */
   text: TextConfig;
+  /** What was assumed because neither the file nor the options said it, in words; else absent. */
+  assumed?: string;
 }
 
 /** PyTorch's module class for each cell. */
@@ -158,8 +166,9 @@ function metaJson(meta: Record<string, string>, key: string): unknown {
  * Reads the state dict of the book's concise PyTorch model (as {@linkcode exportPyTorch} writes
  * it, or as `safetensors.torch.save_file(model.state_dict(), path, metadata={"vocab": ...})`
  * writes it from PyTorch) into a model. The cell, layers and hidden size come from the tensors
- * (checked against the metadata's `config` when there is one); `nonlinearity` comes from the
- * config (default tanh). `bias_ih` and `bias_hh` are added into the one bias per gate, except the
+ * (checked against the metadata's `config` when there is one); an `nn.RNN`'s nonlinearity from
+ * the `activation` option, else the metadata's `config.activation` (the key `export` writes),
+ * else tanh, which `assumed` then says. `bias_ih` and `bias_hh` are added into the one bias per gate, except the
  * GRU's `n` block, whose `bias_hh` part becomes `b_hn`: a GRU is always imported with
  * `gruVariant: "pytorch"`.
  *
@@ -237,7 +246,22 @@ export function importPyTorch(
   if (saved !== undefined && (typeof saved !== "object" || saved === null)) {
     throw new CheckpointError(`the metadata's config ${meta.config} is not an object`);
   }
-  const activation = saved?.activation ?? "tanh";
+  const given = options.activation;
+  if (given !== undefined && given !== "tanh" && given !== "relu") {
+    throw new UsageError(`{activation} must be one of tanh, relu, got ${JSON.stringify(given)}`);
+  }
+  if (cell === "rnn" && given && saved?.activation && given !== saved.activation) {
+    throw new UsageError(
+      `the state dict's metadata says activation ${saved.activation}; {activation} ${given} ` +
+        "contradicts it (drop it)",
+    );
+  }
+  const activation = given ?? saved?.activation ?? "tanh";
+  // Only nn.RNN has a nonlinearity to choose, and its tensors cannot show which it was.
+  const assumed = cell === "rnn" && given === undefined && saved?.activation === undefined
+    ? "nonlinearity 'tanh' (the state dict does not say; for nn.RNN(nonlinearity='relu') give " +
+      "activation relu)"
+    : undefined;
   const found: Record<string, unknown> = { vocabSize: V, hidden: H, cell, layers };
   for (const [key, value] of Object.entries(found)) {
     const given = saved?.[key as keyof ModelConfig];
@@ -319,5 +343,5 @@ export function importPyTorch(
   }
   const model = createModel(config, { backend: options.backend, initScale: 0 });
   model.loadParams(all);
-  return { model, vocab, text };
+  return { model, vocab, text, ...(assumed ? { assumed } : {}) };
 }

@@ -398,3 +398,37 @@ Deno.test("importPyTorch reads a state dict with no config: the sizes come from 
     await generate(model, VOCAB, "abc", { length: 15 }),
   );
 });
+
+Deno.test("importPyTorch: an nn.RNN's nonlinearity from the option, else the metadata, else tanh as an assumption it reports", async () => {
+  const relu = createModel({ vocabSize: V, hidden: 4, activation: "relu" }, {
+    seed: 6,
+    init: "uniform",
+  });
+  const bare = decodeSafetensors(await exportPyTorch(relu, VOCAB));
+  // What PyTorch's save_file writes: no config, so nothing says relu.
+  bare.metadata = { vocab: bare.metadata.vocab };
+  const bytes = encodeSafetensors(bare);
+  const guessed = importPyTorch(bytes);
+  assert.equal(guessed.model.config.activation, "tanh");
+  assert.match(guessed.assumed!, /nonlinearity 'tanh' \(the state dict does not say/);
+  const told = importPyTorch(bytes, { activation: "relu" });
+  assert.equal(told.model.config.activation, "relu");
+  assert.equal(told.assumed, undefined);
+  const want = await generate(relu, VOCAB, "abc", { length: 20 });
+  assert.equal(await generate(told.model, told.vocab, "abc", { length: 20 }), want);
+  // The metadata's config.activation is read when there is one, and a contradiction is refused.
+  const withConfig = await exportPyTorch(relu, VOCAB);
+  const read = importPyTorch(withConfig);
+  assert.equal(read.model.config.activation, "relu");
+  assert.equal(read.assumed, undefined);
+  assert.throws(() => importPyTorch(withConfig, { activation: "tanh" }), (e: unknown) => {
+    assert.ok(e instanceof UsageError, String(e));
+    assert.match(e.forCli(), /metadata says activation relu; --activation tanh contradicts it/);
+    return true;
+  });
+  // Gated cells have no nonlinearity to assume.
+  const lstm = createModel({ vocabSize: V, hidden: 4, cell: "lstm" }, { seed: 6 });
+  const f = decodeSafetensors(await exportPyTorch(lstm, VOCAB));
+  f.metadata = { vocab: f.metadata.vocab };
+  assert.equal(importPyTorch(encodeSafetensors(f)).assumed, undefined);
+});
