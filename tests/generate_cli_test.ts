@@ -167,6 +167,7 @@ Deno.test("generate's bad flags exit with code 2 and one line", async () => {
     assertUsageError(await gen("--seed", "x"), /--seed .*"x"/);
     assertUsageError(await gen("--length=-2"), /--length .*"-2"/);
     assertUsageError(await gen("--length", "-2"), /--length .*"-2"/);
+    assertUsageError(await gen("--length", "1e9"), /--length must be an integer from 0 to 1000000/);
     assertUsageError(await gen("--stop", ""), /--stop/);
     assertUsageError(
       await gen("--unknown", "yes"),

@@ -20,7 +20,11 @@ export const GENERATE_FLAGS: CommandFlags = {
       value: "TEXT",
       help: "text to continue; repeat it for several prefixes, one line each [分开]",
     },
-    length: { type: "string", value: "N", help: "tokens (characters or words) to generate [50]" },
+    length: {
+      type: "string",
+      value: "N",
+      help: "tokens (characters or words) to generate, at most 1000000 [50]",
+    },
     temperature: {
       type: "string",
       value: "X",

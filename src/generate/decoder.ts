@@ -25,7 +25,7 @@ import { checkSampling, pick, type SampleOptions, type Sampling } from "./sample
 
 /** What a decoder needs beyond the prefixes, checked once when it is planned. */
 export interface DecodeOptions extends SampleOptions {
-  /** Tokens to generate after each prefix; default 50. */
+  /** Tokens to generate after each prefix, at most {@linkcode MAX_LENGTH}; default 50. */
   length?: number;
   /** How the model's text was tokenised; default characters as they are. */
   text?: Tokenization;
@@ -49,6 +49,9 @@ export interface Plan {
 
 const CHARS: Tokenization = { tokens: "char", normalize: "none" };
 
+/** The most tokens one call generates: its text is kept whole, so it must stay bounded. */
+export const MAX_LENGTH = 1_000_000;
+
 /**
  * Checks the options and splits every prefix into indices.
  *
@@ -56,8 +59,11 @@ const CHARS: Tokenization = { tokens: "char", normalize: "none" };
  */
 export function plan(vocab: Vocab, prefixes: readonly string[], options: DecodeOptions): Plan {
   const length = options.length ?? 50;
-  if (!Number.isInteger(length) || length < 0) {
-    throw new UsageError(`{length} must be an integer >= 0, got ${length}`);
+  if (!Number.isInteger(length) || length < 0 || length > MAX_LENGTH) {
+    throw new UsageError(
+      `{length} must be an integer from 0 to ${MAX_LENGTH}, got ${length}` +
+        (length > MAX_LENGTH ? "; generate a long text in parts, each from the last's end" : ""),
+    );
   }
   const sampling = checkSampling(options);
   const seed = options.seed ?? 0;

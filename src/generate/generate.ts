@@ -18,7 +18,7 @@ import type { SampleOptions } from "./sample.ts";
 
 /** Settings of {@linkcode generate}, {@linkcode generateBatch} and the streaming forms. */
 export interface GenerateOptions extends SampleOptions {
-  /** Tokens (characters, or words) to generate after the prefix; default 50. */
+  /** Tokens (characters, or words) to generate after the prefix, at most 1000000; default 50. */
   length?: number;
   /** How the model's text was tokenised (a checkpoint's `text`); default characters. */
   text?: Tokenization;

@@ -237,6 +237,8 @@ Deno.test("every option is checked, and the error names the value", async () => 
     [{ topP: 1.01 }, /topP .* 1\.01/],
     [{ length: -1 }, /length .* -1/],
     [{ length: 2.5 }, /length .* 2\.5/],
+    // The whole text is kept, so its length is bounded.
+    [{ length: 1e6 + 1 }, /length must be an integer from 0 to 1000000, got 1000001/],
     [{ seed: 0.5 }, /seed .* 0\.5/],
     [{ stop: [""] }, /stop .*""/],
     [{ unknown: "skip" }, /unknown .*"skip"/],

@@ -85,9 +85,12 @@ export function textCorpus(
   const tokens = settings.maxTokens > 0 ? all.slice(0, settings.maxTokens) : all;
   if (tokens.length === 0) {
     throw new CorpusError(
-      `the corpus holds no tokens${
-        settings.normalize === "letters" ? " once reduced to the letters a-z" : ""
-      }; give a text with some`,
+      text.trim() === ""
+        ? "the text is empty; give a text with something to learn"
+        : settings.normalize === "letters"
+        ? "the text holds no letters a-z; give such a text, or keep every character " +
+          '(normalize "none")'
+        : "the text holds no tokens; give a text with some",
     );
   }
   const bookVocab = settings.tokens === "word" || settings.normalize === "letters";
@@ -99,8 +102,8 @@ export function textCorpus(
 }
 
 /**
- * Splits a prefix into tokens as the training text was split and checks that the vocabulary
- * holds every one.
+ * Splits a prefix into tokens as the training text was split (normalised the same way, for
+ * characters as for words) and checks that the vocabulary holds every one.
  *
  * @param prefix Text to continue.
  * @param vocab The model's vocabulary.
@@ -127,7 +130,9 @@ export function prefixTokens(
   if (unknown !== "error" && unknown !== "unk") {
     throw new UsageError(`{unknown} must be one of error, unk, got ${JSON.stringify(unknown)}`);
   }
-  const given = settings.tokens === "word" ? textTokens(prefix, settings) : Array.from(prefix);
+  // Read as the training text was, whatever the token kind: "The Time" is "the time" to a model
+  // of the English edition's letters.
+  const given = textTokens(prefix, settings);
   if (given.length === 0) throw new UsageError("the prefix is empty; give at least one token");
   const missing = vocab.missing(given);
   if (missing.length > 0 && (unknown === "error" || vocab.unk === undefined)) {

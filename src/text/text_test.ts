@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { CorpusError } from "../errors.ts";
+import { CorpusError, UsageError } from "../errors.ts";
 import { loadText } from "../io/corpus_files.ts";
-import { joinTokens, textCorpus, textTokens, type Tokenization } from "./text.ts";
+import { joinTokens, prefixTokens, textCorpus, textTokens, type Tokenization } from "./text.ts";
 
 const CHAR_TEXT: Tokenization = { tokens: "char", normalize: "none" };
 
@@ -59,15 +59,20 @@ Deno.test("textCorpus() gives the English edition <unk> and min-freq, the Chines
 });
 
 Deno.test("textCorpus() refuses a text with no tokens with a CorpusError", () => {
-  const empty = [["", CHAR_TEXT], ["  \n ", LETTERS_WORD], ["123 !", LETTERS_CHAR]] as const;
-  for (const [text, config] of empty) {
+  const empty = [
+    ["", CHAR_TEXT, /the text is empty/],
+    ["  \n ", LETTERS_WORD, /the text is empty/],
+    ["  \n ", { tokens: "word", normalize: "none" }, /the text is empty/],
+    ["123 !", LETTERS_CHAR, /the text holds no letters a-z; .* \(normalize "none"\)/],
+    ["分开", LETTERS_WORD, /the text holds no letters a-z/],
+  ] as const;
+  for (const [text, config, message] of empty) {
     assert.throws(() => textCorpus(text, config), (e: Error) => {
       assert.ok(e instanceof CorpusError, String(e));
-      assert.match(e.message, /the corpus holds no tokens/);
+      assert.match(e.message, message);
       return true;
     });
   }
-  assert.throws(() => textCorpus("123", LETTERS_CHAR), /once reduced to the letters a-z/);
   assert.equal(textCorpus("a", CHAR_TEXT).indices.length, 1);
 });
 
@@ -88,4 +93,19 @@ Deno.test({
     assert.equal(textCorpus(text, LETTERS_CHAR).indices.length, 10000);
     assert.equal(textCorpus(text, { ...LETTERS_WORD, maxTokens: 0 }).vocab.size, 4580);
   },
+});
+
+Deno.test("prefixTokens() reads a prefix as the training text was read, characters as words", () => {
+  const letters = textCorpus("The Time Traveller", { tokens: "char", normalize: "letters" });
+  const settings = { tokens: "char", normalize: "letters" } as const;
+  assert.deepEqual(prefixTokens("The TIME", letters.vocab, settings), Array.from("the time"));
+  const words = textCorpus("The Time Traveller", { tokens: "word", normalize: "letters" });
+  assert.deepEqual(
+    prefixTokens("THE time!", words.vocab, { tokens: "word", normalize: "letters" }),
+    ["the", "time"],
+  );
+  // The Chinese edition keeps every character, newlines read as spaces as in its corpus.
+  const chars = textCorpus("分开 不分开");
+  assert.deepEqual(prefixTokens("分开\n不", chars.vocab, chars.text), ["分", "开", " ", "不"]);
+  assert.throws(() => prefixTokens("!!", letters.vocab, settings), UsageError);
 });
