@@ -6,7 +6,9 @@
 import { resolveTextConfig } from "../config/settings.ts";
 import { loadCheckpoint } from "../io/checkpoint.ts";
 import { loadText } from "../io/corpus_files.ts";
-import { textCorpus } from "../text/text.ts";
+import { UsageError } from "../errors.ts";
+import { textTokens } from "../text/text.ts";
+import { namedCorpus } from "./corpus.ts";
 import { evaluate } from "../train/evaluate.ts";
 import { type CommandFlags, parseFlags, pathFlag } from "./args.ts";
 
@@ -29,12 +31,23 @@ export async function runEval(args: string[]): Promise<number> {
   const { settings, own } = parseFlags(args, EVAL_FLAGS);
   const path = pathFlag("model", own.model, "FILE (a checkpoint)");
   const { model, vocab, text } = await loadCheckpoint(path);
-  const raw = await loadText((settings.corpus as string | undefined) ?? "jaychou", {
-    onMessage: (line) => console.error(line),
-  });
+  const corpusName = (settings.corpus as string | undefined) ?? "jaychou";
+  const raw = await loadText(corpusName, { onMessage: (line) => console.error(line) });
   // The model's own tokenisation; --max-tokens may differ from its training run's.
   const config = resolveTextConfig({ ...text, minFreq: 0, ...settings });
-  const result = await evaluate(model, textCorpus(raw, config, vocab).indices);
+  // Without <unk> (the Chinese edition's vocabulary) an unseen token cannot be scored.
+  if (vocab.unk === undefined) {
+    const all = textTokens(raw, config);
+    const missing = vocab.missing(config.maxTokens > 0 ? all.slice(0, config.maxTokens) : all);
+    if (missing.length > 0) {
+      throw new UsageError(
+        `the text holds ${missing.length} tokens the model's vocabulary lacks (first: ${
+          missing.slice(0, 10).map((c) => JSON.stringify(c)).join(", ")
+        }); evaluate on text like the model's training text`,
+      );
+    }
+  }
+  const result = await evaluate(model, namedCorpus(corpusName, raw, config, vocab).indices);
   console.log(
     `perplexity ${result.perplexity.toFixed(4)} over ${result.predictions} predictions ` +
       `(loss ${result.loss.toFixed(4)} nats)`,

@@ -7,12 +7,19 @@
  * @module
  */
 import { join } from "node:path";
-import { UsageError } from "../errors.ts";
+import { CorpusError, UsageError } from "../errors.ts";
 import { choiceFlag, type CommandFlags, intFlag, parseFlags } from "./args.ts";
-import { writeOutput } from "./output.ts";
+import { checkOutputFolder, writeOutput } from "./output.ts";
 import { loadText } from "../io/corpus_files.ts";
 import { countNgrams, fitZipf, type ZipfFit } from "../book/ngrams.ts";
-import { flatten, normalizeLetters, tokenize, type TokenKind } from "../text/tokenize.ts";
+import { lineChartSvg } from "../book/plot.ts";
+import {
+  flatten,
+  normalizeLetters,
+  splitLines,
+  tokenize,
+  type TokenKind,
+} from "../text/tokenize.ts";
 import { Vocab } from "../text/vocab.ts";
 
 const NAMES = ["unigram", "bigram", "trigram"] as const;
@@ -27,6 +34,11 @@ export const STATS_FLAGS: CommandFlags = {
       help: "jaychou, timemachine, or a .txt/.zip file [timemachine]",
     },
     tokens: { type: "string", value: "word|char", help: "the tokens of the n-gram tables [word]" },
+    normalize: {
+      type: "string",
+      value: "letters|none",
+      help: "letters: a-z and spaces; none: every character [letters; none if non-Latin]",
+    },
     top: {
       type: "string",
       value: "N",
@@ -67,6 +79,13 @@ function rankCurve(counts: readonly number[]): { x: number[]; y: number[] } {
   return { x, y };
 }
 
+/** The share of a text's letters that are a-z or A-Z (1 for a text without letters). */
+function latinShare(text: string): number {
+  const letters = text.match(/\p{L}/gu)?.length ?? 0;
+  const latin = text.match(/[A-Za-z]/g)?.length ?? 0;
+  return letters === 0 ? 1 : latin / letters;
+}
+
 /** An n-gram as shown in the tables: words with spaces; characters quoted so spaces show. */
 function show(gram: readonly string[], kind: TokenKind): string {
   return kind === "word" ? gram.join(" ") : JSON.stringify(gram.join(""));
@@ -79,8 +98,10 @@ function show(gram: readonly string[], kind: TokenKind): string {
  * Flags: `--corpus NAME|PATH` (default `timemachine`), `--tokens word|char` (the tokens of the
  * n-gram tables and the figure; default `word`), `--top N` (rows per table, default 10; 0 prints
  * none), `--out DIR` (created if missing; the SVG is written atomically), `--json` (one JSON
- * object instead of the tables). The text is reduced to the letters A–Z, lowercased, line by line
- * (the book's `read_time_machine`), so a corpus in another script keeps almost nothing.
+ * object instead of the tables), `--normalize letters|none`. With `letters` the text is reduced to
+ * the letters A–Z, lowercased, line by line (the book's `read_time_machine`); that is the default
+ * unless fewer than half of the text's letters are Latin (the Chinese lyrics), where it would keep
+ * almost nothing: then every character counts (`none`), and a note on stderr says so.
  *
  * @param args The arguments after `stats`.
  * @returns The exit code, 0; flag mistakes throw `UsageError`, a missing corpus the error of
@@ -104,14 +125,38 @@ export async function runStats(args: string[]): Promise<number> {
   const out = own.out as string | undefined;
   if (out === "") throw new UsageError("--out needs a folder");
   const json = own.json === true;
+  const asked = own.normalize === undefined
+    ? undefined
+    : choiceFlag("normalize", own.normalize, ["letters", "none"]);
+  if (out !== undefined) await checkOutputFolder(out, "--out");
 
   const text = await loadText(corpusName, { onMessage: (line) => console.error(line) });
-  const lines = normalizeLetters(text);
+  if (text.trim() === "") {
+    throw new CorpusError(
+      `${corpusName}: the text is empty; give a text with something to count`,
+      corpusName,
+    );
+  }
+  const share = latinShare(text);
+  const normalize = asked ?? (share < 0.5 ? "none" : "letters");
+  if (asked === undefined && normalize === "none") {
+    console.error(
+      `note: ${(share * 100).toFixed(1)}% of ${corpusName}'s letters are a-z, so every ` +
+        "character counts (--normalize none); --normalize letters keeps only a-z",
+    );
+  }
+  const lines = normalize === "letters" ? normalizeLetters(text) : splitLines(text);
   const sizes = (["char", "word"] as const).map((k) => {
     const tokens = tokenize(lines, k);
     return { kind: k, vocab: Vocab.build(tokens).size, flat: flatten(tokens) };
   });
   const corpus = sizes.find((x) => x.kind === kind)!.flat;
+  if (corpus.length === 0) {
+    throw new CorpusError(
+      `${corpusName}: the text holds no letters a-z; count every character with --normalize none`,
+      corpusName,
+    );
+  }
   const curves: Curve[] = NAMES.map((name, i) => {
     const grams = countNgrams(corpus, i + 1);
     const counts = grams.map(([, c]) => c);
@@ -129,8 +174,6 @@ export async function runStats(args: string[]): Promise<number> {
 
   let svgPath: string | undefined;
   if (out !== undefined) {
-    // Vega loads only when a figure is asked for.
-    const { lineChartSvg } = await import("../book/plot.ts");
     const svg = await lineChartSvg(
       curves.map((c) => ({ name: c.name, ...rankCurve(c.counts) })),
       {
@@ -148,6 +191,7 @@ export async function runStats(args: string[]): Promise<number> {
   if (json) {
     console.log(JSON.stringify({
       corpus: corpusName,
+      normalize,
       lines: lines.length,
       char: { vocab: sizes[0].vocab, length: sizes[0].flat.length },
       word: { vocab: sizes[1].vocab, length: sizes[1].flat.length },
@@ -155,15 +199,17 @@ export async function runStats(args: string[]): Promise<number> {
       ngrams: Object.fromEntries(curves.map((c) => [c.name, {
         distinct: c.counts.length,
         top: c.top.map(([gram, count]) => ({ gram, count })),
-        zipf: c.fit ?? null,
+        ...(c.fit ? { zipf: c.fit } : { zipfProblem: c.fitProblem }),
       }])),
-      svg: svgPath ?? null,
+      ...(svgPath === undefined ? {} : { svg: svgPath }),
     }));
     return 0;
   }
 
   const report: string[] = [
-    `${corpusName}: ${lines.length} lines, reduced to lowercase letters a-z and spaces`,
+    `${corpusName}: ${lines.length} lines, ${
+      normalize === "letters" ? "reduced to lowercase letters a-z and spaces" : "every character"
+    }`,
     "tokens  vocabulary  corpus length",
     ...sizes.map((x) =>
       `${x.kind.padEnd(6)}  ${String(x.vocab).padStart(10)}  ${String(x.flat.length).padStart(13)}`

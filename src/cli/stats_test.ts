@@ -1,17 +1,18 @@
 import assert from "node:assert/strict";
-import { CorpusError, UsageError } from "../errors.ts";
+import { CorpusError, DataError, UsageError } from "../errors.ts";
 import { runStats } from "./stats.ts";
 
-/** Runs `stats` with console.log captured; returns the exit code and the printed text. */
-async function capture(args: string[]): Promise<{ code: number; out: string }> {
-  const lines: string[] = [];
-  const log = console.log;
+/** Runs `stats` with the console captured; returns the exit code, stdout and stderr. */
+async function capture(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const lines: string[] = [], errors: string[] = [];
+  const { log, error } = console;
   console.log = (...parts: unknown[]) => lines.push(parts.map(String).join(" "));
+  console.error = (...parts: unknown[]) => errors.push(parts.map(String).join(" "));
   try {
     const code = await runStats(args);
-    return { code, out: lines.join("\n") };
+    return { code, out: lines.join("\n"), err: errors.join("\n") };
   } finally {
-    console.log = log;
+    Object.assign(console, { log, error });
   }
 }
 
@@ -49,7 +50,7 @@ Deno.test({
       for (const label of ["token: x", "frequency: n(x)", "unigram", "bigram", "trigram"]) {
         assert.ok(svg.includes(`>${label}<`), `the SVG lacks ${label}`);
       }
-      assert.equal(svg.match(/aria-roledescription="line mark"/g)?.length, 3);
+      assert.equal(svg.match(/<path class="series"/g)?.length, 3);
       // Log axes: ticks at powers of ten up to the distinct trigrams (29882).
       assert.ok(svg.includes(">10,000<"));
       assert.deepEqual(
@@ -80,7 +81,8 @@ Deno.test({
       "he ",
     ]);
     assert.equal(report.ngrams.unigram.distinct, 27);
-    assert.equal(report.svg, null);
+    assert.equal(report.normalize, "letters");
+    assert.ok(!("svg" in report), "no figure, no svg key");
   },
 });
 
@@ -105,7 +107,8 @@ Deno.test("runStats() works on a small text file without RNN_DATA_DIR", async ()
 
     const json = JSON.parse((await capture(["--corpus", path, "--json", "--top", "1"])).out);
     assert.deepEqual(json.ngrams.trigram.top, [{ gram: ["the", "cat", "saw"], count: 1 }]);
-    assert.equal(json.ngrams.bigram.zipf, null);
+    assert.ok(!("zipf" in json.ngrams.bigram), "no fit, no zipf key (never null)");
+    assert.match(json.ngrams.bigram.zipfProblem, /a line needs 2 ranks/);
     assert.equal(json.lines, 3);
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -143,4 +146,80 @@ Deno.test("runStats() passes on the corpus loader's error for a missing file", a
       return true;
     },
   );
+});
+
+Deno.test("runStats() counts every character of a text mostly in another script, and says so", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/lyrics.txt`;
+    await Deno.writeTextFile(path, "分开 不分开\n我 不能 再 想 我 不 ok\n");
+    const auto = await capture(["--corpus", path, "--json", "--tokens", "char", "--top", "1"]);
+    const report = JSON.parse(auto.out);
+    assert.equal(report.normalize, "none");
+    assert.deepEqual(report.char, { vocab: 11, length: 21 });
+    assert.deepEqual(report.ngrams.unigram.top, [{ gram: [" "], count: 7 }]);
+    assert.match(auto.err, /^note: 14\.3% of .*lyrics\.txt's letters are a-z, so every character/);
+    assert.match(auto.err, /--normalize letters keeps only a-z/);
+
+    // Asked for, the book's reduction applies, with no note.
+    const letters = await capture(["--corpus", path, "--json", "--normalize", "letters"]);
+    assert.equal(JSON.parse(letters.out).normalize, "letters");
+    assert.deepEqual(JSON.parse(letters.out).word, { vocab: 2, length: 1 });
+    assert.equal(letters.err, "");
+
+    // An English text keeps the book's default.
+    await Deno.writeTextFile(path, "The cat, 猫, saw the dog.\n");
+    const english = await capture(["--corpus", path, "--json"]);
+    assert.equal(JSON.parse(english.out).normalize, "letters");
+    assert.equal(english.err, "");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("runStats() says a corpus is empty, or has no letters a-z when reduced to them", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const cases = [
+      ["", [], /empty\.txt: the text is empty/],
+      [" \n\n", [], /empty\.txt: the text is empty/],
+      [
+        "123 ... !",
+        [],
+        /the text holds no letters a-z; count every character with --normalize none/,
+      ],
+      ["分开", ["--normalize", "letters"], /the text holds no letters a-z/],
+    ] as const;
+    for (const [text, flags, message] of cases) {
+      const path = `${dir}/empty.txt`;
+      await Deno.writeTextFile(path, text);
+      await assert.rejects(capture(["--corpus", path, ...flags]), (e: unknown) => {
+        assert.ok(e instanceof CorpusError, `${JSON.stringify(text)}: ${e}`);
+        assert.equal(e.path, path);
+        assert.match(e.message, message);
+        return true;
+      });
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("runStats() checks --out before reading the corpus", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/a.txt`;
+    await Deno.writeTextFile(file, "the cat");
+    // The corpus does not exist: a check made after reading it would report that instead.
+    await assert.rejects(
+      capture(["--corpus", `${dir}/missing.txt`, "--out", `${file}/figs`]),
+      (e: unknown) => {
+        assert.ok(e instanceof DataError && !(e instanceof CorpusError), String(e));
+        assert.match(e.message, /a\.txt is a file, not a folder/);
+        return true;
+      },
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

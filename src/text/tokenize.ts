@@ -47,10 +47,26 @@ export function normalizeLetters(text: string): string[] {
   if (typeof text !== "string") {
     throw new TypeError(`normalizeLetters() needs the text as a string, got ${kindOf(text)}`);
   }
+  return splitLines(text).map((line) => line.replace(/[^A-Za-z]+/g, " ").trim().toLowerCase());
+}
+
+/**
+ * Splits a text into lines as Python's `readlines()` does: at `\n`, `\r\n` or `\r`, with no empty
+ * line after a final line break.
+ *
+ * @param text The text.
+ * @returns Its lines, without their line breaks.
+ * @example Three lines
+ * ```ts
+ * import { splitLines } from "./tokenize.ts";
+ * console.log(splitLines("分开\r\n\n不分开\n")); // ["分开", "", "不分开"]
+ * ```
+ */
+export function splitLines(text: string): string[] {
   const lines = text.split(LINE_BREAK);
   // "a\n" is one line in Python, not "a" and "".
   if (lines[lines.length - 1] === "") lines.pop();
-  return lines.map((line) => line.replace(/[^A-Za-z]+/g, " ").trim().toLowerCase());
+  return lines;
 }
 
 /**
