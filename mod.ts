@@ -102,7 +102,7 @@ export {
   type TrainOptions,
   type TrainResult,
 } from "./src/train/train.ts";
-export type { TrainState } from "./src/train/state.ts";
+export type { EpochPosition, TrainState } from "./src/train/state.ts";
 export type { AdamState } from "./src/train/adam.ts";
 export { evaluate, type EvaluateOptions, type EvaluateResult } from "./src/train/evaluate.ts";
 export {
@@ -123,6 +123,7 @@ export {
   saveCheckpoint,
   type TrainRecord,
 } from "./src/io/checkpoint.ts";
+export type { WriteOptions } from "./src/io/atomic_write.ts";
 export {
   exportPyTorch,
   type ExportPyTorchOptions,

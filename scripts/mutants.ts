@@ -133,6 +133,20 @@ export const MUTANTS: readonly Mutant[] = [
     find: `keep = 1 / (1 - dropout.p);`,
     replace: `keep = 1;`,
   },
+  {
+    id: "resume-skips-one-less",
+    what: "a run resumed inside an epoch skips one minibatch fewer than were done",
+    file: "src/train/train.ts",
+    find: `for (let i = 0; i < at.step; i++) epochBatches.next();`,
+    replace: `for (let i = 0; i < at.step - 1; i++) epochBatches.next();`,
+  },
+  {
+    id: "resume-drops-state",
+    what: "a run resumed inside an epoch starts from a zero hidden state instead of the saved one",
+    file: "src/train/train.ts",
+    find: `restoreCarried(model, ws, at);`,
+    replace: ``,
+  },
 ];
 
 const ROOT = new URL("../", import.meta.url);

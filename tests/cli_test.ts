@@ -780,3 +780,113 @@ Deno.test("--init-from: flags beat a preset, which beats the checkpoint's record
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("an output path that cannot be written is refused before any work, naming the path", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const corpus = `${dir}/lyrics.txt`;
+    await Deno.writeTextFile(corpus, TEXT);
+    const train = [
+      "train",
+      "--corpus",
+      corpus,
+      "--max-tokens",
+      "0",
+      ...SMALL_MODEL,
+      "--epochs",
+      "20",
+    ];
+    const cases: [string[], string, RegExp][] = [
+      [
+        [...train, "--save", `${dir}/nodir/sub/m.safetensors`],
+        `${dir}/nodir/sub/m.safetensors`,
+        /the folder .*nodir\/sub does not exist/,
+      ],
+      [[...train, "--save", dir], dir, /is a folder; give the path of a file/],
+      [
+        [...train, "--save", `${corpus}/m.safetensors`],
+        `${corpus}/m.safetensors`,
+        /lyrics\.txt is a file, not a folder/,
+      ],
+      [
+        [...train, "--save-every", "3", "--save", `${dir}/no/m.safetensors`],
+        `${dir}/no/m.safetensors`,
+        /does not exist/,
+      ],
+      [["seq", "--out", `${corpus}/figs`], `${corpus}/figs`, /is a file, not a folder/],
+      [["export", "--model", corpus, "--out", dir], dir, /is a folder/],
+      [
+        ["import", "--in", corpus, "--out", `${dir}/x/y.safetensors`],
+        `${dir}/x/y.safetensors`,
+        /does not exist/,
+      ],
+    ];
+    // Where the system has them, places no file can be made in.
+    for (const special of ["/proc", "/sys"]) {
+      if ((await Deno.stat(special).catch(() => undefined))?.isDirectory) {
+        cases.push([
+          [...train, "--save", `${special}/m.safetensors`],
+          `${special}/m.safetensors`,
+          /cannot create files in/,
+        ]);
+      }
+    }
+    for (const [args, path, pattern] of cases) {
+      const r = await cli(...args);
+      assertDataError(r, pattern, path);
+      // Refused before the work: no epoch trained, no experiment run.
+      assert.equal(r.stdout, "", args.join(" "));
+      assert.doesNotMatch(r.stderr, /\.tmp/);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("--resume with --epochs at or below the epochs done says so and changes nothing", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const corpus = `${dir}/lyrics.txt`, ckpt = `${dir}/m.safetensors`;
+    await Deno.writeTextFile(corpus, TEXT);
+    const t = await cli(
+      "train",
+      ...["--corpus", corpus, "--max-tokens", "0", ...SMALL_MODEL, "--epochs", "3"],
+      ...["--pred-every", "0", "--save", ckpt],
+    );
+    assert.equal(t.code, 0, t.stderr);
+    const before = await Deno.readFile(ckpt);
+    for (const epochs of ["3", "2"]) {
+      const r = await cli("train", "--resume", ckpt, "--epochs", epochs, "--save", ckpt);
+      assertUsageError(r, /m\.safetensors is already at epoch 3; give --epochs above 3/);
+      assert.equal(r.stdout, "");
+    }
+    assert.deepEqual(await Deno.readFile(ckpt), before);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a character model of the English edition's letters reads a prefix as its corpus was read", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const corpus = `${dir}/tm.txt`, ckpt = `${dir}/tm.safetensors`;
+    await Deno.writeTextFile(
+      corpus,
+      "The Time Traveller (for so it will be convenient to speak of him)\n".repeat(20),
+    );
+    const t = await cli(
+      "train",
+      ...["--corpus", corpus, "--normalize", "letters", "--max-tokens", "0", ...SMALL_MODEL],
+      ...["--epochs", "2", "--pred-every", "0", "--save", ckpt],
+    );
+    assert.equal(t.code, 0, t.stderr);
+    const g = await cli("generate", "--model", ckpt, "--prefix", "The Time", "--length", "5");
+    assert.equal(g.code, 0, g.stderr);
+    const { model, vocab, text } = await loadCheckpoint(ckpt);
+    const want = await generate(model, vocab, "the time", { text, length: 5 });
+    assert.equal(g.stdout, `${want}\n`);
+    assert.ok(want.startsWith("the time"), want);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -15,13 +15,14 @@ import {
 import { UsageError } from "../errors.ts";
 import { type Checkpoint, loadCheckpoint, saveCheckpoint } from "../io/checkpoint.ts";
 import { loadText } from "../io/corpus_files.ts";
+import { namedCorpus } from "./corpus.ts";
 import { createModel, type RnnModel } from "../model/model.ts";
 import type { Corpus } from "../text/corpus.ts";
-import { textCorpus } from "../text/text.ts";
 import type { TrainState } from "../train/state.ts";
 import type { EpochReport, ProgressReport } from "../train/train.ts";
 import { train } from "../train/train.ts";
 import { type CommandFlags, intFlag, parseFlags } from "./args.ts";
+import { checkOutputFile } from "./output.ts";
 import { threadedBackend } from "./threads.ts";
 
 /** The flags of `train`: every setting of a run, and how to start, save and report. */
@@ -93,6 +94,8 @@ export async function runTrain(args: string[]): Promise<number> {
   const saveEvery = intFlag("save-every", own["save-every"], 0, 0);
   if (saveEvery > 0 && save === undefined) throw new UsageError("--save-every needs --save FILE");
   const saveBest = own["save-best"] === true;
+  // Checked before anything is read or trained: a run never ends in "cannot write".
+  if (save !== undefined) await checkOutputFile(save, "--save");
   const backend = await threadedBackend(own.threads);
   try {
     const from = resumeFrom ?? initFrom;
@@ -125,6 +128,13 @@ export async function runTrain(args: string[]): Promise<number> {
       ...given,
       ...fixed,
     });
+    if (resumeFrom !== undefined && run.epochs <= ckpt!.state!.epoch) {
+      // Said before the corpus is read, and nothing is written.
+      throw new UsageError(
+        `${resumeFrom} is already at epoch ${ckpt!.state!.epoch}; give {epochs} above ` +
+          `${ckpt!.state!.epoch} to train further`,
+      );
+    }
     if (saveBest && (run.valFraction === 0 || save === undefined)) {
       throw new UsageError("--save-best needs {valFraction} X (above 0) and --save FILE");
     }
@@ -135,7 +145,7 @@ export async function runTrain(args: string[]): Promise<number> {
       minFreq: run.minFreq,
     };
     const raw = await loadText(run.corpus, { onMessage: (line) => console.error(line) });
-    const corpus = textCorpus(raw, text, ckpt?.vocab);
+    const corpus = namedCorpus(run.corpus, raw, text, ckpt?.vocab);
     // Made here rather than in train() so that the checkpoints written while it trains hold it.
     const model = ckpt?.model ??
       createModel({ ...run, vocabSize: corpus.vocab.size }, {
@@ -172,10 +182,40 @@ async function trainWith(
   model: RnnModel,
   out: Output,
 ): Promise<number> {
-  const controller = new AbortController();
-  const onSigint = () => controller.abort();
+  // Ctrl-C: the first stops training after its minibatch (and saves where it stood); one during
+  // that save warns; the next abandons the save, leaving the file as it was.
+  const stop = new AbortController(), abandon = new AbortController();
+  let saving = false, warned = false;
+  const onSigint = () => {
+    if (!stop.signal.aborted) return stop.abort();
+    if (saving && !warned) {
+      warned = true;
+      return console.error("saving, press Ctrl-C again to abort");
+    }
+    abandon.abort();
+  };
   const canListen = Deno.build.os !== "windows";
   if (canListen) Deno.addSignalListener("SIGINT", onSigint);
+  try {
+    return await trainAndSave(run, text, corpus, model, out, stop.signal, abandon.signal, (on) => {
+      saving = on;
+    });
+  } finally {
+    if (canListen) Deno.removeSignalListener("SIGINT", onSigint);
+  }
+}
+
+/** trainWith's run, given the signals Ctrl-C raises; `saving` tells when the final save runs. */
+async function trainAndSave(
+  run: RunConfig,
+  text: TextConfig,
+  corpus: Corpus,
+  model: RnnModel,
+  out: Output,
+  stop: AbortSignal,
+  abandon: AbortSignal,
+  saving: (on: boolean) => void,
+): Promise<number> {
   const showBar = !out.json && Deno.stderr.isTerminal();
   const encoder = new TextEncoder();
   const clearBar = () => showBar && Deno.stderr.writeSync(encoder.encode("\r\x1b[K"));
@@ -205,7 +245,7 @@ async function trainWith(
       ...run,
       model,
       resume: out.resume,
-      signal: controller.signal,
+      signal: stop,
       onProgress: showBar
         ? (p) => Deno.stderr.writeSync(encoder.encode(`\r\x1b[K${progressLine(p)}`))
         : undefined,
@@ -256,39 +296,58 @@ async function trainWith(
     });
   } finally {
     clearBar();
-    if (canListen) Deno.removeSignalListener("SIGINT", onSigint);
   }
   const seconds = (performance.now() - started) / 1000;
-  // With --save-best the file already holds the best epoch's model; otherwise save the last.
+  // With --save-best the file already holds the best epoch's model; otherwise save the last,
+  // with the state to resume from (inside the epoch, after a Ctrl-C).
   if (out.save && !out.saveBest) {
-    await saveCheckpoint(out.save, {
-      model: result.model,
-      vocab,
-      text,
-      train: record,
-      ...(result.aborted ? {} : { state: result.state }),
-    });
+    saving(true);
+    try {
+      await saveCheckpoint(out.save, {
+        model: result.model,
+        vocab,
+        text,
+        train: record,
+        state: result.state,
+      }, { signal: abandon });
+    } catch (e) {
+      if (!abandon.aborted) throw e;
+      console.error(`save abandoned: ${out.save} is as it was`);
+      return 130;
+    } finally {
+      saving(false);
+    }
   }
+  const at = result.state.position;
   if (out.json) {
     console.log(JSON.stringify({
       done: !result.aborted,
       epochs: result.epochs,
-      perplexity: result.perplexity,
+      // A number, or nothing: a run stopped before its first epoch ended has no perplexity.
+      ...(Number.isFinite(result.perplexity) ? { perplexity: result.perplexity } : {}),
+      ...(at ? { stoppedAt: { epoch: result.epochs + 1, minibatch: at.step } } : {}),
       ...(out.saveBest ? { bestEpoch, bestValPerplexity: bestVal } : {}),
       seconds,
-      saved: out.save ?? null,
+      ...(out.save ? { saved: out.save } : {}),
     }));
   } else {
+    const where = at ? ` (and ${at.step} minibatches of epoch ${result.epochs + 1})` : "";
+    const resumable = result.aborted && out.save && !out.saveBest
+      ? `; continue with --resume ${out.save}`
+      : "";
+    const perplexity = Number.isFinite(result.perplexity)
+      ? `, final perplexity ${result.perplexity.toFixed(3)}`
+      : "";
     console.log(
-      `${result.aborted ? "stopped after" : "trained"} ${result.epochs} epochs in ${
+      `${result.aborted ? "stopped after" : "trained"} ${result.epochs} epochs${where} in ${
         seconds.toFixed(1)
-      } s, final perplexity ${result.perplexity.toFixed(3)}${
+      } s${perplexity}${
         out.saveBest
           ? `; saved epoch ${bestEpoch} (best validation perplexity ${
             bestVal.toFixed(3)
           }) to ${out.save}`
           : out.save
-          ? `; saved ${out.save}`
+          ? `; saved ${out.save}${resumable}`
           : ""
       }`,
     );

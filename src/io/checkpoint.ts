@@ -10,7 +10,9 @@
  * `adam.m.X` and `adam.v.X` (same shape). `__metadata__` holds `format` (`"rnn-wasm"`),
  * `format_version` (`"2"`) and JSON strings: `model` (the model's config), `text` (the text
  * settings), `vocab` (tokens in index order), and optionally `train` (the training settings and
- * the corpus) and `state` (`{"epoch", "rngState", "dropoutRngState"?, "adamStep"?}`). Every
+ * the corpus) and `state` (`{"epoch", "rngState", "dropoutRngState"?, "adamStep"?, "position"?}`,
+ * `position` being `{"step", "epochRngState", "lossSum"}` for a run stopped inside an epoch, whose
+ * carried hidden states are the tensors `state.hidden.l<k>` and `state.cells.l<k>` [B,H]). Every
  * setting is checked against the settings table on load. See docs/checkpoints.md.
  *
  * @module
@@ -30,8 +32,9 @@ import { CheckpointError, UsageError } from "../errors.ts";
 import { createModel, type RnnModel } from "../model/model.ts";
 import { joinNamed, namedTensors, splitNamed } from "../model/params.ts";
 import { Vocab } from "../text/vocab.ts";
-import type { TrainState } from "../train/state.ts";
-import { writeFileAtomic } from "./atomic_write.ts";
+import type { EpochPosition, TrainState } from "../train/state.ts";
+import { writeFileAtomic, type WriteOptions } from "./atomic_write.ts";
+import { describeOsError } from "./os_errors.ts";
 import { decodeModelFile, encodeSafetensors, type Tensor } from "./safetensors.ts";
 
 /** The format version this library writes and reads. */
@@ -111,6 +114,12 @@ export async function encodeCheckpoint(checkpoint: Checkpoint): Promise<Uint8Arr
     add("adam.m.", splitNamed(model.config, adam.m));
     add("adam.v.", splitNamed(model.config, adam.v));
   }
+  const at = state?.position, H = model.config.hidden;
+  for (const [kind, list] of [["hidden", at?.hidden], ["cells", at?.cells]] as const) {
+    list?.forEach((data, l) => {
+      tensors.push({ name: `state.${kind}.l${l}`, shape: [data.length / H, H], data });
+    });
+  }
   return encodeSafetensors({
     tensors,
     metadata: {
@@ -127,6 +136,11 @@ export async function encodeCheckpoint(checkpoint: Checkpoint): Promise<Uint8Arr
             rngState: state.rngState,
             ...(state.dropoutRngState ? { dropoutRngState: state.dropoutRngState } : {}),
             ...(adam ? { adamStep: adam.step } : {}),
+            ...(at
+              ? {
+                position: { step: at.step, epochRngState: at.epochRngState, lossSum: at.lossSum },
+              }
+              : {}),
           }),
         }
         : {}),
@@ -176,6 +190,52 @@ function settings<T>(
   }
 }
 
+/** A position inside an epoch (a run stopped there): its JSON and its carried-state tensors. */
+function readPosition(
+  p: unknown,
+  byName: Map<string, { shape: number[]; data: Float32Array }>,
+  config: ModelConfig,
+): EpochPosition {
+  const q = p as Record<string, unknown> | null;
+  if (
+    typeof q !== "object" || q === null || !Number.isInteger(q.step) || (q.step as number) < 0 ||
+    !isWords(q.epochRngState) || typeof q.lossSum !== "number" || !(q.lossSum >= 0)
+  ) {
+    throw new CheckpointError(
+      `the checkpoint's state position ${JSON.stringify(p)} is not understood`,
+    );
+  }
+  const carried = (kind: string) => {
+    const list: Float32Array[] = [];
+    for (let l = 0; byName.has(`state.${kind}.l${l}`); l++) {
+      const t = byName.get(`state.${kind}.l${l}`)!;
+      if (t.shape.length !== 2 || t.shape[1] !== config.hidden) {
+        throw new CheckpointError(
+          `tensor "state.${kind}.l${l}" has shape ${
+            JSON.stringify(t.shape)
+          }, expected [B,${config.hidden}]`,
+        );
+      }
+      list.push(t.data);
+    }
+    return list;
+  };
+  const hidden = carried("hidden"), cells = carried("cells");
+  return {
+    step: q.step as number,
+    epochRngState: q.epochRngState as number[],
+    lossSum: q.lossSum,
+    ...(hidden.length > 0 ? { hidden } : {}),
+    ...(cells.length > 0 ? { cells } : {}),
+  };
+}
+
+/** A generator's state: four unsigned 32-bit words. */
+function isWords(x: unknown): boolean {
+  return Array.isArray(x) && x.length === 4 &&
+    x.every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32);
+}
+
 /** The training state when the checkpoint records one; checks its form. */
 function readState(
   meta: Record<string, string>,
@@ -184,9 +244,7 @@ function readState(
 ): TrainState | undefined {
   const s = entry(meta, "state", false) as Record<string, unknown> | undefined;
   if (s === undefined) return undefined;
-  const words = (x: unknown) =>
-    Array.isArray(x) && x.length === 4 &&
-    x.every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32);
+  const words = isWords;
   if (
     typeof s !== "object" || s === null || !Number.isInteger(s.epoch) || (s.epoch as number) < 0 ||
     !words(s.rngState) || (s.dropoutRngState !== undefined && !words(s.dropoutRngState)) ||
@@ -198,6 +256,7 @@ function readState(
     epoch: s.epoch as number,
     rngState: s.rngState as number[],
     ...(s.dropoutRngState ? { dropoutRngState: s.dropoutRngState as number[] } : {}),
+    ...(s.position !== undefined ? { position: readPosition(s.position, byName, config) } : {}),
   };
   if (s.adamStep === undefined) return state;
   for (const t of namedTensors(config)) {
@@ -314,6 +373,9 @@ export function decodeCheckpoint(
       state?.optimizer ? [t.name, `adam.m.${t.name}`, `adam.v.${t.name}`] : [t.name]
     ),
   );
+  const at = state?.position;
+  at?.hidden?.forEach((_, l) => known.add(`state.hidden.l${l}`));
+  at?.cells?.forEach((_, l) => known.add(`state.cells.l${l}`));
   const extra = file.tensors.filter((t) => !known.has(t.name));
   if (extra.length > 0) {
     throw new CheckpointError(
@@ -337,7 +399,8 @@ export function decodeCheckpoint(
  *
  * @param path Destination, conventionally `*.safetensors`.
  * @param checkpoint What to save.
- * @throws {CheckpointError} When the file cannot be written (the message names it).
+ * @param options An abort signal: an abandoned save leaves `path` as it was.
+ * @throws {DataError} When the file cannot be written (the message names it and says why).
  * @example Save a model trained on a text
  * ```ts
  * import { textCorpus } from "../text/text.ts";
@@ -350,15 +413,12 @@ export function decodeCheckpoint(
  * await Deno.remove(path);
  * ```
  */
-export async function saveCheckpoint(path: string, checkpoint: Checkpoint): Promise<void> {
-  const bytes = await encodeCheckpoint(checkpoint);
-  try {
-    await writeFileAtomic(path, bytes);
-  } catch (e) {
-    throw new CheckpointError(`${path} could not be written: ${(e as Error).message}`, path, {
-      cause: e,
-    });
-  }
+export async function saveCheckpoint(
+  path: string,
+  checkpoint: Checkpoint,
+  options: WriteOptions = {},
+): Promise<void> {
+  await writeFileAtomic(path, await encodeCheckpoint(checkpoint), options);
 }
 
 /**
@@ -394,16 +454,13 @@ export async function loadCheckpoint(
   try {
     bytes = await Deno.readFile(path);
   } catch (e) {
-    const why = e instanceof Deno.errors.NotFound
-      ? "no such file"
-      : e instanceof Deno.errors.IsADirectory
-      ? "it is a folder"
-      : e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotCapable
-      ? "not readable (permission denied)"
-      : (e as Error).message;
-    throw new CheckpointError(`${path}: ${why}; give the path of a checkpoint file`, path, {
-      cause: e,
-    });
+    throw new CheckpointError(
+      `${path}: ${describeOsError(e)}; give the path of a checkpoint file`,
+      path,
+      {
+        cause: e,
+      },
+    );
   }
   try {
     return decodeCheckpoint(bytes, options);

@@ -17,6 +17,25 @@ export interface TrainState {
   dropoutRngState?: number[];
   /** Adam's moments (one per parameter, in the parameters' storage order) and step. */
   optimizer?: AdamState;
+  /** Where in epoch `epoch + 1` a run stopped inside it (as on Ctrl-C); absent between epochs. */
+  position?: EpochPosition;
+}
+
+/**
+ * A run stopped inside an epoch: enough to continue with the next minibatch exactly as a run
+ * that never stopped would.
+ */
+export interface EpochPosition {
+  /** Minibatches of the epoch done. */
+  step: number;
+  /** The sampler's generator at the start of the epoch, where it drew the epoch's order. */
+  epochRngState: number[];
+  /** The epoch's losses so far, summed in nats (for its perplexity). */
+  lossSum: number;
+  /** Sequential sampling: each layer's carried hidden state [B,H], bottom first. */
+  hidden?: Float32Array[];
+  /** Sequential sampling of an LSTM: each layer's carried memory cell [B,H], bottom first. */
+  cells?: Float32Array[];
 }
 
 /**

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { type Backend, STAT } from "../backend/types.ts";
+import { type Backend, type FloatBuf, STAT } from "../backend/types.ts";
 import { type ModelConfig, resolveTrainConfig, type TrainConfig } from "../config/settings.ts";
 import { TrainingDivergedError, UsageError } from "../errors.ts";
 import { generate } from "../generate/generate.ts";
@@ -23,12 +23,14 @@ import {
   writeTokens,
 } from "../model/forward.ts";
 import { createModel, type RnnModel } from "../model/model.ts";
+import type { Workspace } from "../model/workspace.ts";
+import { Rng } from "../rng.ts";
 import { batches, countBatches } from "../text/batches.ts";
 import type { Corpus } from "../text/corpus.ts";
 import { prefixTokens } from "../text/text.ts";
 import { Adam } from "./adam.ts";
 import { evaluate } from "./evaluate.ts";
-import { seedStreams, type TrainState } from "./state.ts";
+import { type EpochPosition, seedStreams, type TrainState } from "./state.ts";
 
 /**
  * Settings of {@linkcode train}: the training settings (`TrainConfig`; the defaults are the
@@ -44,8 +46,9 @@ export interface TrainOptions
   backend?: Backend;
   /**
    * Where an earlier run stopped (a checkpoint's `state`, with `model` holding its weights):
-   * training continues with epoch `resume.epoch + 1`, the generators and optimizer as they were,
-   * so the result equals a run that never stopped.
+   * training continues with epoch `resume.epoch + 1` (inside it, at `resume.position`, when the
+   * run stopped there), the generators and optimizer as they were, so the result equals a run that
+   * never stopped.
    */
   resume?: TrainState;
   /** Stops training after the current minibatch. */
@@ -110,8 +113,8 @@ export interface TrainResult {
   /** One report per epoch completed in this call. */
   history: EpochReport[];
   /**
-   * The state to continue from (see `resume`); after an abort it is that of the interrupted
-   * epoch's middle, which cannot be continued exactly.
+   * The state to continue from (see `resume`); after an abort it holds the position inside the
+   * interrupted epoch, so `resume` continues with the next minibatch exactly.
    */
   state: TrainState;
 }
@@ -190,6 +193,12 @@ export async function train(corpus: Corpus, options: TrainOptions = {}): Promise
   if (resume && !(Number.isInteger(resume.epoch) && resume.epoch >= 0)) {
     throw new UsageError(`resume.epoch must be an integer >= 0, got ${resume.epoch}`);
   }
+  if (resume && resume.epoch >= epochs) {
+    throw new UsageError(
+      `the run to resume is already at epoch ${resume.epoch}; set {epochs} above ${resume.epoch} ` +
+        "to train further",
+    );
+  }
 
   const be = model.backend, n = numSteps * batchSize;
   const adam = config.optimizer === "adam"
@@ -201,8 +210,9 @@ export async function train(corpus: Corpus, options: TrainOptions = {}): Promise
     }
     adam.loadState(resume.optimizer);
   }
+  if (resume?.position) checkPosition(resume.position, model, steps, batchSize, sampling);
   const streams = seedStreams(seed, resume);
-  const rng = streams.sampler;
+  let rng = streams.sampler;
   // Its own stream, so turning dropout on does not change which minibatches are drawn.
   const dropout: Dropout | undefined = config.dropout > 0
     ? { p: config.dropout, rng: streams.dropout }
@@ -241,9 +251,20 @@ export async function train(corpus: Corpus, options: TrainOptions = {}): Promise
     for (let epoch = firstEpoch; epoch <= epochs; epoch++) {
       const start = performance.now();
       let count = 0, step = 0, lastReport = start, reportedLoss = 0, reportedCount = 0;
+      const at = epoch === firstEpoch ? resume?.position : undefined;
+      // The epoch's order is drawn when its first minibatch is: a stopped epoch draws it again.
+      if (at) rng = Rng.fromState(at.epochRngState);
+      const epochRngState = rng.state();
       be.fill(stats, 0);
       resetState(model, ws);
-      for (const batch of batches(sampling, indices, batchSize, numSteps, rng, sampler)) {
+      const epochBatches = batches(sampling, indices, batchSize, numSteps, rng, sampler);
+      if (at) {
+        for (let i = 0; i < at.step; i++) epochBatches.next();
+        [step, count] = [at.step, at.step * n];
+        be.writeScalars(stats, [at.lossSum], STAT.loss);
+        restoreCarried(model, ws, at);
+      }
+      for (const batch of epochBatches) {
         step++;
         if (sampling === "random") resetState(model, ws);
         writeTokens(model, ws, batch.inputs, numSteps, "inputs");
@@ -287,6 +308,12 @@ export async function train(corpus: Corpus, options: TrainOptions = {}): Promise
       }
       const lossSum = (await readStats(epoch))[STAT.loss];
       if (options.signal?.aborted) {
+        const position: EpochPosition = {
+          step,
+          epochRngState,
+          lossSum,
+          ...(sampling === "sequential" ? await readCarried(model, ws) : {}),
+        };
         return {
           model,
           config,
@@ -294,7 +321,7 @@ export async function train(corpus: Corpus, options: TrainOptions = {}): Promise
           perplexity: history.at(-1)?.perplexity ?? NaN,
           aborted: true,
           history,
-          state: await snapshot(epoch - 1)(),
+          state: { ...await snapshot(epoch - 1)(), position },
         };
       }
       const seconds = (performance.now() - start) / 1000;
@@ -336,4 +363,56 @@ export async function train(corpus: Corpus, options: TrainOptions = {}): Promise
     history,
     state: await snapshot(Math.max(epochs, firstEpoch - 1))(),
   };
+}
+
+/** Checks that a saved position fits this run: its sizes, its minibatch count, its sampling. */
+function checkPosition(
+  at: EpochPosition,
+  model: RnnModel,
+  steps: number,
+  batchSize: number,
+  sampling: string,
+): void {
+  if (!Number.isInteger(at.step) || at.step < 0 || at.step > steps) {
+    throw new UsageError(
+      `the saved position is minibatch ${at.step} of an epoch; this run has ${steps} per epoch ` +
+        "(resume with the corpus and settings the run was saved with)",
+    );
+  }
+  if (!(Number.isFinite(at.lossSum) && at.lossSum >= 0)) {
+    throw new UsageError(`the saved position's loss sum must be a number >= 0, got ${at.lossSum}`);
+  }
+  const { layers, hidden, cell } = model.config, size = batchSize * hidden;
+  const carried = [...(at.hidden ?? []), ...(at.cells ?? [])];
+  const expected = sampling === "sequential" ? (cell === "lstm" ? 2 : 1) * layers : 0;
+  if (carried.length !== expected || carried.some((h) => h.length !== size)) {
+    throw new UsageError(
+      `the saved position carries ${carried.length} states of ${carried[0]?.length ?? 0} ` +
+        `values; this run (${sampling} sampling) carries ${expected} of ${size}`,
+    );
+  }
+}
+
+/** Each layer's carried state (block 0 of its states, and cells), for a position. */
+async function readCarried(
+  model: RnnModel,
+  ws: Workspace,
+): Promise<Pick<EpochPosition, "hidden" | "cells">> {
+  const be = model.backend, block = ws.batchSize * model.config.hidden;
+  const read = async (buf: FloatBuf) => Float32Array.from(await be.read(be.view(buf, 0, block)));
+  const hidden = [], cells = [];
+  for (const layer of ws.layers) {
+    hidden.push(await read(layer.states));
+    if (layer.cells) cells.push(await read(layer.cells));
+  }
+  return { hidden, ...(cells.length > 0 ? { cells } : {}) };
+}
+
+/** Puts a position's carried states back into block 0 (nothing for random sampling). */
+function restoreCarried(model: RnnModel, ws: Workspace, at: EpochPosition): void {
+  const be = model.backend, block = ws.batchSize * model.config.hidden;
+  ws.layers.forEach((layer, l) => {
+    if (at.hidden) be.write(be.view(layer.states, 0, block), at.hidden[l]);
+    if (at.cells && layer.cells) be.write(be.view(layer.cells, 0, block), at.cells[l]);
+  });
 }
