@@ -168,15 +168,15 @@ function metaJson(meta: Record<string, string>, key: string): unknown {
  * writes it from PyTorch) into a model. The cell, layers and hidden size come from the tensors
  * (checked against the metadata's `config` when there is one); an `nn.RNN`'s nonlinearity from
  * the `activation` option, else the metadata's `config.activation` (the key `export` writes),
- * else tanh, which `assumed` then says. `bias_ih` and `bias_hh` are added into the one bias per gate, except the
- * GRU's `n` block, whose `bias_hh` part becomes `b_hn`: a GRU is always imported with
- * `gruVariant: "pytorch"`.
+ * else tanh, which `assumed` then says. `bias_ih` and `bias_hh` are added into the one bias per
+ * gate, except the GRU's `n` block, whose `bias_hh` part becomes `b_hn`: a GRU is always imported
+ * with `gruVariant: "pytorch"`.
  *
  * @param bytes The safetensors file's bytes.
- * @param options Backend for the model.
- * @returns The model, its vocabulary and tokenisation.
- * @throws {CheckpointError} When the file is not such a state dict: a tensor missing, extra or of the
- * wrong shape, a layer or the dense layer not matching the others, no vocabulary, or a config
+ * @param options Backend for the model, and the nonlinearity of an `nn.RNN`.
+ * @returns The model, its vocabulary and tokenisation, and what was assumed.
+ * @throws {CheckpointError} When the file is not such a state dict: a tensor missing, extra or of
+ * the wrong shape, a layer or the dense layer not matching the others, no vocabulary, or a config
  * that disagrees with the tensors; the message says which.
  * @example Round trip
  * ```ts
