@@ -198,7 +198,8 @@ function readPosition(
 ): EpochPosition {
   const q = p as Record<string, unknown> | null;
   if (
-    typeof q !== "object" || q === null || !Number.isInteger(q.step) || (q.step as number) < 0 ||
+    typeof q !== "object" || q === null || !Number.isSafeInteger(q.step) ||
+    (q.step as number) < 0 ||
     !isWords(q.epochRngState) || typeof q.lossSum !== "number" || !(q.lossSum >= 0)
   ) {
     throw new CheckpointError(
@@ -246,9 +247,10 @@ function readState(
   if (s === undefined) return undefined;
   const words = isWords;
   if (
-    typeof s !== "object" || s === null || !Number.isInteger(s.epoch) || (s.epoch as number) < 0 ||
+    typeof s !== "object" || s === null || !Number.isSafeInteger(s.epoch) ||
+    (s.epoch as number) < 0 ||
     !words(s.rngState) || (s.dropoutRngState !== undefined && !words(s.dropoutRngState)) ||
-    (s.adamStep !== undefined && !(Number.isInteger(s.adamStep) && (s.adamStep as number) >= 0))
+    (s.adamStep !== undefined && !(Number.isSafeInteger(s.adamStep) && (s.adamStep as number) >= 0))
   ) {
     throw new CheckpointError(`the checkpoint's state entry ${meta.state} is not understood`);
   }
@@ -324,9 +326,17 @@ export function decodeCheckpoint(
     );
   }
   if (meta.format_version !== String(CHECKPOINT_VERSION)) {
+    const version = Number(meta.format_version);
     throw new CheckpointError(
-      `this is a version-${meta.format_version} checkpoint (written before @rnn/wasm 0.1.0); ` +
-        `this version reads version ${CHECKPOINT_VERSION} only: train the model again`,
+      meta.format_version === undefined
+        ? "the checkpoint's metadata has no format_version"
+        : !/^[1-9][0-9]{0,5}$/.test(meta.format_version)
+        ? `the checkpoint's format_version ${JSON.stringify(meta.format_version)} is not understood`
+        : version < CHECKPOINT_VERSION
+        ? `this is a version-${version} checkpoint (written before @rnn/wasm 0.1.0); this ` +
+          `version reads version ${CHECKPOINT_VERSION} only: train the model again`
+        : `this is a version-${version} checkpoint, newer than this @rnn/wasm reads (version ` +
+          `${CHECKPOINT_VERSION}): update @rnn/wasm`,
     );
   }
   const model = settings("model", entry(meta, "model", true), settingNames("model"), (g) => {
@@ -381,6 +391,13 @@ export function decodeCheckpoint(
     throw new CheckpointError(
       `the checkpoint has unexpected tensors: ${extra.map((t) => t.name).join(", ")}`,
     );
+  }
+  // saveCheckpoint never writes one: such a file was damaged or made elsewhere.
+  for (const t of file.tensors) {
+    const at = t.data.findIndex((x) => !Number.isFinite(x));
+    if (at >= 0) {
+      throw new CheckpointError(`tensor "${t.name}" holds ${t.data[at]} at index ${at}`);
+    }
   }
   const loaded = createModel(model, { backend: options.backend, initScale: 0 });
   loaded.setWeights(Object.fromEntries(expected.map((t) => [t.name, byName.get(t.name)!.data])));

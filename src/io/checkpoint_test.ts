@@ -216,6 +216,16 @@ Deno.test("malformed checkpoints are rejected with a message that says what is w
       tampered((f) => f.tensors[0] = { name: "W_xh", shape: [5, 4], data: f.tensors[0].data }),
       /"W_xh" has shape \[5,4\], expected \[4,5\]/,
     ],
+    [tampered((f) => f.tensors[1].data[3] = NaN), /tensor "W_hh" holds NaN at index 3/],
+    [tampered((f) => f.tensors[0].data[0] = -Infinity), /tensor "W_xh" holds -Infinity at index 0/],
+    [
+      tampered(
+        (f) =>
+          f.metadata.state = JSON.stringify({ ...JSON.parse(f.metadata.state), epoch: 2 ** 53 }),
+        { state: { epoch: 1, rngState: new Rng(1).state() } },
+      ),
+      /the checkpoint's state entry \{"epoch":9007199254740992,.* is not understood/,
+    ],
     [tampered((f) => f.metadata.vocab = '["a","b"]'), /does not fit its vocabulary of 2/],
     [tampered((f) => f.metadata.vocab = "[1,"), /"vocab" is not valid JSON/],
     [tampered((f) => f.metadata.vocab = "[1]"), /vocabulary is invalid/],
@@ -290,8 +300,15 @@ Deno.test("a version-1 checkpoint is refused with a message naming its version a
     };
   });
   refused(v1, /this is a version-1 checkpoint .*reads version 2 only: train the model again/);
-  refused(await tampered((f) => f.metadata.format_version = "3"), /version-3 checkpoint/);
-  refused(await tampered((f) => delete f.metadata.format_version), /version-undefined checkpoint/);
+  refused(
+    await tampered((f) => f.metadata.format_version = "3"),
+    /version-3 checkpoint, newer than this @rnn\/wasm reads \(version 2\): update @rnn\/wasm/,
+  );
+  refused(await tampered((f) => delete f.metadata.format_version), /has no format_version/);
+  refused(
+    await tampered((f) => f.metadata.format_version = "2.0"),
+    /format_version "2\.0" is not understood/,
+  );
 
   const dir = await Deno.makeTempDir();
   try {

@@ -15,7 +15,12 @@
  * @module
  */
 import type { Activation, Backend, CellKind } from "../backend/types.ts";
-import { type ModelConfig, resolveTextConfig, type TextConfig } from "../config/settings.ts";
+import {
+  type ModelConfig,
+  resolveModelConfig,
+  resolveTextConfig,
+  type TextConfig,
+} from "../config/settings.ts";
 import { CheckpointError, UsageError } from "../errors.ts";
 import { createModel, type RnnModel } from "../model/model.ts";
 import { blocks, GATES } from "../model/params.ts";
@@ -207,7 +212,6 @@ export function importPyTorch(
         `tensor "${name}" has shape ${JSON.stringify(got)}, expected ${JSON.stringify(shape)}`,
       );
     }
-    return byName.get(name)!.data;
   };
 
   let vocab: Vocab;
@@ -221,6 +225,7 @@ export function importPyTorch(
     throw new CheckpointError(`the metadata's vocabulary is invalid: ${(e as Error).message}`);
   }
   const V = vocab.size;
+  if (V === 0) throw new CheckpointError("the metadata's vocabulary is empty");
 
   // Sizes from the first layer's recurrent weights [G, H].
   const hh = shapeOf("rnn.weight_hh_l0");
@@ -288,44 +293,42 @@ export function importPyTorch(
     );
   }
 
-  const config: ModelConfig = {
-    vocabSize: V,
-    inputSize: 0,
-    hidden: H,
-    activation,
-    cell,
-    layers,
-    gruVariant: cell === "gru" ? "pytorch" : "book",
-  };
-  const storage = new Map(blocks(config).map((b) => [b.key, b]));
-  const all = new Float64Array([...storage.values()].reduce((n, b) => n + b.size, 0));
-  /** Writes PyTorch's [rows, cols] tensor transposed into our block `key`. */
-  const putTransposed = (key: string, t: ArrayLike<number>, rows: number, cols: number) =>
-    all.set(transpose(t, rows, cols), storage.get(key)!.offset);
-  const known = new Set<string>();
-  const take = (name: string, shape: number[]) => {
-    known.add(name);
-    return need(name, shape);
-  };
+  let config: ModelConfig;
+  try {
+    config = resolveModelConfig({
+      vocabSize: V,
+      inputSize: 0,
+      hidden: H,
+      activation,
+      cell,
+      layers,
+      gruVariant: cell === "gru" ? "pytorch" : "book",
+    });
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    throw new CheckpointError(`the state dict's model is out of range: ${e.message}`);
+  }
+
+  // Every tensor is checked before anything is allocated for the weights, whose size follows
+  // from the tensors' names and the vocabulary: a few bytes of header must not claim gigabytes.
+  const expected: [string, number[]][] = [];
   for (let l = 0; l < layers; l++) {
     const I = l === 0 ? V : H;
-    putTransposed(`${l}.W_x`, take(`rnn.weight_ih_l${l}`, [G, I]), G, I);
-    putTransposed(`${l}.W_h`, take(`rnn.weight_hh_l${l}`, [G, H]), G, H);
-    const bih = take(`rnn.bias_ih_l${l}`, [G]), bhh = take(`rnn.bias_hh_l${l}`, [G]);
-    const b = storage.get(`${l}.b`)!.offset;
-    // The GRU's candidate keeps bias_hh apart (b_hn); every other gate adds the two.
-    for (let c = 0; c < G; c++) {
-      all[b + c] = cell === "gru" && c >= 2 * H ? bih[c] : bih[c] + bhh[c];
-    }
-    if (cell === "gru") all.set(bhh.subarray(2 * H, 3 * H), storage.get(`${l}.b_hn`)!.offset);
+    expected.push(
+      [`rnn.weight_ih_l${l}`, [G, I]],
+      [`rnn.weight_hh_l${l}`, [G, H]],
+      [`rnn.bias_ih_l${l}`, [G]],
+      [`rnn.bias_hh_l${l}`, [G]],
+    );
   }
   if (!byName.has("dense.weight")) {
     throw new CheckpointError(
       'the state dict has no tensor "dense.weight" (nn.Linear named dense)',
     );
   }
-  putTransposed("W_hq", take("dense.weight", [V, H]), V, H);
-  all.set(take("dense.bias", [V]), storage.get("b_q")!.offset);
+  expected.push(["dense.weight", [V, H]], ["dense.bias", [V]]);
+  for (const [name, shape] of expected) need(name, shape);
+  const known = new Set(expected.map(([name]) => name));
   const extra = file.tensors.filter((t) => !known.has(t.name));
   if (extra.length > 0) {
     throw new CheckpointError(
@@ -333,6 +336,27 @@ export function importPyTorch(
         `(expected ${layers} ${MODULES[cell]} layer(s) named rnn and a Linear named dense)`,
     );
   }
+
+  const storage = new Map(blocks(config).map((b) => [b.key, b]));
+  const all = new Float64Array([...storage.values()].reduce((n, b) => n + b.size, 0));
+  const data = (name: string) => byName.get(name)!.data;
+  /** Writes PyTorch's [rows, cols] tensor transposed into our block `key`. */
+  const putTransposed = (key: string, name: string, rows: number, cols: number) =>
+    all.set(transpose(data(name), rows, cols), storage.get(key)!.offset);
+  for (let l = 0; l < layers; l++) {
+    const I = l === 0 ? V : H;
+    putTransposed(`${l}.W_x`, `rnn.weight_ih_l${l}`, G, I);
+    putTransposed(`${l}.W_h`, `rnn.weight_hh_l${l}`, G, H);
+    const bih = data(`rnn.bias_ih_l${l}`), bhh = data(`rnn.bias_hh_l${l}`);
+    const b = storage.get(`${l}.b`)!.offset;
+    // The GRU's candidate keeps bias_hh apart (b_hn); every other gate adds the two.
+    for (let c = 0; c < G; c++) {
+      all[b + c] = cell === "gru" && c >= 2 * H ? bih[c] : bih[c] + bhh[c];
+    }
+    if (cell === "gru") all.set(bhh.subarray(2 * H, 3 * H), storage.get(`${l}.b_hn`)!.offset);
+  }
+  putTransposed("W_hq", "dense.weight", V, H);
+  all.set(data("dense.bias"), storage.get("b_q")!.offset);
 
   let text: TextConfig;
   try {

@@ -239,7 +239,7 @@ export class Adam {
         );
       }
     }
-    if (!Number.isInteger(state.step) || state.step < 0) {
+    if (!Number.isSafeInteger(state.step) || state.step < 0) {
       throw new RangeError(`Adam state step must be a non-negative integer, got ${state.step}`);
     }
     // sqrt of a negative second moment would turn every later step into NaN.

@@ -190,7 +190,7 @@ export async function train(corpus: Corpus, options: TrainOptions = {}): Promise
     }
   }
   const resume = options.resume;
-  if (resume && !(Number.isInteger(resume.epoch) && resume.epoch >= 0)) {
+  if (resume && !(Number.isSafeInteger(resume.epoch) && resume.epoch >= 0)) {
     throw new UsageError(`resume.epoch must be an integer >= 0, got ${resume.epoch}`);
   }
   if (resume && resume.epoch >= epochs) {
