@@ -541,6 +541,22 @@ Deno.test("file problems exit with code 1 and one line naming the file", async (
       /does not exist/,
       missing,
     );
+    // An empty corpus, or one with nothing left once reduced to the letters a-z.
+    const empty = `${dir}/empty.txt`, digits = `${dir}/digits.txt`;
+    await Deno.writeTextFile(empty, "\n \n");
+    await Deno.writeTextFile(digits, "1984 2001\n");
+    assertDataError(await cli("train", "--corpus", empty), /empty\.txt: the text is empty/, empty);
+    assertDataError(await cli("stats", "--corpus", empty), /empty\.txt: the text is empty/, empty);
+    assertDataError(
+      await cli("train", "--corpus", digits, "--normalize", "letters"),
+      /digits\.txt: the text holds no letters a-z; .*normalize/,
+      digits,
+    );
+    assertDataError(
+      await cli("stats", "--corpus", digits),
+      /digits\.txt: the text holds no letters a-z; count every character with --normalize none/,
+      digits,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -83,7 +83,8 @@ export function textCorpus(
   const settings = resolveTextConfig(config);
   const all = textTokens(text, settings);
   const tokens = settings.maxTokens > 0 ? all.slice(0, settings.maxTokens) : all;
-  if (tokens.length === 0) {
+  // Spaces alone are tokens of characters, but nothing to learn.
+  if (tokens.length === 0 || text.trim() === "") {
     throw new CorpusError(
       text.trim() === ""
         ? "the text is empty; give a text with something to learn"

@@ -61,6 +61,7 @@ Deno.test("textCorpus() gives the English edition <unk> and min-freq, the Chines
 Deno.test("textCorpus() refuses a text with no tokens with a CorpusError", () => {
   const empty = [
     ["", CHAR_TEXT, /the text is empty/],
+    [" \r\n\t", CHAR_TEXT, /the text is empty/],
     ["  \n ", LETTERS_WORD, /the text is empty/],
     ["  \n ", { tokens: "word", normalize: "none" }, /the text is empty/],
     ["123 !", LETTERS_CHAR, /the text holds no letters a-z; .* \(normalize "none"\)/],
