@@ -4,10 +4,12 @@
  *
  * @module
  */
+import type { Backend, FloatBuf } from "../backend/types.ts";
+import type { ModelConfig } from "../config/settings.ts";
 import type { Dropout } from "./forward.ts";
-import type { RnnModel } from "./model.ts";
+import type { LayerParams, RnnModel } from "./model.ts";
 import { gateWidth } from "./params.ts";
-import type { Workspace } from "./workspace.ts";
+import type { LayerWorkspace, Workspace } from "./workspace.ts";
 
 /**
  * Backpropagation through time of the mean loss of the last `forwardLoss`, through
@@ -109,44 +111,12 @@ export function backwardHidden(
   dropout?: Dropout,
 ): void {
   const be = model.backend;
-  const { hidden: H, cell, inputSize: I, activation, gruVariant } = model.config;
+  const { hidden: H, inputSize: I } = model.config;
   const B = ws.batchSize, n = steps * B, G = gateWidth(model.config), block = B * H;
   for (let l = model.layers.length - 1; l >= 0; l--) {
     const p = model.layers[l], g = model.layerGrads[l], w = ws.layers[l];
     const dzin = be.view(w.dzin, 0, n * G);
-    const dstates = be.view(w.dstates, 0, (steps + 1) * block);
-    if (cell === "rnn") {
-      be.rnnBackward(dzin, g.W_h, dstates, w.states, p.W_h, steps, B, H, activation);
-    } else if (cell === "gru") {
-      be.gruBackward(
-        dzin,
-        g.W_h,
-        g.b_hn,
-        dstates,
-        w.states,
-        w.gates!,
-        w.hn!,
-        p.W_h,
-        steps,
-        B,
-        H,
-        gruVariant,
-      );
-    } else {
-      be.lstmBackward(
-        dzin,
-        g.W_h,
-        dstates,
-        w.dcells!,
-        w.states,
-        w.cells!,
-        w.gates!,
-        p.W_h,
-        steps,
-        B,
-        H,
-      );
-    }
+    cellBackward(be, model.config, p, g, w, dzin, steps, B);
     be.biasBackward(g.b, dzin, n, G);
     if (l === 0) {
       if (I > 0) {
@@ -170,5 +140,66 @@ export function backwardHidden(
         be.matmulNT(belowOut, dzin, p.W_x, n, G, H);
       }
     }
+  }
+}
+
+/**
+ * One layer's backpropagation through time: from the gradient of its states in `dstates`
+ * (blocks 1..steps, and the LSTM's `dcells`), writes `dzin` [T,B,G], adds into `g.W_h` (and
+ * `g.b_hn`), and leaves the initial state's gradient in block 0. For the language model and the
+ * layer objects alike.
+ *
+ * @param be The kernels.
+ * @param config The cell, hidden size, nonlinearity and GRU variant.
+ * @param p The layer's parameters.
+ * @param g The layer's gradients.
+ * @param w The layer's activations from the forward pass, and their gradients.
+ * @param dzin Where the gradient of the input products goes.
+ * @param steps Steps of the forward pass.
+ * @param B Rows.
+ */
+export function cellBackward(
+  be: Backend,
+  config: Pick<ModelConfig, "hidden" | "cell" | "activation" | "gruVariant">,
+  p: LayerParams,
+  g: LayerParams,
+  w: LayerWorkspace,
+  dzin: FloatBuf,
+  steps: number,
+  B: number,
+): void {
+  const { hidden: H, cell, activation, gruVariant } = config;
+  const dstates = be.view(w.dstates, 0, (steps + 1) * B * H);
+  if (cell === "rnn") {
+    be.rnnBackward(dzin, g.W_h, dstates, w.states, p.W_h, steps, B, H, activation);
+  } else if (cell === "gru") {
+    be.gruBackward(
+      dzin,
+      g.W_h,
+      g.b_hn,
+      dstates,
+      w.states,
+      w.gates!,
+      w.hn!,
+      p.W_h,
+      steps,
+      B,
+      H,
+      gruVariant,
+    );
+  } else {
+    be.lstmBackward(
+      dzin,
+      g.W_h,
+      dstates,
+      w.dcells!,
+      w.states,
+      w.cells!,
+      w.gates!,
+      p.W_h,
+      steps,
+      B,
+      H,
+    );
   }
 }

@@ -5,11 +5,12 @@
  *
  * @module
  */
-import type { FloatBuf } from "../backend/types.ts";
+import type { Backend, FloatBuf, PackedBuf } from "../backend/types.ts";
+import type { ModelConfig } from "../config/settings.ts";
 import type { Rng } from "../rng.ts";
-import type { PreparedWeights, RnnModel } from "./model.ts";
+import type { LayerParams, PreparedWeights, RnnModel } from "./model.ts";
 import { gateWidth } from "./params.ts";
-import type { Workspace } from "./workspace.ts";
+import type { LayerWorkspace, Workspace } from "./workspace.ts";
 
 /** Dropout between stacked layers during training (PyTorch's `nn.RNN(dropout=p)`). */
 export interface Dropout {
@@ -137,7 +138,7 @@ export function forwardHidden(
   prepared?: PreparedWeights,
 ): void {
   const be = model.backend;
-  const { hidden: H, cell, activation, gruVariant } = model.config;
+  const H = model.config.hidden;
   const B = ws.batchSize, n = steps * B, G = gateWidth(model.config);
   const drop = dropout && dropout.p > 0 ? dropout : undefined;
   model.layers.forEach((p, l) => {
@@ -150,28 +151,55 @@ export function forwardHidden(
     else if (I > 0) be.matmulNN(zin, be.view(ws.x!, 0, n * I), p.W_x, n, I, G);
     else be.gatherRowsForward(zin, ws.inputs, p.W_x, n, G);
     be.biasForward(zin, p.b, n, G);
-    const whPacked = prepared?.W_h[l];
-    if (cell === "rnn") {
-      be.rnnForward(w.states, zin, p.W_h, steps, B, H, activation, whPacked);
-    } else if (cell === "gru") {
-      // PyTorch's variant applies the reset gate after the product and adds b_hn inside it.
-      be.gruForward(
-        w.states,
-        w.gates!,
-        w.hn!,
-        zin,
-        p.W_h,
-        p.b_hn,
-        steps,
-        B,
-        H,
-        gruVariant,
-        whPacked,
-      );
-    } else {
-      be.lstmForward(w.states, w.cells!, w.gates!, zin, p.W_h, steps, B, H, whPacked);
-    }
+    cellForward(be, model.config, p, w, zin, steps, B, prepared?.W_h[l]);
   });
+}
+
+/**
+ * One layer's recurrence over `steps` steps from its state in block 0, given its input products
+ * plus bias `zin` [T,B,G]: the cell's forward kernel, for the language model and the layer
+ * objects alike.
+ *
+ * @param be The kernels.
+ * @param config The cell, hidden size, nonlinearity and GRU variant.
+ * @param p The layer's parameters.
+ * @param w The layer's activations (its states, cells and saved gates are written).
+ * @param zin The input products plus bias.
+ * @param steps Steps to run.
+ * @param B Rows.
+ * @param whPacked `W_h` packed for few rows (generation); the same numbers.
+ */
+export function cellForward(
+  be: Backend,
+  config: Pick<ModelConfig, "hidden" | "cell" | "activation" | "gruVariant">,
+  p: LayerParams,
+  w: LayerWorkspace,
+  zin: FloatBuf,
+  steps: number,
+  B: number,
+  whPacked?: PackedBuf,
+): void {
+  const { hidden: H, cell, activation, gruVariant } = config;
+  if (cell === "rnn") {
+    be.rnnForward(w.states, zin, p.W_h, steps, B, H, activation, whPacked);
+  } else if (cell === "gru") {
+    // PyTorch's variant applies the reset gate after the product and adds b_hn inside it.
+    be.gruForward(
+      w.states,
+      w.gates!,
+      w.hn!,
+      zin,
+      p.W_h,
+      p.b_hn,
+      steps,
+      B,
+      H,
+      gruVariant,
+      whPacked,
+    );
+  } else {
+    be.lstmForward(w.states, w.cells!, w.gates!, zin, p.W_h, steps, B, H, whPacked);
+  }
 }
 
 /**

@@ -57,7 +57,7 @@ export function inputWidth(config: ModelConfig): number {
 }
 
 /** The gate width `G`: the hidden size times the cell's gates. */
-export function gateWidth(config: ModelConfig): number {
+export function gateWidth(config: Pick<ModelConfig, "cell" | "hidden">): number {
   return GATES[config.cell].length * config.hidden;
 }
 

@@ -86,34 +86,18 @@ export function createWorkspace(
     }
   }
   const be = model.backend, config = model.config;
-  const { hidden: H, vocabSize: V, cell, inputSize: I } = config;
-  const G = gateWidth(config);
-  const n = maxSteps * batchSize, block = batchSize * H;
+  const { vocabSize: V, inputSize: I } = config;
+  const n = maxSteps * batchSize;
   const owned: (FloatBuf | IndexBuf | ScalarBuf)[] = [];
   const alloc = (size: number) => {
     const buf = be.alloc(size);
     owned.push(buf);
     return buf;
   };
-  const layers = Array.from({ length: config.layers }, (_, l): LayerWorkspace => ({
-    zin: alloc(n * G),
-    states: alloc((maxSteps + 1) * block),
-    dzin: alloc(n * G),
-    dstates: alloc((maxSteps + 1) * block),
-    ...(cell !== "rnn" ? { gates: alloc(n * G) } : {}),
-    ...(cell === "gru" ? { hn: alloc(n * H) } : {}),
-    ...(cell === "lstm"
-      ? { cells: alloc((maxSteps + 1) * block), dcells: alloc((maxSteps + 1) * block) }
-      : {}),
-    ...(l < config.layers - 1
-      ? {
-        mask: alloc(n * H),
-        dropped: alloc(n * H),
-        ddropped: alloc(n * H),
-        maskValues: new Float64Array(n * H),
-      }
-      : {}),
-  }));
+  const layers = Array.from(
+    { length: config.layers },
+    (_, l) => createLayerWorkspace(alloc, config, maxSteps, batchSize, l < config.layers - 1),
+  );
   const inputs = be.allocIndices(n), targets = be.allocIndices(n);
   const choices = be.allocIndices(batchSize), stats = be.allocScalars(STATS_SLOTS);
   owned.push(inputs, targets, choices, stats);
@@ -131,5 +115,47 @@ export function createWorkspace(
     free() {
       for (const buf of owned.splice(0)) be.free(buf);
     },
+  };
+}
+
+/**
+ * One layer's activations and gradients for passes of up to `maxSteps` steps of `batchSize` rows
+ * (the language model's layers, and each direction of each layer of a layer object).
+ *
+ * @param alloc Allocates a buffer of that many elements (and records it to free).
+ * @param config The cell and hidden size.
+ * @param maxSteps Longest sequence.
+ * @param batchSize Rows.
+ * @param withDropout Whether its outputs feed a layer above through dropout (the mask buffers).
+ * @returns The layer's buffers.
+ */
+export function createLayerWorkspace(
+  alloc: (size: number) => FloatBuf,
+  config: Pick<ModelConfig, "hidden" | "cell">,
+  maxSteps: number,
+  batchSize: number,
+  withDropout: boolean,
+): LayerWorkspace {
+  const { hidden: H, cell } = config;
+  const G = gateWidth(config);
+  const n = maxSteps * batchSize, block = batchSize * H;
+  return {
+    zin: alloc(n * G),
+    states: alloc((maxSteps + 1) * block),
+    dzin: alloc(n * G),
+    dstates: alloc((maxSteps + 1) * block),
+    ...(cell !== "rnn" ? { gates: alloc(n * G) } : {}),
+    ...(cell === "gru" ? { hn: alloc(n * H) } : {}),
+    ...(cell === "lstm"
+      ? { cells: alloc((maxSteps + 1) * block), dcells: alloc((maxSteps + 1) * block) }
+      : {}),
+    ...(withDropout
+      ? {
+        mask: alloc(n * H),
+        dropped: alloc(n * H),
+        ddropped: alloc(n * H),
+        maskValues: new Float64Array(n * H),
+      }
+      : {}),
   };
 }
