@@ -24,6 +24,7 @@ import {
 import { CheckpointError, UsageError } from "../errors.ts";
 import { createModel, type RnnModel } from "../model/model.ts";
 import { blocks, GATES } from "../model/params.ts";
+import { fromTorch, TORCH_NAMES, torchShapes, toTorch, transpose } from "../model/torch_layout.ts";
 import type { Tokenization } from "../text/text.ts";
 import { Vocab } from "../text/vocab.ts";
 import { decodeModelFile, encodeSafetensors, type Tensor } from "./safetensors.ts";
@@ -60,15 +61,6 @@ export interface PyTorchImport {
 
 /** PyTorch's module class for each cell. */
 const MODULES: Readonly<Record<CellKind, string>> = { rnn: "RNN", gru: "GRU", lstm: "LSTM" };
-
-/** `a` [rows, cols] row-major, transposed to [cols, rows], as float32. */
-function transpose(a: ArrayLike<number>, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(rows * cols);
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) out[c * rows + r] = a[r * cols + c];
-  }
-  return out;
-}
 
 /**
  * Writes a model as the state dict of the book's concise PyTorch model: `nn.RNN`/`nn.GRU`/
@@ -117,7 +109,6 @@ export async function exportPyTorch(
   if (vocab.size !== V) {
     throw new UsageError(`the vocabulary has ${vocab.size} tokens, the model ${V}`);
   }
-  const G = GATES[cell].length * H;
   // Our storage is PyTorch's gate order in the book's orientation: each block is a transpose.
   const all = await model.backend.read(model.params);
   const block = new Map(
@@ -126,16 +117,16 @@ export async function exportPyTorch(
   const tensors: Tensor[] = [];
   for (let l = 0; l < layers; l++) {
     const I = l === 0 ? V : H;
-    const bhh = new Float32Array(G);
-    // PyTorch's GRU: b_hn sits inside the reset product, in bias_hh's n block.
-    const bhn = block.get(`${l}.b_hn`);
-    if (bhn) bhh.set(bhn, 2 * H);
-    tensors.push(
-      { name: `rnn.weight_ih_l${l}`, shape: [G, I], data: transpose(block.get(`${l}.W_x`)!, I, G) },
-      { name: `rnn.weight_hh_l${l}`, shape: [G, H], data: transpose(block.get(`${l}.W_h`)!, H, G) },
-      { name: `rnn.bias_ih_l${l}`, shape: [G], data: Float32Array.from(block.get(`${l}.b`)!) },
-      { name: `rnn.bias_hh_l${l}`, shape: [G], data: bhh },
-    );
+    const torch = toTorch(cell, I, H, {
+      W_x: block.get(`${l}.W_x`)!,
+      W_h: block.get(`${l}.W_h`)!,
+      b: block.get(`${l}.b`)!,
+      b_hn: block.get(`${l}.b_hn`),
+    });
+    const shapes = torchShapes(cell, I, H);
+    for (const name of TORCH_NAMES) {
+      tensors.push({ name: `rnn.${name}_l${l}`, shape: shapes[name], data: torch[name] });
+    }
   }
   tensors.push(
     { name: "dense.weight", shape: [V, H], data: transpose(block.get("W_hq")!, H, V) },
@@ -340,22 +331,18 @@ export function importPyTorch(
   const storage = new Map(blocks(config).map((b) => [b.key, b]));
   const all = new Float64Array([...storage.values()].reduce((n, b) => n + b.size, 0));
   const data = (name: string) => byName.get(name)!.data;
-  /** Writes PyTorch's [rows, cols] tensor transposed into our block `key`. */
-  const putTransposed = (key: string, name: string, rows: number, cols: number) =>
-    all.set(transpose(data(name), rows, cols), storage.get(key)!.offset);
   for (let l = 0; l < layers; l++) {
-    const I = l === 0 ? V : H;
-    putTransposed(`${l}.W_x`, `rnn.weight_ih_l${l}`, G, I);
-    putTransposed(`${l}.W_h`, `rnn.weight_hh_l${l}`, G, H);
-    const bih = data(`rnn.bias_ih_l${l}`), bhh = data(`rnn.bias_hh_l${l}`);
-    const b = storage.get(`${l}.b`)!.offset;
-    // The GRU's candidate keeps bias_hh apart (b_hn); every other gate adds the two.
-    for (let c = 0; c < G; c++) {
-      all[b + c] = cell === "gru" && c >= 2 * H ? bih[c] : bih[c] + bhh[c];
+    const stored = fromTorch(cell, l === 0 ? V : H, H, {
+      weight_ih: data(`rnn.weight_ih_l${l}`),
+      weight_hh: data(`rnn.weight_hh_l${l}`),
+      bias_ih: data(`rnn.bias_ih_l${l}`),
+      bias_hh: data(`rnn.bias_hh_l${l}`),
+    });
+    for (const [key, values] of Object.entries(stored)) {
+      all.set(values, storage.get(`${l}.${key}`)!.offset);
     }
-    if (cell === "gru") all.set(bhh.subarray(2 * H, 3 * H), storage.get(`${l}.b_hn`)!.offset);
   }
-  putTransposed("W_hq", "dense.weight", V, H);
+  all.set(transpose(data("dense.weight"), V, H), storage.get("W_hq")!.offset);
   all.set(data("dense.bias"), storage.get("b_q")!.offset);
 
   let text: TextConfig;
