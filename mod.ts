@@ -94,6 +94,7 @@ export {
   RecurrentLayer,
   type RecurrentLayerOptions,
   RNN,
+  type StateDictTensor,
 } from "./src/model/layers.ts";
 export {
   type EpochReport,
@@ -103,7 +104,7 @@ export {
   type TrainResult,
 } from "./src/train/train.ts";
 export type { EpochPosition, TrainState } from "./src/train/state.ts";
-export type { AdamState } from "./src/train/adam.ts";
+export { Adam, type AdamOptions, type AdamState } from "./src/train/adam.ts";
 export { evaluate, type EvaluateOptions, type EvaluateResult } from "./src/train/evaluate.ts";
 export {
   generate,
@@ -124,6 +125,12 @@ export {
   type TrainRecord,
 } from "./src/io/checkpoint.ts";
 export type { WriteOptions } from "./src/io/atomic_write.ts";
+export {
+  decodeSafetensors,
+  encodeSafetensors,
+  type SafetensorsFile,
+  type Tensor,
+} from "./src/io/safetensors.ts";
 export {
   exportPyTorch,
   type ExportPyTorchOptions,

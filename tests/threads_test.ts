@@ -22,6 +22,7 @@ import {
   STAT,
   STATS_SLOTS,
 } from "../src/backend/types.ts";
+import { LSTM } from "../src/model/layers.ts";
 import { train } from "../src/train/train.ts";
 
 const ignore = !threadsAvailable();
@@ -575,5 +576,39 @@ Deno.test({
     // Operations that run on this thread alone refuse too.
     assert.throws(() => be.tanhForward(c, a, 64), /disposed/);
     assert.throws(() => be.write(a, [1]), /disposed/);
+  },
+});
+
+Deno.test({
+  name: "a bidirectional two-layer layer object gives one thread's bits on several, backward too",
+  ignore,
+  fn: async () => {
+    const options = {
+      inputSize: 5,
+      hiddenSize: 7,
+      numLayers: 2,
+      bidirectional: true,
+      batchFirst: true,
+      seed: 3,
+    };
+    const [T, B] = [6, 3];
+    const x = data(B * T * 5, 1), dy = data(B * T * 14, 2);
+    const run = async (backend: Backend) => {
+      const layer = new LSTM({ ...options, backend });
+      const out = await layer.forward(x, B);
+      layer.zeroGrad();
+      const grads = await layer.backward(dy, { h: data(4 * B * 7, 3) });
+      const result = {
+        out,
+        grads,
+        params: Array.from(await backend.read(layer.grads)),
+      };
+      layer.dispose();
+      return result;
+    };
+    const want = await run(one());
+    await onThreads(async (many) => {
+      assert.deepEqual(await run(many), want);
+    });
   },
 });

@@ -321,6 +321,13 @@ export function importPyTorch(
   for (const [name, shape] of expected) need(name, shape);
   const known = new Set(expected.map(([name]) => name));
   const extra = file.tensors.filter((t) => !known.has(t.name));
+  if (extra.some((t) => /^rnn\..*_reverse$/.test(t.name))) {
+    throw new CheckpointError(
+      `the state dict is a bidirectional nn.${MODULES[cell]}: a language model reads left to ` +
+        "right only (a reverse direction would see the tokens it predicts); load it into a " +
+        "layer object (GRU, LSTM, RNN with bidirectional: true) with loadStateDict",
+    );
+  }
   if (extra.length > 0) {
     throw new CheckpointError(
       `the state dict has unexpected tensors: ${extra.map((t) => t.name).join(", ")} ` +

@@ -10,6 +10,7 @@ import { exportPyTorch, importPyTorch } from "./pytorch.ts";
 import { Rng } from "../rng.ts";
 import { decodeSafetensors, encodeSafetensors, type SafetensorsFile } from "./safetensors.ts";
 import { Vocab } from "../text/vocab.ts";
+import { torchForward as torchStack } from "../../tests/_torch.ts";
 
 const VOCAB = new Vocab([..."abcdefg"]);
 const V = VOCAB.size;
@@ -27,13 +28,10 @@ const CONFIGS: ModelConfig[] = [1, 2].flatMap((layers) =>
 const label = (c: ModelConfig) =>
   `${c.cell}${c.cell === "rnn" ? `(${c.activation})` : ""} x${c.layers}`;
 
-/** Sigmoid. */
-const sigma = (x: number) => 1 / (1 + Math.exp(-x));
-
 /**
- * The book's concise model in float64, straight from PyTorch's documented equations (nn.RNN,
- * nn.GRU, nn.LSTM; `W x + b`, gates in rows [r|z|n] and [i|f|g|o]), reading the state dict.
- * Returns each layer's outputs [T][B][H] and the logits [T][B][V], from a zero initial state.
+ * The book's concise model in float64, from PyTorch's documented equations (`tests/_torch.ts`)
+ * reading the state dict: each layer's outputs [T][B][H] and the logits [T][B][V], from a zero
+ * initial state.
  */
 function torchForward(
   file: SafetensorsFile,
@@ -41,61 +39,38 @@ function torchForward(
   nonlinearity: "tanh" | "relu",
   tokens: number[][],
 ): { outputs: number[][][][]; logits: number[][][] } {
-  const t = new Map(file.tensors.map((x) => [x.name, x]));
-  const get = (name: string) => t.get(name)!;
-  const H = get("rnn.weight_hh_l0").shape[1];
+  const dict = Object.fromEntries(file.tensors.map((t) => [t.name, t]));
   let L = 0;
-  while (t.has(`rnn.weight_ih_l${L}`)) L++;
-  // y = W x + b for W [rows, cols] row-major.
-  const affine = (w: { shape: number[]; data: Float32Array }, x: number[], b: Float32Array) =>
-    Array.from({ length: w.shape[0] }, (_, r) => {
-      let s = b[r];
-      for (let c = 0; c < w.shape[1]; c++) s += w.data[r * w.shape[1] + c] * x[c];
-      return s;
-    });
-  const B = tokens.length, T = tokens[0].length;
-  const h = Array.from({ length: L }, () => Array.from({ length: B }, () => new Array(H).fill(0)));
-  const c = Array.from({ length: L }, () => Array.from({ length: B }, () => new Array(H).fill(0)));
-  const outputs: number[][][][] = Array.from({ length: L }, () => []);
-  const logits: number[][][] = [];
-  for (let s = 0; s < T; s++) {
-    for (let l = 0; l < L; l++) outputs[l].push([]);
-    logits.push([]);
-    for (let b = 0; b < B; b++) {
-      let x = Array.from(
-        { length: get("rnn.weight_ih_l0").shape[1] },
-        (_, i) => i === tokens[b][s] ? 1 : 0,
-      );
-      for (let l = 0; l < L; l++) {
-        const gi = affine(get(`rnn.weight_ih_l${l}`), x, get(`rnn.bias_ih_l${l}`).data);
-        const gh = affine(get(`rnn.weight_hh_l${l}`), h[l][b], get(`rnn.bias_hh_l${l}`).data);
-        const prev = h[l][b], next = new Array(H);
-        for (let j = 0; j < H; j++) {
-          if (cell === "rnn") {
-            const a = gi[j] + gh[j];
-            next[j] = nonlinearity === "tanh" ? Math.tanh(a) : Math.max(0, a);
-          } else if (cell === "gru") {
-            // r = σ(W_ir x + b_ir + W_hr h + b_hr), z likewise,
-            // n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)), h' = (1 − z) ⊙ n + z ⊙ h.
-            const r = sigma(gi[j] + gh[j]), z = sigma(gi[H + j] + gh[H + j]);
-            const n = Math.tanh(gi[2 * H + j] + r * gh[2 * H + j]);
-            next[j] = (1 - z) * n + z * prev[j];
-          } else {
-            // i, f, o = σ(·), g = tanh(·); c' = f ⊙ c + i ⊙ g; h' = o ⊙ tanh(c').
-            const i = sigma(gi[j] + gh[j]), f = sigma(gi[H + j] + gh[H + j]);
-            const g = Math.tanh(gi[2 * H + j] + gh[2 * H + j]);
-            const o = sigma(gi[3 * H + j] + gh[3 * H + j]);
-            c[l][b][j] = f * c[l][b][j] + i * g;
-            next[j] = o * Math.tanh(c[l][b][j]);
-          }
-        }
-        h[l][b] = next;
-        outputs[l][s].push(next);
-        x = next;
-      }
-      logits[s].push(affine(get("dense.weight"), x, get("dense.bias").data));
-    }
+  while (dict[`rnn.weight_ih_l${L}`]) L++;
+  const V = dict["rnn.weight_ih_l0"].shape[1], B = tokens.length;
+  // One-hot inputs, time-major [T][B][V].
+  const x = tokens[0].map((_, s) =>
+    tokens.map((row) => Array.from({ length: V }, (_, i) => i === row[s] ? 1 : 0))
+  );
+  const outputs: number[][][][] = [];
+  let input: number[][][] = x;
+  for (let l = 0; l < L; l++) {
+    // Layer l alone, as a one-layer module.
+    const own = Object.fromEntries(
+      ["weight_ih", "weight_hh", "bias_ih", "bias_hh"].map((
+        n,
+      ) => [`${n}_l0`, dict[`rnn.${n}_l${l}`]]),
+    );
+    const layer = { cell, nonlinearity, numLayers: 1, bidirectional: false };
+    input = torchStack(own, layer, input).output;
+    outputs.push(input);
   }
+  const dense = dict["dense.weight"], bias = dict["dense.bias"].data;
+  const logits = input.map((row) =>
+    row.map((h) =>
+      Array.from({ length: dense.shape[0] }, (_, r) => {
+        let s = bias[r];
+        for (let c = 0; c < dense.shape[1]; c++) s += dense.data[r * dense.shape[1] + c] * h[c];
+        return s;
+      })
+    )
+  );
+  assert.equal(logits[0].length, B);
   return { outputs, logits };
 }
 
@@ -353,6 +328,10 @@ Deno.test("importPyTorch rejects malformed state dicts with a message that says 
   rejects(
     (f) => f.tensors.push({ name: "rnn.extra", shape: [1], data: new Float32Array(1) }),
     /unexpected tensors: rnn.extra/,
+  );
+  rejects(
+    (f) => f.tensors.push({ ...find(f, "rnn.bias_ih_l0"), name: "rnn.bias_ih_l0_reverse" }),
+    /a bidirectional nn\.LSTM: a language model reads left to right only .* loadStateDict/,
   );
   rejects(
     (f) => f.metadata.config = JSON.stringify({ ...model.config, hidden: 4 }),
