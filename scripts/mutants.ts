@@ -147,6 +147,20 @@ export const MUTANTS: readonly Mutant[] = [
     find: `restoreCarried(model, ws, at);`,
     replace: ``,
   },
+  {
+    id: "reverse-swaps-rows",
+    what: "the time-reversing index also reverses the batch rows",
+    file: "src/model/layer_stack.ts",
+    find: `for (let b = 0; b < B; b++) idx[t * B + b] = (steps - 1 - t) * B + b;`,
+    replace: `for (let b = 0; b < B; b++) idx[t * B + b] = (steps - 1 - t) * B + (B - 1 - b);`,
+  },
+  {
+    id: "layer-drops-dhn",
+    what: "a layer's backward ignores the gradient of h_n",
+    file: "src/model/layers.ts",
+    find: `dh[last + i] += dState.h[u * block + i];`,
+    replace: `dh[last + i] += 0;`,
+  },
 ];
 
 const ROOT = new URL("../", import.meta.url);
