@@ -13,6 +13,7 @@ import { createReferenceBackend } from "../src/backend/reference.ts";
 import { createThreadedBackend } from "../src/backend/threads.ts";
 import { type AnyBuf, type Backend, STATS_SLOTS } from "../src/backend/types.ts";
 import { createNaiveWasmBackend, createWasmBackend } from "../src/backend/wasm.ts";
+import { createWebGpuBackend, webGpuAvailable } from "../src/backend/webgpu.ts";
 
 const ASSEMBLY = new URL("../assembly/", import.meta.url);
 
@@ -112,7 +113,18 @@ const BACKENDS: [string, () => Backend | Promise<Backend>][] = [
   ["wasm", () => createWasmBackend()],
   ["wasm scalar twins", createNaiveWasmBackend],
   ["threads", () => createThreadedBackend({ threads: 2, minSplitWork: 1 })],
+  // A software adapter will do: what is checked is the glue, not the speed.
+  ...(await webGpuAdapterHere()
+    ? [["WebGPU", () => createWebGpuBackend()] as [string, () => Promise<Backend>]]
+    : []),
 ];
+
+/** Whether WebGPU gives an adapter here; says so once when it does not. */
+async function webGpuAdapterHere(): Promise<boolean> {
+  const adapter = webGpuAvailable() ? await navigator.gpu.requestAdapter() : null;
+  if (!adapter) console.log("kernel_table_test: no WebGPU adapter here; its backend is not run");
+  return adapter !== null;
+}
 
 for (const [label, make] of BACKENDS) {
   Deno.test(`the ${label} backend runs every kernel of the table and rejects what the table rules out`, async () => {

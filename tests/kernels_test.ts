@@ -32,6 +32,7 @@ import {
   hasRelaxedSimd,
   wasmBackendOver,
 } from "../src/backend/wasm.ts";
+import { webGpuAvailable, webGpuBackendOn } from "../src/backend/webgpu.ts";
 
 const ref = createReferenceBackend();
 
@@ -51,6 +52,25 @@ const SUBJECTS: Subject[] = [
     : []),
   { label: "scalar twins", make: () => createNaiveWasmBackend() },
 ];
+
+/**
+ * The WebGPU backend, where the runtime has an adapter (a software one here: Mesa's llvmpipe);
+ * where it has none the suite says so once and runs without it.
+ */
+const gpuDevice = await (async () => {
+  const adapter = webGpuAvailable() ? await navigator.gpu.requestAdapter() : null;
+  if (!adapter) {
+    console.log("kernels_test: no WebGPU adapter here, so the WebGPU backend is not checked");
+    return undefined;
+  }
+  return { device: await adapter.requestDevice(), info: adapter.info };
+})();
+if (gpuDevice) {
+  SUBJECTS.push({
+    label: "WebGPU kernels",
+    make: () => webGpuBackendOn(gpuDevice.device, gpuDevice.info.description),
+  });
+}
 
 /** Every backend, the reference first: for the rules every backend must keep by itself. */
 const EVERY: Subject[] = [
@@ -147,7 +167,10 @@ async function assertThrowsOrRejects(
 
 const small = (max: number) => fc.integer({ min: 1, max });
 const seed = fc.integer({ min: 0, max: 2 ** 31 - 1 });
-const RUNS = { numRuns: 40 };
+/** Whether the subject being checked is the WebGPU backend (each call a round trip to it). */
+let onGpu = false;
+/** `n` runs of a property, a fifth as many on WebGPU: its round trips cost milliseconds each. */
+const runs = (n: number) => ({ numRuns: onGpu ? Math.max(5, Math.ceil(n / 5)) : n });
 
 /** Runs `check` as one step per subject (a fresh backend from `make` at every call). */
 async function eachSubject(
@@ -155,7 +178,16 @@ async function eachSubject(
   check: (make: () => Backend) => Promise<void>,
   subjects: Subject[] = SUBJECTS,
 ): Promise<void> {
-  for (const { label, make } of subjects) await t.step(label, () => check(make));
+  for (const { label, make } of subjects) {
+    await t.step(label, async () => {
+      onGpu = label.startsWith("WebGPU");
+      try {
+        await check(make);
+      } finally {
+        onGpu = false;
+      }
+    });
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -192,7 +224,7 @@ function matmulParity(form: Form): ParityTest {
         fc.asyncProperty(small(40), small(70), small(40), seed, async (m, k, n, s) => {
           await checkMatmul(make(), form, m, k, n, s);
         }),
-        RUNS,
+        runs(40),
       );
       const be = make();
       for (const [m, k, n] of BIG_SHAPES) await checkMatmul(be, form, m, k, n, m + k + n);
@@ -226,7 +258,7 @@ const packedParity = parity(
         fc.asyncProperty(small(9), small(70), small(80), seed, async (m, k, n, s) => {
           await checkPacked(make(), m, k, n, s);
         }),
-        RUNS,
+        runs(40),
       );
       const be = make();
       for (const [m, k, n] of [...BIG_SHAPES, [1, 300, 1027], [3, 513, 33]] as const) {
@@ -253,7 +285,7 @@ const biasParity = parity("the reference on random shapes", (t) =>
         be.biasBackward(dw, load(be, y), m, n);
         assertClose(await be.read(dw), await ref.read(dr), 1e-6 * m, 1e-6, "biasBackward");
       }),
-      RUNS,
+      runs(40),
     );
   }));
 
@@ -276,7 +308,7 @@ const dropoutParity = parity(
           be.dropoutBackward(dw, load(be, mask), load(be, dy), n);
           assertClose(await be.read(dw), await ref.read(dr), 1e-7, 1e-6, "dropoutBackward");
         }),
-        RUNS,
+        runs(40),
       );
     }),
 );
@@ -318,7 +350,7 @@ function activationParity(act: "tanh" | "sigmoid" | "relu"): ParityTest {
           be[bwd](dxw, load(be, y), load(be, dy), n);
           assertClose(await be.read(dxw), await ref.read(dxr), 1e-6, 1e-6, bwd);
         }),
-        RUNS,
+        runs(40),
       );
     }));
 }
@@ -348,7 +380,7 @@ const gatherParity = parity("the reference", (t) =>
         be.gatherRowsBackward(dww, iw, load(be, dout), n, h);
         assertClose(await be.read(dww), await ref.read(dwr), 1e-6, 1e-6, "gatherRowsBackward");
       }),
-      RUNS,
+      runs(40),
     );
   }));
 
@@ -388,7 +420,7 @@ const argmaxParity = parity(
             assert.equal(got[m], -7, "nothing past the rows is written");
           },
         ),
-        { numRuns: 200 },
+        runs(200),
       );
     }, EVERY);
   },
@@ -421,13 +453,17 @@ const softmaxParity = parity(
           assertClose(p, await ref.read(pr), 1e-7, 1e-5, "probs");
 
           // The loss adds to what the slot holds, and the other slots stay as they were.
-          const start = [rnd(1, 100), rnd(0, 5), 0, 17];
+          const start = [rnd(1, 100), rnd(0, 5), 0, 17].map(precision(be).stat);
           const acc = loadStats(be, start);
           for (let call = 0; call < 2; call++) {
             be.softmaxXentForward(be.alloc(m * v), load(be, z), tw, m, v, acc);
           }
-          const l = once[STAT.loss];
-          assertSameBits(await readStats(be, acc), [start[0] + l + l, ...start.slice(1)], "sum");
+          const l = once[STAT.loss], add = (a: number, b: number) => precision(be).stat(a + b);
+          assertSameBits(
+            await readStats(be, acc),
+            [add(add(start[0], l), l), ...start.slice(1)],
+            "sum",
+          );
 
           // Backward from the same float32 probabilities on both sides.
           const dr = ref.alloc(m * v);
@@ -436,7 +472,7 @@ const softmaxParity = parity(
           be.softmaxXentBackward(dw, pw2, tw, m, v, scale);
           assertClose(await be.read(dw), await ref.read(dr), 1e-8, 1e-6, "dlogits");
         }),
-        RUNS,
+        runs(40),
       );
     }, EVERY),
 );
@@ -524,7 +560,7 @@ function rnnParity(check: typeof checkRnnForward): ParityTest {
             await check(make(), tt, b, h, act, s);
           },
         ),
-        RUNS,
+        runs(40),
       );
       const be = make();
       for (const [tt, b, h] of RNN_BIG) {
@@ -700,7 +736,7 @@ const gruParity = parity("the reference (both variants)", (t) =>
         seed,
         async (tt, b, h, v, s) => await checkGru(make(), tt, b, h, v, s),
       ),
-      RUNS,
+      runs(40),
     );
     const be = make();
     for (const [tt, b, h] of GRU_BIG) {
@@ -714,7 +750,7 @@ const lstmParity = parity("the reference", (t) =>
       fc.asyncProperty(small(4), small(6), small(40), seed, async (tt, b, h, s) => {
         await checkLstm(make(), tt, b, h, s);
       }),
-      RUNS,
+      runs(40),
     );
     const be = make();
     for (const [tt, b, h] of LSTM_BIG) await checkLstm(be, tt, b, h, h);
@@ -747,23 +783,38 @@ const SCALED_RTOL = 2 ** -23 + 1e-12;
  */
 const NORM_RTOL = 5e-13;
 
+/**
+ * How precisely a backend keeps its statistics: in float64, or in float32 where the device has no
+ * float64 (WebGPU), whose norms and sums are then good to float32's precision over these sizes
+ * (at most 200 squares in a tree of sums).
+ */
+function precision(be: Backend) {
+  const f32 = be.name === "webgpu";
+  return {
+    stat: f32 ? Math.fround : (x: number) => x,
+    norm: f32 ? 2e-6 : NORM_RTOL,
+    scaled: f32 ? 2e-6 : SCALED_RTOL,
+    clipped: f32 ? 1e-6 : 1e-7,
+  };
+}
+
 const clipParity = parity(
   "the reference and a float64 norm, clips to theta, and stops at divergence",
   async (t) => {
     await eachSubject(t, async (make) => {
       await fc.assert(
         fc.asyncProperty(fc.integer({ min: 0, max: 200 }), seed, async (n, s) => {
-          const be = make(), rnd = random(s);
+          const be = make(), rnd = random(s), P = precision(be);
           const x = gradInputs(n, rnd), want = norm64(x);
           // theta 0: the norm only, never a change.
           const g0 = load(be, x), s0 = loadStats(be);
           be.clipGradNorm(g0, n, 0, s0);
           const norm = (await readStats(be, s0))[STAT.norm];
-          assertClose([norm], [want], 0, NORM_RTOL, "norm vs float64");
+          assertClose([norm], [want], 0, P.norm, "norm vs float64");
           const gr = load(ref, x), sr = loadStats(ref);
           ref.clipGradNorm(gr, n, 0, sr);
           const normRef = (await readStats(ref, sr))[STAT.norm];
-          assertClose([norm], [normRef], 0, NORM_RTOL, "norm vs reference");
+          assertClose([norm], [normRef], 0, P.norm, "norm vs reference");
           assertSameBits(await be.read(g0), x, "theta 0");
           assertSameBits(await readStats(be, s0), [0, norm, 0, 0], "stats after theta 0");
           // At the norm (as this backend computed it), above it, and theta < 0: no change.
@@ -781,21 +832,21 @@ const clipParity = parity(
           const g1 = load(be, x), s1 = loadStats(be), r1 = load(ref, x);
           be.clipGradNorm(g1, n, theta1, s1);
           ref.clipGradNorm(r1, n, theta1, loadStats(ref));
-          assertClose(await be.read(g1), await ref.read(r1), 0, 1e-7, "clipped vs reference");
-          assertClose(await readStats(be, s1), [0, want, 0, 0], 0, NORM_RTOL, "stats, clipped");
+          assertClose(await be.read(g1), await ref.read(r1), 0, P.clipped, "clipped vs reference");
+          assertClose(await readStats(be, s1), [0, want, 0, 0], 0, P.norm, "stats, clipped");
 
           // Any theta below the norm: the result has norm theta and the direction of x.
           const theta2 = want * (0.01 + 0.98 * (rnd() + 1) / 2);
           const g2 = load(be, x);
           be.clipGradNorm(g2, n, theta2, loadStats(be));
           const out = await be.read(g2);
-          assertClose([norm64(out)], [theta2], 0, SCALED_RTOL, "norm after clipping");
-          assertClose(out, x.map((v) => v * (theta2 / want)), 0, SCALED_RTOL, "direction");
+          assertClose([norm64(out)], [theta2], 0, P.scaled, "norm after clipping");
+          assertClose(out, x.map((v) => v * (theta2 / want)), 0, P.scaled, "direction");
           for (let i = 0; i < n; i++) {
             assert.ok(Object.is(Math.sign(out[i]), Math.sign(x[i])), `sign of element ${i}`);
           }
         }),
-        RUNS,
+        runs(40),
       );
 
       // A NaN or infinite gradient: diverged, gradients untouched; later calls change nothing.
@@ -813,7 +864,8 @@ const clipParity = parity(
             const g = load(be, x), st = loadStats(be, start);
             be.clipGradNorm(g, n, 1e-3, st);
             assertSameBits(await be.read(g), x, "gradients after a non-finite one");
-            const diverged = [start[0], Number.isNaN(bad) ? NaN : Infinity, 1, 7];
+            const first = precision(be).stat(start[0]);
+            const diverged = [first, Number.isNaN(bad) ? NaN : Infinity, 1, 7];
             assertSameBits(await readStats(be, st), diverged, "stats after a non-finite gradient");
             const y = gradInputs(n, rnd), gy = load(be, y);
             be.clipGradNorm(gy, n, 1e-3, st);
@@ -821,7 +873,7 @@ const clipParity = parity(
             assertSameBits(await readStats(be, st), diverged, "stats once diverged");
           },
         ),
-        RUNS,
+        runs(40),
       );
 
       // A non-finite loss: diverged with the gradients' norm recorded, gradients untouched.
@@ -837,7 +889,8 @@ const clipParity = parity(
             be.clipGradNorm(g, n, 1e-3, st);
             assertSameBits(await be.read(g), x, "gradients after a non-finite loss");
             const stats = await readStats(be, st);
-            assertClose([stats[STAT.norm]], [norm64(x)], 0, NORM_RTOL, "norm of a diverged step");
+            const rtol = precision(be).norm;
+            assertClose([stats[STAT.norm]], [norm64(x)], 0, rtol, "norm of a diverged step");
             assertSameBits(stats, [loss, stats[STAT.norm], 1, 3], "stats after a non-finite loss");
             const y = gradInputs(n, rnd), gy = load(be, y);
             be.clipGradNorm(gy, n, 1e-3, st);
@@ -845,7 +898,7 @@ const clipParity = parity(
             assertSameBits(await readStats(be, st), stats, "stats once diverged");
           },
         ),
-        RUNS,
+        runs(40),
       );
     }, EVERY);
   },
@@ -880,7 +933,7 @@ const sgdParity = parity(
           assertSameBits(await be.read(frozen), x, "params once diverged");
           assertSameBits(await readStats(be, sd), [start[0], start[1], 1, 41], "stats diverged");
         }),
-        RUNS,
+        runs(40),
       );
     }, EVERY);
   },
@@ -938,7 +991,7 @@ const adamParity = parity(
             assertSameBits(await readStats(be, sd), [start[0], start[1], 1, 5], "stats diverged");
           },
         ),
-        RUNS,
+        runs(40),
       );
     }, EVERY);
     await t.step("SIMD and scalar twin agree bit for bit", async () => {
@@ -953,7 +1006,7 @@ const adamParity = parity(
           }));
           assert.deepEqual(out[0], out[1]);
         }),
-        RUNS,
+        runs(40),
       );
     });
     for (const be of [ref, simd]) {
@@ -1057,7 +1110,7 @@ Deno.test("matmulPacked() gives each row the same bits whatever the number of ro
           assert.deepEqual(await be.read(part), allRows.subarray(0, rows * n), `${rows} rows`);
         }
       }),
-      RUNS,
+      runs(40),
     );
   });
 });
@@ -1099,7 +1152,7 @@ Deno.test("gatherRowsForward() equals the one-hot product and gatherRowsBackward
       be.matmulTN(d2, load(be, onehot), load(be, dout), v, n, h);
       assertClose(await be.read(d1), await be.read(d2), 1e-6, 1e-6, "scatter-add vs onehotᵀ·dout");
     }),
-    RUNS,
+    runs(40),
   );
 });
 
@@ -1187,7 +1240,7 @@ Deno.test("the cell forward kernels match the reference with a packed recurrent 
         const got = await be.read(lw.states), want = await ref.read(lr.states);
         assertClose(got, want, tol, 1e-5, `lstmForward ${what}`);
       }),
-      RUNS,
+      runs(40),
     );
   });
 });

@@ -3,7 +3,8 @@
  * handles, asynchronous reads, no host values from kernels), `kernels.ts` the one kernel table
  * every backend, test and benchmark is checked against, `reference.ts` the float64 oracle,
  * `wasm.ts` the AssemblyScript kernels (inlined in `_wasm/kernels.ts`, generated), `threads.ts`
- * the same kernels on several threads, `default.ts` the one default.
+ * the same kernels on several threads, `webgpu.ts` (with `webgpu_shaders.ts`) every kernel as
+ * WGSL compute shaders, `choose.ts` WebGPU or WASM (`auto`), `default.ts` the one default.
  *
  * @module
  */
@@ -23,3 +24,12 @@ export {
   type ThreadedBackendOptions,
   threadsAvailable,
 } from "./threads.ts";
+export {
+  createWebGpuBackend,
+  DeviceLostError,
+  webGpuAvailable,
+  type WebGpuBackend,
+  webGpuBackendOn,
+  type WebGpuBackendOptions,
+} from "./webgpu.ts";
+export { BACKEND_CHOICES, type BackendChoice, webGpuFor } from "./choose.ts";
