@@ -70,6 +70,15 @@ export { defaultBackend } from "./src/backend/default.ts";
 export { createReferenceBackend } from "./src/backend/reference.ts";
 export { createWasmBackend, type WasmBackendOptions } from "./src/backend/wasm.ts";
 export {
+  createWebGpuBackend,
+  DeviceLostError,
+  webGpuAvailable,
+  type WebGpuBackend,
+  webGpuBackendOn,
+  type WebGpuBackendOptions,
+} from "./src/backend/webgpu.ts";
+export { BACKEND_CHOICES, type BackendChoice, webGpuFor } from "./src/backend/choose.ts";
+export {
   createThreadedBackend,
   type ThreadedBackend,
   type ThreadedBackendOptions,

@@ -686,6 +686,7 @@ Deno.test("help lists every command; <command> --help lists that command's optio
       "--save-every",
       "--json",
       "--threads",
+      "--backend",
     ].sort(),
   );
   assert.match(r.stdout, /^ {2}--num-steps N .*\[35\]$/m);
@@ -695,6 +696,7 @@ Deno.test("help lists every command; <command> --help lists that command's optio
   const g = await cli("generate", "--help");
   assert.equal(g.code, 0, g.stderr);
   assert.deepEqual(helpFlags(g.stdout).sort(), [
+    "--backend",
     "--length",
     "--model",
     "--prefix",
@@ -713,7 +715,12 @@ Deno.test("help lists every command; <command> --help lists that command's optio
 
   const e = await cli("eval", "--help");
   assert.equal(e.code, 0, e.stderr);
-  assert.deepEqual(helpFlags(e.stdout).sort(), ["--corpus", "--max-tokens", "--model"]);
+  assert.deepEqual(helpFlags(e.stdout).sort(), [
+    "--backend",
+    "--corpus",
+    "--max-tokens",
+    "--model",
+  ]);
 });
 
 Deno.test("Ctrl-C during training saves the checkpoint and exits with 130", async () => {

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { Backend } from "../backend/types.ts";
 import { resolveTextConfig } from "../config/settings.ts";
 import { loadCheckpoint } from "../io/checkpoint.ts";
 import { loadText } from "../io/corpus_files.ts";
@@ -11,12 +12,17 @@ import { textTokens } from "../text/text.ts";
 import { namedCorpus } from "./corpus.ts";
 import { evaluate } from "../train/evaluate.ts";
 import { type CommandFlags, parseFlags, pathFlag } from "./args.ts";
+import { BACKEND_FLAGS, commandBackend } from "./backend.ts";
 
 /** The flags of `eval`. */
 export const EVAL_FLAGS: CommandFlags = {
   settings: ["corpus", "maxTokens"],
   own: {
     model: { type: "string", value: "FILE", help: "the checkpoint to load (required)" },
+    backend: {
+      ...BACKEND_FLAGS.backend,
+      help: "auto and wasm: WASM (one sequence, step by step); webgpu: any adapter [auto]",
+    },
   },
   defaults: { maxTokens: "the model's" },
 };
@@ -30,7 +36,21 @@ export const EVAL_FLAGS: CommandFlags = {
 export async function runEval(args: string[]): Promise<number> {
   const { settings, own } = parseFlags(args, EVAL_FLAGS);
   const path = pathFlag("model", own.model, "FILE (a checkpoint)");
-  const { model, vocab, text } = await loadCheckpoint(path);
+  const { backend } = await commandBackend(own, false);
+  try {
+    return await evalOn(path, settings, backend);
+  } finally {
+    backend?.dispose();
+  }
+}
+
+/** `eval` on a backend. */
+async function evalOn(
+  path: string,
+  settings: Record<string, unknown>,
+  backend: Backend | undefined,
+): Promise<number> {
+  const { model, vocab, text } = await loadCheckpoint(path, { backend });
   const corpusName = (settings.corpus as string | undefined) ?? "jaychou";
   const raw = await loadText(corpusName, { onMessage: (line) => console.error(line) });
   // The model's own tokenisation; --max-tokens may differ from its training run's.

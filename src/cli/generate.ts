@@ -7,7 +7,11 @@
 import { UsageError } from "../errors.ts";
 import { generateBatch, type GenerateOptions, generateStream } from "../generate/generate.ts";
 import { loadCheckpoint } from "../io/checkpoint.ts";
+import type { RnnModel } from "../model/model.ts";
+import type { Tokenization } from "../text/text.ts";
+import type { Vocab } from "../text/vocab.ts";
 import { type CommandFlags, intFlag, numberFlag, parseFlags, pathFlag } from "./args.ts";
+import { BACKEND_FLAGS, commandBackend } from "./backend.ts";
 
 /** The flags of `generate`, named as the options of `generate()`. */
 export const GENERATE_FLAGS: CommandFlags = {
@@ -49,6 +53,10 @@ export const GENERATE_FLAGS: CommandFlags = {
       help: "prefix tokens the vocabulary lacks: an error, or <unk> in their place [error]",
     },
     stream: { type: "boolean", help: "print each token as it is generated" },
+    backend: {
+      ...BACKEND_FLAGS.backend,
+      help: "auto: WebGPU for several prefixes on a hardware GPU, else WASM [auto]",
+    },
   },
 };
 
@@ -86,21 +94,39 @@ export async function runGenerate(args: string[]): Promise<number> {
     stop,
     unknown,
   } satisfies GenerateOptions;
-  const { model, vocab, text } = await loadCheckpoint(path);
-  if (own.stream !== true) {
+  // One prefix at a time (a stream) is faster on the CPU's kernels than through a GPU's queue.
+  const { backend } = await commandBackend(own, prefixes.length > 1 && own.stream !== true);
+  try {
+    const { model, vocab, text } = await loadCheckpoint(path, { backend });
+    await print(model, vocab, text, prefixes, options, own.stream === true);
+  } finally {
+    backend?.dispose();
+  }
+  return 0;
+}
+
+/** Generates and prints, one line per prefix. */
+async function print(
+  model: RnnModel,
+  vocab: Vocab,
+  text: Tokenization,
+  prefixes: string[],
+  options: GenerateOptions & { seed: number },
+  stream: boolean,
+): Promise<void> {
+  if (!stream) {
     for (const line of await generateBatch(model, vocab, prefixes, { ...options, text })) {
       console.log(line);
     }
-    return 0;
+    return;
   }
   // Streamed one prefix after another; prefix i samples with seed + i, as in the batch.
   const encoder = new TextEncoder();
   const streams = prefixes.map((p, i) =>
-    generateStream(model, vocab, p, { ...options, text, seed: seed + i })
+    generateStream(model, vocab, p, { ...options, text, seed: options.seed + i })
   );
   for (const pieces of streams) {
     for await (const piece of pieces) await Deno.stdout.write(encoder.encode(piece));
     await Deno.stdout.write(encoder.encode("\n"));
   }
-  return 0;
 }

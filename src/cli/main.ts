@@ -4,11 +4,13 @@
  * in its own file with its flags declared once, for parsing and for its `--help`.
  *
  * Exit codes: 0 success; 2 a usage mistake (one line, and where to read the command's help);
- * 1 bad data or a file problem (one line naming the file and the problem) or a diverged run;
+ * 1 bad data or a file problem (one line naming the file and the problem), a diverged run, or a
+ * lost GPU device;
  * 70 an internal error, printed with its stack and a request to report it; 130 stopped by Ctrl-C.
  *
  * @module
  */
+import { DeviceLostError } from "../backend/webgpu.ts";
 import { DataError, TrainingDivergedError, UsageError } from "../errors.ts";
 import { type CommandFlags, flagHelp } from "./args.ts";
 
@@ -153,6 +155,13 @@ function report(e: unknown, command: string | undefined): number {
   }
   if (e instanceof DataError || e instanceof TrainingDivergedError) {
     console.error(`error: ${e.message}`);
+    return 1;
+  }
+  if (e instanceof DeviceLostError) {
+    console.error(
+      `error: ${e.message}; checkpoints written before it are intact (--save-every keeps the ` +
+        "run resumable): run again, or with --backend wasm",
+    );
     return 1;
   }
   const stack = e instanceof Error ? e.stack ?? String(e) : String(e);

@@ -23,7 +23,7 @@ import type { EpochReport, ProgressReport } from "../train/train.ts";
 import { train } from "../train/train.ts";
 import { type CommandFlags, intFlag, parseFlags } from "./args.ts";
 import { checkOutputFile } from "./output.ts";
-import { threadedBackend } from "./threads.ts";
+import { BACKEND_FLAGS, commandBackend } from "./backend.ts";
 
 /** The flags of `train`: every setting of a run, and how to start, save and report. */
 export const TRAIN_FLAGS: CommandFlags = {
@@ -57,11 +57,7 @@ export const TRAIN_FLAGS: CommandFlags = {
       help: "keep in --save the epoch of best validation perplexity",
     },
     json: { type: "boolean", help: "one JSON object per reported epoch, then a summary" },
-    threads: {
-      type: "string",
-      value: "N|auto",
-      help: "threads (any count gives the same numbers) [auto]",
-    },
+    ...BACKEND_FLAGS,
   },
 };
 
@@ -96,7 +92,7 @@ export async function runTrain(args: string[]): Promise<number> {
   const saveBest = own["save-best"] === true;
   // Checked before anything is read or trained: a run never ends in "cannot write".
   if (save !== undefined) await checkOutputFile(save, "--save");
-  const backend = await threadedBackend(own.threads);
+  const { backend, label } = await commandBackend(own, true);
   try {
     const from = resumeFrom ?? initFrom;
     const ckpt = from !== undefined ? await loadCheckpoint(from, { backend }) : undefined;
@@ -159,6 +155,7 @@ export async function runTrain(args: string[]): Promise<number> {
       saveBest,
       json: own.json === true,
       resume: resumeFrom ? ckpt!.state : undefined,
+      backend: label,
     });
   } finally {
     backend?.dispose();
@@ -172,6 +169,8 @@ interface Output {
   saveBest: boolean;
   json: boolean;
   resume: TrainState | undefined;
+  /** The backend in words, for the first line. */
+  backend: string;
 }
 
 /** The run itself: progress, reports and checkpoints around `train()`. */
@@ -227,7 +226,7 @@ async function trainAndSave(
       `training on ${run.corpus}: ${corpus.indices.length} ${
         text.tokens === "word" ? "words" : "characters"
       }, vocabulary ${corpus.vocab.size}, ${model.config.layers} x ${model.config.cell} of ` +
-        `${model.config.hidden}, ${run.sampling} sampling, ${run.optimizer}`,
+        `${model.config.hidden}, ${run.sampling} sampling, ${run.optimizer}, on ${out.backend}`,
     );
   }
   const { corpus: corpusName, ...trainSettings } = run;
@@ -328,6 +327,7 @@ async function trainAndSave(
       ...(at ? { stoppedAt: { epoch: result.epochs + 1, minibatch: at.step } } : {}),
       ...(out.saveBest ? { bestEpoch, bestValPerplexity: bestVal } : {}),
       seconds,
+      backend: out.backend,
       ...(out.save ? { saved: out.save } : {}),
     }));
   } else {
