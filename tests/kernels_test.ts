@@ -1327,6 +1327,15 @@ Deno.test("the backends check buffers, kinds and sizes, and views share storage"
     const v = be.view(a, 2, 3);
     be.fill(v, 9);
     assert.deepEqual(Array.from(await be.read(a)), [1, 2, 9, 9, 9, 6]);
+    // An index view: argmax into the middle of a longer index buffer, and read through it.
+    const ids = loadIndices(be, [-1, -1, -1, -1, -1]);
+    assert.throws(() => be.viewIndices(ids, 3, 3), TypeError);
+    assert.throws(() => be.viewIndices(a as unknown as IndexBuf, 0, 1), TypeError);
+    const iv = be.viewIndices(ids, 1, 2);
+    be.argmaxRows(iv, a, 2, 3);
+    assert.deepEqual(Array.from(await be.readIndices(ids)), [-1, 2, 0, -1, -1]);
+    assert.deepEqual(Array.from(await be.readIndices(iv)), [2, 0]);
+    assert.throws(() => be.free(iv), TypeError);
     // Growing memory must keep earlier buffers readable (the views are rebuilt).
     const big = be.alloc(1 << 22);
     be.fill(big, 1);

@@ -428,6 +428,7 @@ type BackendKernels = Omit<
   | "allocScalars"
   | "allocPacked"
   | "view"
+  | "viewIndices"
   | "free"
   | "dispose"
   | "write"

@@ -107,6 +107,22 @@ export function createReferenceBackend(): Backend {
         owner,
       ) as unknown as FloatBuf;
     },
+    viewIndices(buf, offset, length) {
+      const b = own(buf, "index");
+      count(offset, "offset");
+      count(length, "length");
+      if (offset + length > b.length) {
+        throw new TypeError(
+          `Expected a buffer of at least ${offset + length} elements, got ${b.length}`,
+        );
+      }
+      return new RefBuf(
+        "index",
+        b.data.subarray(offset, offset + length),
+        false,
+        owner,
+      ) as unknown as IndexBuf;
+    },
     free(buf) {
       const b = own(buf, buf.kind);
       if (!b.root) throw new TypeError("Expected a buffer from alloc, not a view");

@@ -109,6 +109,8 @@ export interface Backend {
   allocPacked(k: number, n: number): PackedBuf;
   /** A view of `length` elements of `buf` starting at element `offset` (shares storage). */
   view(buf: FloatBuf, offset: number, length: number): FloatBuf;
+  /** {@linkcode Backend.view} for an index buffer. */
+  viewIndices(buf: IndexBuf, offset: number, length: number): IndexBuf;
   /**
    * Gives a buffer from one of the `alloc` methods back to the backend, which may hand its memory
    * out again; the buffer and its views must not be used afterwards. Views cannot be freed.

@@ -287,6 +287,12 @@ export function wasmBackendOver(
       const p = fp(buf, offset + length);
       return new WasmBuf("float", p + offset * 4, length, owner, 0) as unknown as FloatBuf;
     },
+    viewIndices(buf, offset, length) {
+      count(offset, "offset");
+      count(length, "length");
+      const p = ip(buf, offset + length);
+      return new WasmBuf("index", p + offset * 4, length, owner, 0) as unknown as IndexBuf;
+    },
     free(buf) {
       ptr(buf, buf.kind, 0);
       const w = buf as unknown as WasmBuf;

@@ -415,6 +415,24 @@ export function webGpuBackendOn(
         owner,
       ) as unknown as FloatBuf;
     },
+    viewIndices(buf, offset, length) {
+      count(offset, "offset");
+      count(length, "length");
+      const b = own(buf, "index");
+      if (offset + length > b.length) {
+        throw new TypeError(
+          `Expected a buffer of at least ${offset + length} elements, got ${b.length}`,
+        );
+      }
+      return new GpuBuf(
+        "index",
+        b.root,
+        b.offset + offset,
+        length,
+        true,
+        owner,
+      ) as unknown as IndexBuf;
+    },
     free(buf) {
       const b = own(buf, buf.kind);
       if (b.isView) throw new TypeError("Expected a buffer from alloc, not a view");
