@@ -17,7 +17,8 @@ import {
   webGpuAvailable,
   webGpuBackendOn,
 } from "../src/backend/webgpu.ts";
-import { generate } from "../src/generate/generate.ts";
+import { generate, generateBatch } from "../src/generate/generate.ts";
+import { createModel } from "../src/model/model.ts";
 import { saveCheckpoint } from "../src/io/checkpoint.ts";
 import { textCorpus } from "../src/text/text.ts";
 import { train } from "../src/train/train.ts";
@@ -262,6 +263,42 @@ Deno.test({
     } finally {
       gpu.dispose();
       await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "greedy batches on WebGPU run ahead of the reads and give WASM's text, stop strings too",
+  ignore,
+  fn: async () => {
+    const corpus = textCorpus(TEXT);
+    const gpu = await createWebGpuBackend();
+    try {
+      const options = { hidden: 16, epochs: 2, batchSize: 4, numSteps: 8, lr: 1, seed: 5 };
+      const trained = await train(corpus, {
+        ...options,
+        predEvery: 0,
+        backend: createWasmBackend(),
+      });
+      const weights = await trained.model.getWeights();
+      const onGpu = createModel(trained.model.config, { backend: gpu, initScale: 0 });
+      onGpu.setWeights(weights);
+      let reads = 0;
+      const read = gpu.readIndices.bind(gpu);
+      gpu.readIndices = (...args) => (reads++, read(...args));
+      const prefixes = ["分开", "不分开的是我", "窗"];
+      for (const o of [{ length: 70 }, { length: 70, stop: ["的"] }]) {
+        reads = 0;
+        const want = await generateBatch(trained.model, corpus.vocab, prefixes, o);
+        const got = await generateBatch(onGpu, corpus.vocab, prefixes, o);
+        assert.deepEqual(got, want);
+        if (!o.stop) {
+          // The longest prefix's 5 forced steps, then 70 tokens in chunks of 32: 3 reads, not 70.
+          assert.ok(reads <= 5 + 3, `${reads} reads`);
+        }
+      }
+    } finally {
+      gpu.dispose();
     }
   },
 });

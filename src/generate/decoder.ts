@@ -16,6 +16,7 @@ import {
   resetState,
   writeTokens,
 } from "../model/forward.ts";
+import type { IndexBuf } from "../backend/types.ts";
 import type { RnnModel } from "../model/model.ts";
 import type { Workspace } from "../model/workspace.ts";
 import { Rng } from "../rng.ts";
@@ -48,6 +49,9 @@ export interface Plan {
 }
 
 const CHARS: Tokenization = { tokens: "char", normalize: "none" };
+
+/** Greedy steps a WebGPU backend runs before reading their choices back. */
+const AHEAD = 32;
 
 /** The most tokens one call generates: its text is kept whole, so it must stay bounded. */
 export const MAX_LENGTH = 1_000_000;
@@ -102,6 +106,10 @@ export class Decoder {
   #logits: Float32Array | Float64Array | undefined;
   /** The last step's greedy choice of each row (when not sampling). */
   readonly #choices: Int32Array;
+  /** Greedy choices the backend made ahead of the steps that report them, oldest first. */
+  readonly #ahead: Int32Array[] = [];
+  /** Where the backend writes its choices when it runs ahead [AHEAD, B]. */
+  #history: IndexBuf | undefined;
 
   /**
    * Runs the prefixes' common part through the model.
@@ -164,17 +172,23 @@ export class Decoder {
     const ws = this.#ws;
     if (!ws || this.#done.every((d) => d)) return undefined;
     const model = this.#model, be = model.backend, p = this.#plan, B = p.rows.length;
-    const V = model.config.vocabSize, prepared = model.prepared();
-    writeTokens(model, ws, this.#inputs, 1, "inputs");
-    forwardHidden(model, ws, 1, undefined, prepared);
-    const out = forwardLogits(model, ws, 1, prepared);
-    // Greedy rows need only each row's argmax, chosen by the backend; sampling reads the logits
-    // (into one array for every step).
-    const greedy = p.sampling.temperature === 0;
-    if (greedy) be.argmaxRows(ws.choices, out, B, V);
-    carryState(model, ws, 1);
-    const logits = greedy ? undefined : this.#logits = await be.read(out, this.#logits);
-    if (greedy) await be.readIndices(ws.choices, this.#choices);
+    const V = model.config.vocabSize, greedy = p.sampling.temperature === 0;
+    let logits: Float32Array | Float64Array | undefined;
+    if (greedy && this.#ahead.length === 0 && this.#canRunAhead()) await this.#runAhead();
+    if (this.#ahead.length > 0) {
+      this.#choices.set(this.#ahead.shift()!);
+    } else {
+      const prepared = model.prepared();
+      writeTokens(model, ws, this.#inputs, 1, "inputs");
+      forwardHidden(model, ws, 1, undefined, prepared);
+      const out = forwardLogits(model, ws, 1, prepared);
+      // Greedy rows need only each row's argmax, chosen by the backend; sampling reads the
+      // logits (into one array for every step).
+      if (greedy) be.argmaxRows(ws.choices, out, B, V);
+      carryState(model, ws, 1);
+      if (greedy) await be.readIndices(ws.choices, this.#choices);
+      else logits = this.#logits = await be.read(out, this.#logits);
+    }
     const next = ++this.#t, chunks: (string | undefined)[] = new Array(B);
     for (let r = 0; r < B; r++) {
       const tokens = p.rows[r].tokens;
@@ -198,9 +212,46 @@ export class Decoder {
     return chunks;
   }
 
+  /**
+   * Whether the backend should run greedy steps ahead: on WebGPU, whose every read is a round
+   * trip through the queue, once every row is past its prefix (no more teacher forcing).
+   */
+  #canRunAhead(): boolean {
+    const next = this.#t + 1;
+    return this.#model.backend.name === "webgpu" &&
+      this.#plan.rows.every((r) => next >= r.tokens.length);
+  }
+
+  /**
+   * Runs up to {@linkcode AHEAD} greedy steps on the backend, each step's choices its next
+   * inputs, and reads them back at once into {@linkcode Decoder.#ahead}. The rows do not mix, so
+   * a row that stops early only wastes its extra steps; the text is the same.
+   */
+  async #runAhead(): Promise<void> {
+    const model = this.#model, be = model.backend, ws = this.#ws!, p = this.#plan;
+    const B = p.rows.length, V = model.config.vocabSize, prepared = model.prepared();
+    const left = Math.max(
+      ...p.rows.map((_, r) => this.#done[r] ? 0 : p.length - this.#out[r].length),
+    );
+    const steps = Math.min(AHEAD, left);
+    this.#history ??= be.allocIndices(AHEAD * B);
+    writeTokens(model, ws, this.#inputs, 1, "inputs");
+    for (let s = 0; s < steps; s++) {
+      forwardHidden(model, ws, 1, undefined, prepared);
+      const out = forwardLogits(model, ws, 1, prepared);
+      be.argmaxRows(be.viewIndices(this.#history, s * B, B), out, B, V);
+      be.argmaxRows(ws.inputs, out, B, V);
+      carryState(model, ws, 1);
+    }
+    const chosen = await be.readIndices(be.viewIndices(this.#history, 0, steps * B));
+    for (let s = 0; s < steps; s++) this.#ahead.push(chosen.subarray(s * B, (s + 1) * B));
+  }
+
   /** Gives the workspace back to the model; the decoder cannot step afterwards. */
   close(): void {
     if (this.#ws) this.#model.releaseWorkspace(this.#ws);
+    if (this.#history) this.#model.backend.free(this.#history);
     this.#ws = undefined;
+    this.#history = undefined;
   }
 }
