@@ -3,7 +3,8 @@
  * 2 threads, seconds per epoch of the default RNN, GRU and LSTM on 1 and 2 threads beside a plain
  * TypeScript epoch (the float64 reference backend) measured in the same run, and how an epoch's
  * time and the process's peak memory scale with corpus length, hidden size and batch size. It
- * prints a table headed by the machine's CPU line and writes `bench/results/report.json`.
+ * prints a table headed by the machine's CPU line and writes `bench/results/report.json`; then
+ * WebGPU beside WASM (`bench/webgpu_bench.ts`, `bench/results/webgpu.json`).
  *
  * Corpora are synthetic (the cost depends on sizes, not on the text): 10000 characters with the
  * Jay Chou run's vocabulary of 1027 unless a scaling row says otherwise. Each scaling point runs
@@ -331,6 +332,21 @@ async function report(quick: boolean): Promise<void> {
     );
     console.log("\nwrote bench/results/report.json");
   }
+  // WebGPU beside WASM, in a process of its own (bench/webgpu_bench.ts, runnable by itself).
+  console.log("\nWebGPU against WASM");
+  const gpu = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("./webgpu_bench.ts", import.meta.url).pathname,
+      ...(quick
+        ? ["--small"]
+        : ["--json", new URL("./results/webgpu.json", import.meta.url).pathname]),
+    ],
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  if (!gpu.success) throw new Error("bench/webgpu_bench.ts failed");
 }
 
 if (import.meta.main) {
