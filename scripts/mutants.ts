@@ -161,6 +161,20 @@ export const MUTANTS: readonly Mutant[] = [
     find: `dh[last + i] += dState.h[u * block + i];`,
     replace: `dh[last + i] += 0;`,
   },
+  {
+    id: "webgpu-gru-dq",
+    what: "the WebGPU GRU's backward forgets the reset gate in the candidate's hidden gradient",
+    file: "src/backend/webgpu_shaders.ts",
+    find: `DGH[u(1u) + go + 2u * h + j] = dpn * rg;`,
+    replace: `DGH[u(1u) + go + 2u * h + j] = dpn;`,
+  },
+  {
+    id: "webgpu-runs-behind",
+    what: "greedy generation on WebGPU feeds each step the first step's choices",
+    file: "src/generate/decoder.ts",
+    find: `be.argmaxRows(ws.inputs, out, B, V);`,
+    replace: ``,
+  },
 ];
 
 const ROOT = new URL("../", import.meta.url);
