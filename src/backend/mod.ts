@@ -3,7 +3,7 @@
  * handles, asynchronous reads, no host values from kernels), `kernels.ts` the one kernel table
  * every backend, test and benchmark is checked against, `reference.ts` the float64 oracle,
  * `wasm.ts` the AssemblyScript kernels (inlined in `_wasm/kernels.ts`, generated), `threads.ts`
- * the same kernels on several threads, `webgpu.ts` (with `webgpu_shaders.ts`) every kernel as
+ * the same kernels on several threads, `webgpu.ts` (with `webgpu_queue.ts`, `webgpu_shaders.ts`) every kernel as
  * WGSL compute shaders, `choose.ts` WebGPU or WASM (`auto`), `default.ts` the one default.
  *
  * @module

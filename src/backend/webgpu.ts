@@ -16,7 +16,7 @@
  * @module
  */
 import { checkCall, KERNEL_NAMES } from "./kernels.ts";
-import { type ShaderName, SHADERS } from "./webgpu_shaders.ts";
+import { createGpuQueue, F, GpuBuf, grid, type Root } from "./webgpu_queue.ts";
 import {
   type AnyBuf,
   type Backend,
@@ -52,42 +52,6 @@ export class DeviceLostError extends Error {
   /** `"DeviceLostError"`. */
   override name = "DeviceLostError";
 }
-
-/** Words of one dispatch's parameters, and the bytes its slot takes in the uniform ring. */
-const WORDS = 32, SLOT = 256, RING = 2048;
-/** Slot 31 of the parameters: an elementwise shader's invocation count. */
-const COUNT = 31;
-
-const f32 = new Float32Array(1), u32 = new Uint32Array(f32.buffer);
-/** The bits of `x` as a float32, for a parameter word. */
-function F(x: number): number {
-  f32[0] = x;
-  return u32[0];
-}
-
-/** The storage behind a handle: one GPU buffer, and an id for the bind-group cache. */
-interface Root {
-  readonly buffer: GPUBuffer;
-  readonly id: number;
-  freed: boolean;
-}
-
-/** A handle: a root and the element range of it this handle covers. */
-class GpuBuf {
-  constructor(
-    readonly kind: AnyBuf["kind"],
-    readonly root: Root,
-    readonly offset: number,
-    readonly length: number,
-    readonly isView: boolean,
-    readonly owner: object,
-    readonly k = 0,
-    readonly n = 0,
-  ) {}
-}
-
-/** Each device's compiled pipelines (compiling is what costs, on a software adapter most). */
-const PIPELINES = new WeakMap<GPUDevice, Map<ShaderName, GPUComputePipeline>>();
 
 /** Whether the runtime exposes WebGPU (`navigator.gpu`); an adapter may still be missing. */
 export function webGpuAvailable(): boolean {
@@ -150,21 +114,8 @@ export function webGpuBackendOn(
   device.addEventListener("uncapturederror", (event) => {
     validation ??= (event as GPUUncapturedErrorEvent).error.message;
   });
-
-  const roots = new Set<Root>();
-  let nextId = 1;
-  const USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-  const newRoot = (elements: number): Root => {
-    // Bindings need a few bytes at least; sizes are kept to whole 16-byte words.
-    const size = Math.max(16, Math.ceil((elements * 4) / 16) * 16);
-    const root = {
-      buffer: device.createBuffer({ size, usage: USAGE }),
-      id: nextId++,
-      freed: false,
-    };
-    roots.add(root);
-    return root;
-  };
+  const queue = createGpuQueue(device);
+  const { newRoot, dispatch, each, room } = queue;
 
   const alive = () => {
     if (disposed) throw new TypeError("this WebGPU backend is disposed");
@@ -184,109 +135,6 @@ export function webGpuBackendOn(
     alive();
     count(n, "n");
     return new GpuBuf(kind, newRoot(n), 0, n, false, owner, k, cols) as unknown as never;
-  };
-
-  // Pipelines, made on first use and shared by every backend on the device; bind groups.
-  let pipelines = PIPELINES.get(device);
-  if (!pipelines) PIPELINES.set(device, pipelines = new Map());
-  const pipeline = (name: ShaderName): GPUComputePipeline => {
-    let p = pipelines!.get(name);
-    if (p) return p;
-    const spec = SHADERS[name];
-    const layout = device.createBindGroupLayout({
-      entries: [
-        {
-          binding: 0,
-          visibility: GPUShaderStage.COMPUTE,
-          buffer: { type: "uniform", hasDynamicOffset: true, minBindingSize: WORDS * 4 },
-        },
-        ...Array.from({ length: spec.buffers }, (_, i) => ({
-          binding: i + 1,
-          visibility: GPUShaderStage.COMPUTE,
-          buffer: { type: "storage" as const },
-        })),
-      ],
-    });
-    p = device.createComputePipeline({
-      layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
-      compute: { module: device.createShaderModule({ code: spec.code }), entryPoint: "main" },
-    });
-    pipelines!.set(name, p);
-    return p;
-  };
-  const bindGroups = new Map<string, GPUBindGroup>();
-  const ring = device.createBuffer({
-    size: RING * SLOT,
-    usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
-  });
-  const words = new Uint32Array((RING * SLOT) / 4);
-  let slot = 0;
-  let encoder: GPUCommandEncoder | undefined, pass: GPUComputePassEncoder | undefined;
-
-  /** Submits what is recorded (the ring's parameters first, in queue order). */
-  const flush = () => {
-    if (!encoder) return;
-    pass!.end();
-    device.queue.writeBuffer(ring, 0, words, 0, (slot * SLOT) / 4);
-    device.queue.submit([encoder.finish()]);
-    encoder = pass = undefined;
-    slot = 0;
-  };
-
-  /** Records one dispatch of `name` over `groups` workgroups with these buffers and words. */
-  const dispatch = (
-    name: ShaderName,
-    buffers: Root[],
-    params: readonly number[],
-    groups: [number, number],
-  ) => {
-    if (groups[0] === 0 || groups[1] === 0) return;
-    if (slot === RING) flush();
-    words.fill(0, slot * (SLOT / 4), slot * (SLOT / 4) + WORDS);
-    words.set(params, slot * (SLOT / 4));
-    const p = pipeline(name);
-    const key = `${name}:${buffers.map((b) => b.id).join(",")}`;
-    let group = bindGroups.get(key);
-    if (!group) {
-      group = device.createBindGroup({
-        layout: p.getBindGroupLayout(0),
-        entries: [
-          { binding: 0, resource: { buffer: ring, size: WORDS * 4 } },
-          ...buffers.map((b, i) => ({ binding: i + 1, resource: { buffer: b.buffer } })),
-        ],
-      });
-      bindGroups.set(key, group);
-    }
-    if (!encoder) {
-      encoder = device.createCommandEncoder();
-      pass = encoder.beginComputePass();
-    }
-    pass!.setPipeline(p);
-    pass!.setBindGroup(0, group, [slot * SLOT]);
-    pass!.dispatchWorkgroups(groups[0], groups[1]);
-    slot++;
-  };
-  /** An elementwise dispatch of `n` invocations. */
-  const each = (name: ShaderName, buffers: Root[], params: number[], n: number) => {
-    const p = params.slice();
-    p[COUNT] = n;
-    dispatch(name, buffers, p, grid(Math.ceil(n / 256)));
-  };
-
-  // Buffers of the backend's own, grown when a call needs more.
-  const scratch = new Map<string, Root>();
-  const room = (key: string, elements: number): Root => {
-    const held = scratch.get(key);
-    if (held && held.buffer.size >= elements * 4) return held;
-    if (held) {
-      flush();
-      held.buffer.destroy();
-      roots.delete(held);
-      bindGroups.clear();
-    }
-    const root = newRoot(Math.max(elements, 64));
-    scratch.set(key, root);
-    return root;
   };
 
   const fb = (buf: FloatBuf | PackedBuf) => buf as unknown as GpuBuf;
@@ -436,24 +284,12 @@ export function webGpuBackendOn(
     free(buf) {
       const b = own(buf, buf.kind);
       if (b.isView) throw new TypeError("Expected a buffer from alloc, not a view");
-      flush();
-      b.root.freed = true;
-      b.root.buffer.destroy();
-      roots.delete(b.root);
-      bindGroups.clear();
+      queue.release(b.root);
     },
     dispose() {
       if (disposed) return;
-      try {
-        flush();
-      } catch {
-        // A lost device cannot take more work; what is left is released below.
-      }
       disposed = true;
-      for (const root of [...roots, ...scratch.values()]) root.buffer.destroy();
-      ring.destroy();
-      roots.clear();
-      bindGroups.clear();
+      queue.destroy();
       if (ownsDevice) device.destroy();
     },
 
@@ -844,35 +680,21 @@ export function webGpuBackendOn(
     data: Float32Array<ArrayBuffer> | Int32Array<ArrayBuffer>,
     offset: number,
   ) {
-    if (data.length === 0) return;
-    flush();
-    device.queue.writeBuffer(b.root.buffer, (b.offset + offset) * 4, data);
+    queue.upload(b.root, (b.offset + offset) * 4, data);
   }
   /** The buffer's bytes once everything recorded before has run. */
   async function download(b: GpuBuf): Promise<ArrayBuffer> {
-    flush();
-    const bytes = b.length * 4;
-    if (bytes === 0) return new ArrayBuffer(0);
-    const staging = device.createBuffer({
-      size: Math.ceil(bytes / 4) * 4,
-      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-    });
-    const copy = device.createCommandEncoder();
-    copy.copyBufferToBuffer(b.root.buffer, b.offset * 4, staging, 0, bytes);
-    device.queue.submit([copy.finish()]);
+    let bytes;
     try {
-      await staging.mapAsync(GPUMapMode.READ);
+      bytes = await queue.download(b.root, b.offset * 4, b.length * 4);
     } catch (e) {
       alive();
       throw e;
     }
-    const out = staging.getMappedRange().slice(0);
-    staging.unmap();
-    staging.destroy();
     if (validation !== undefined) {
       throw new Error(`WebGPU reported an error (a bug in this backend): ${validation}`);
     }
-    return out;
+    return bytes;
   }
 
   // Every kernel checks its buffers and sizes against the kernel table first.
@@ -888,13 +710,6 @@ export function webGpuBackendOn(
     };
   }
   return backend;
-}
-
-/** Workgroups for `n` groups in two dimensions (at most 65535 in each). */
-function grid(n: number): [number, number] {
-  if (n <= 65535) return [n, n === 0 ? 0 : 1];
-  const x = 65535;
-  return [x, Math.ceil(n / x)];
 }
 
 /** Throws unless `x` is an integer in [0, 2^31); returns it. */
