@@ -45,12 +45,27 @@ Deno.test("runSeq --out writes the three figures with axis titles and legends", 
 });
 
 Deno.test("runSeq --json prints one summary and writes no files", async () => {
-  const cwd = Deno.cwd();
+  // In a process of its own, run from an empty folder: a test must not change this process's
+  // working folder, which the tests running beside it share.
   const dir = await Deno.makeTempDir();
   try {
-    Deno.chdir(dir);
-    const { code, lines } = await capture(["--json", "--seed", "2", "--lr", "0.02"]);
-    assert.equal(code, 0);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        new URL("../../mod.ts", import.meta.url).pathname,
+        "seq",
+        "--json",
+        "--seed",
+        "2",
+        "--lr",
+        "0.02",
+      ],
+      cwd: dir,
+      stdin: "null",
+    }).output();
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
     assert.equal(lines.length, 1);
     const summary = JSON.parse(lines[0]);
     assert.equal(summary.seed, 2);
@@ -60,7 +75,6 @@ Deno.test("runSeq --json prints one summary and writes no files", async () => {
     assert.deepEqual(summary.files, []);
     assert.deepEqual([...Deno.readDirSync(dir)], []);
   } finally {
-    Deno.chdir(cwd);
     await Deno.remove(dir, { recursive: true });
   }
 });
