@@ -8,7 +8,7 @@
  * @module
  */
 import type { AnyBuf } from "./types.ts";
-import { type ShaderName, SHADERS } from "./webgpu_shaders.ts";
+import { mergedBindings, type ShaderName, SHADERS } from "./webgpu_shaders.ts";
 
 /** Words of one dispatch's parameters, and the bytes its slot takes in the uniform ring. */
 export const WORDS = 32, SLOT = 256, RING = 2048;
@@ -44,7 +44,7 @@ export class GpuBuf {
 }
 
 /** Each device's compiled pipelines (compiling is what costs, on a software adapter most). */
-const PIPELINES = new WeakMap<GPUDevice, Map<ShaderName, GPUComputePipeline>>();
+const PIPELINES = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
 
 /** Where kernels are recorded and buffers made, for one backend on one device. */
 export interface GpuQueue {
@@ -102,10 +102,17 @@ export function createGpuQueue(device: GPUDevice): GpuQueue {
   // Pipelines, made on first use and shared by every backend on the device; bind groups.
   let pipelines = PIPELINES.get(device);
   if (!pipelines) PIPELINES.set(device, pipelines = new Map());
-  const pipeline = (name: ShaderName): GPUComputePipeline => {
-    let p = pipelines!.get(name);
+  /**
+   * The pipeline of `name` for arguments bound as `first` says (each argument's first argument
+   * on the same buffer; the identity when every buffer differs).
+   */
+  const pipeline = (name: ShaderName, first: readonly number[]): GPUComputePipeline => {
+    const merged = first.some((f, i) => f !== i);
+    const key = merged ? `${name}|${first.join(",")}` : name;
+    let p = pipelines!.get(key);
     if (p) return p;
     const spec = SHADERS[name];
+    const code = merged ? mergedBindings(spec, first) : spec.code;
     const layout = device.createBindGroupLayout({
       entries: [
         {
@@ -113,7 +120,7 @@ export function createGpuQueue(device: GPUDevice): GpuQueue {
           visibility: GPUShaderStage.COMPUTE,
           buffer: { type: "uniform", hasDynamicOffset: true, minBindingSize: WORDS * 4 },
         },
-        ...Array.from({ length: spec.buffers }, (_, i) => ({
+        ...Array.from({ length: new Set(first).size }, (_, i) => ({
           binding: i + 1,
           visibility: GPUShaderStage.COMPUTE,
           buffer: { type: "storage" as const },
@@ -122,9 +129,9 @@ export function createGpuQueue(device: GPUDevice): GpuQueue {
     });
     p = device.createComputePipeline({
       layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
-      compute: { module: device.createShaderModule({ code: spec.code }), entryPoint: "main" },
+      compute: { module: device.createShaderModule({ code }), entryPoint: "main" },
     });
-    pipelines!.set(name, p);
+    pipelines!.set(key, p);
     return p;
   };
   const bindGroups = new Map<string, GPUBindGroup>();
@@ -156,7 +163,10 @@ export function createGpuQueue(device: GPUDevice): GpuQueue {
     if (slot === RING) flush();
     words.fill(0, slot * (SLOT / 4), slot * (SLOT / 4) + WORDS);
     words.set(params, slot * (SLOT / 4));
-    const p = pipeline(name);
+    // A buffer that two arguments share is bound once (see mergedBindings).
+    const first = buffers.map((b) => buffers.indexOf(b));
+    const distinct = buffers.filter((_, i) => first[i] === i);
+    const p = pipeline(name, first);
     const key = `${name}:${buffers.map((b) => b.id).join(",")}`;
     let group = bindGroups.get(key);
     if (!group) {
@@ -164,7 +174,7 @@ export function createGpuQueue(device: GPUDevice): GpuQueue {
         layout: p.getBindGroupLayout(0),
         entries: [
           { binding: 0, resource: { buffer: ring, size: WORDS * 4 } },
-          ...buffers.map((b, i) => ({ binding: i + 1, resource: { buffer: b.buffer } })),
+          ...distinct.map((b, i) => ({ binding: i + 1, resource: { buffer: b.buffer } })),
         ],
       });
       bindGroups.set(key, group);

@@ -12,12 +12,14 @@
  * @module
  */
 
-/** What a shader binds and how it is dispatched. */
+/** A shader and what it binds. */
 export interface ShaderSpec {
   /** The WGSL source. */
   readonly code: string;
-  /** Storage buffers bound at 1..count. */
-  readonly buffers: number;
+  /** The storage buffers bound at 1, 2, ..., by their names in the source. */
+  readonly names: readonly string[];
+  /** Those that hold int32 (the others float32). */
+  readonly ints: readonly string[];
 }
 
 const PRELUDE = /* wgsl */ `
@@ -51,7 +53,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 `;
 
 /** Storage bindings `names` (f32 arrays unless listed in `ints`) from binding 1. */
-function bindings(names: string[], ints: string[] = []): string {
+function bindings(names: readonly string[], ints: readonly string[] = []): string {
   return names.map((name, i) =>
     `@group(0) @binding(${i + 1}) var<storage, read_write> ${name}: array<${
       ints.includes(name) ? "i32" : "f32"
@@ -65,7 +67,8 @@ function elementwise(names: string[], body: string, ints: string[] = []) {
     code: `${PRELUDE}${bindings(names, ints)}${ELEMENTWISE_ENTRY}  if (i >= u(31u)) { return; }
 ${body}
 }`,
-    buffers: names.length,
+    names,
+    ints,
   };
 }
 
@@ -124,7 +127,8 @@ fn store(r: u32, c: u32, m: u32, n: u32, v: vec4<f32>) {
   if (c + 32u < n) { C[o + c + 32u] += v.z; }
   if (c + 48u < n) { C[o + c + 48u] += v.w; }
 }`,
-    buffers: 3,
+    names: ["A", "B", "C"],
+    ints: [],
   };
 }
 
@@ -246,7 +250,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (row >= u(3u)) { return; }
   let v = u(4u); let z0 = u(1u) + row * v; let p0 = u(0u) + row * v;
   let tz = Z[z0 + u32(T[u(2u) + row])];
-  var mx = -3.4028235e38;
+  var mx = bitcast<f32>(0xff7fffffu); // -FLT_MAX
   for (var j = lid; j < v; j += 64u) { mx = max(mx, Z[z0 + j]); }
   red[lid] = mx;
   workgroupBarrier();
@@ -268,7 +272,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   for (var j = lid; j < v; j += 64u) { PR[p0 + j] = exp(Z[z0 + j] - mx) / sum; }
   if (lid == 0u) { L[u(5u) + row] = log(sum) + mx - tz; }
 }`,
-    buffers: 4,
+    names: ["PR", "Z", "T", "L"],
+    ints: ["T"],
   },
   // One workgroup: S[slot] += Σ X[xoff .. xoff + n). xoff, n, slot
   sumInto: {
@@ -286,7 +291,8 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   }
   if (lid == 0u) { S[u(2u)] += red[0]; }
 }`,
-    buffers: 2,
+    names: ["X", "S"],
+    ints: [],
   },
 
   // Clipping by global norm, in three passes. 1: each of 256 workgroups sums the squares of a
@@ -306,7 +312,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
   if (lid == 0u) { Part[wid.x] = red[0]; }
 }`,
-    buffers: 2,
+    names: ["G", "Part"],
+    ints: [],
   },
   // 2: one workgroup: the norm into the statistics, divergence, and the factor into Part[256]:
   // soff, theta.
@@ -335,7 +342,8 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   }
   Part[256] = factor;
 }`,
-    buffers: 2,
+    names: ["Part", "S"],
+    ints: [],
   },
   // 3: goff, n
   scaleBy: elementwise(["G", "Part"], "  G[u(0u) + i] *= Part[256];"),
@@ -488,3 +496,23 @@ fn main(@builtin(local_invocation_index) lid: u32) {
 
 /** A shader's name. */
 export type ShaderName = keyof typeof SHADERS;
+
+/**
+ * A shader's source with arguments that share one buffer bound once: WebGPU forbids binding a
+ * buffer twice where one binding is writable (Chromium checks; Deno's wgpu does not), and two
+ * arguments of a kernel may be views of one buffer (`y` aliasing `x`, weights and their bias).
+ *
+ * @param spec The shader.
+ * @param first For each argument, the index of the first argument bound to the same buffer.
+ * @returns The source, its bindings renumbered and the later names read as the first's.
+ */
+export function mergedBindings(spec: ShaderSpec, first: readonly number[]): string {
+  const declared = bindings(spec.names, spec.ints);
+  const kept = spec.names.filter((_, i) => first[i] === i);
+  if (!spec.code.includes(declared)) throw new Error("a shader's bindings are not where expected");
+  let code = spec.code.replace(declared, bindings(kept, spec.ints));
+  spec.names.forEach((name, i) => {
+    if (first[i] !== i) code = code.replace(new RegExp(`\\b${name}\\b`, "g"), spec.names[first[i]]);
+  });
+  return code;
+}
