@@ -23,6 +23,8 @@ import type { EpochReport, ProgressReport } from "../train/train.ts";
 import { train } from "../train/train.ts";
 import { type CommandFlags, intFlag, parseFlags } from "./args.ts";
 import { checkOutputFile } from "./output.ts";
+import { perplexityChart } from "../book/perplexity_plot.ts";
+import { writeFileAtomic } from "../io/atomic_write.ts";
 import { BACKEND_FLAGS, commandBackend } from "./backend.ts";
 
 /** The flags of `train`: every setting of a run, and how to start, save and report. */
@@ -57,6 +59,11 @@ export const TRAIN_FLAGS: CommandFlags = {
       help: "keep in --save the epoch of best validation perplexity",
     },
     json: { type: "boolean", help: "one JSON object per reported epoch, then a summary" },
+    plot: {
+      type: "string",
+      value: "FILE",
+      help: "the perplexity curve as SVG, rewritten at every reported epoch and at the end",
+    },
     ...BACKEND_FLAGS,
   },
 };
@@ -90,8 +97,11 @@ export async function runTrain(args: string[]): Promise<number> {
   const saveEvery = intFlag("save-every", own["save-every"], 0, 0);
   if (saveEvery > 0 && save === undefined) throw new UsageError("--save-every needs --save FILE");
   const saveBest = own["save-best"] === true;
+  const plot = own.plot as string | undefined;
+  if (plot === "") throw new UsageError("--plot needs a file name");
   // Checked before anything is read or trained: a run never ends in "cannot write".
   if (save !== undefined) await checkOutputFile(save, "--save");
+  if (plot !== undefined) await checkOutputFile(plot, "--plot");
   const { backend, label } = await commandBackend(own, true);
   try {
     const from = resumeFrom ?? initFrom;
@@ -156,6 +166,7 @@ export async function runTrain(args: string[]): Promise<number> {
       json: own.json === true,
       resume: resumeFrom ? ckpt!.state : undefined,
       backend: label,
+      plot,
     });
   } finally {
     backend?.dispose();
@@ -171,6 +182,8 @@ interface Output {
   resume: TrainState | undefined;
   /** The backend in words, for the first line. */
   backend: string;
+  /** Where the perplexity curve goes. */
+  plot: string | undefined;
 }
 
 /** The run itself: progress, reports and checkpoints around `train()`. */
@@ -238,6 +251,14 @@ async function trainAndSave(
   } as Checkpoint["train"];
   const vocab = corpus.vocab;
   let bestVal = Infinity, bestEpoch = 0;
+  const epochs: EpochReport[] = [];
+  const title =
+    `${run.corpus}: ${model.config.layers} x ${model.config.cell} of ${model.config.hidden}`;
+  const drawPlot = async () => {
+    if (out.plot === undefined || epochs.length === 0) return;
+    const svg = await perplexityChart(epochs, title);
+    await writeFileAtomic(out.plot, new TextEncoder().encode(svg));
+  };
   let result;
   try {
     result = await train(corpus, {
@@ -249,6 +270,7 @@ async function trainAndSave(
         ? (p) => Deno.stderr.writeSync(encoder.encode(`\r\x1b[K${progressLine(p)}`))
         : undefined,
       onEpoch: async (r, state) => {
+        epochs.push(r);
         if (out.saveEvery > 0 && !out.saveBest && r.epoch % out.saveEvery === 0) {
           // Written atomically with everything --resume needs to continue exactly.
           await saveCheckpoint(out.save!, {
@@ -271,6 +293,7 @@ async function trainAndSave(
           });
         }
         if (!isReported(r)) return;
+        await drawPlot();
         clearBar();
         if (out.json) {
           console.log(JSON.stringify({
@@ -297,6 +320,7 @@ async function trainAndSave(
     clearBar();
   }
   const seconds = (performance.now() - started) / 1000;
+  await drawPlot();
   // With --save-best the file already holds the best epoch's model; otherwise save the last,
   // with the state to resume from (inside the epoch, after a Ctrl-C).
   if (out.save && !out.saveBest) {
