@@ -687,6 +687,7 @@ Deno.test("help lists every command; <command> --help lists that command's optio
       "--json",
       "--threads",
       "--backend",
+      "--plot",
     ].sort(),
   );
   assert.match(r.stdout, /^ {2}--num-steps N .*\[35\]$/m);
@@ -911,5 +912,44 @@ Deno.test("a character model of the English edition's letters reads a prefix as 
     assert.ok(want.startsWith("the time"), want);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("train --plot writes the perplexity curve at each reported epoch, validation too", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const corpus = `${dir}/lyrics.txt`, plot = `${dir}/ppl.svg`;
+    await Deno.writeTextFile(corpus, TEXT);
+    const args = ["train", "--corpus", corpus, "--max-tokens", "0", ...SMALL_MODEL, "--lr", "1"];
+    const r = await cli(...args, "--epochs", "3", "--val-fraction", "0.2", "--plot", plot);
+    assert.equal(r.code, 0, r.stderr);
+    const svg = await Deno.readTextFile(plot);
+    assert.ok(svg.startsWith("<svg"));
+    assert.match(svg, />training</);
+    assert.match(svg, />validation</);
+    assert.equal(svg.match(/<path class="series"/g)?.length, 2);
+    // Refused before any work when it cannot be written.
+    assertDataError(
+      await cli(...args, "--epochs", "3", "--plot", `${dir}/no/ppl.svg`),
+      /--plot .*does not exist/,
+      `${dir}/no/ppl.svg`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("playground: a bad flag is a usage error, a port in use one line naming it", async () => {
+  assertUsageError(
+    await cli("playground", "--isolation", "maybe"),
+    /--isolation must be one of on, off, got "maybe"/,
+  );
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const port = (taken.addr as Deno.NetAddr).port;
+    const r = await cli("playground", "--port", String(port));
+    assertDataError(r, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: the port is in use`));
+  } finally {
+    taken.close();
   }
 });

@@ -46,6 +46,11 @@ export interface ThreadedBackendOptions {
    * 100 µs of work (a recurrent step's product, 2^21, is faster on one).
    */
   minSplitWork?: number;
+  /**
+   * Where the workers' module is, for a page that serves it bundled (`thread_worker.ts` built to
+   * JavaScript); default the module beside this one.
+   */
+  workerUrl?: string | URL;
 }
 
 /**
@@ -156,7 +161,9 @@ export async function createThreadedBackend(
   try {
     await Promise.all(
       Array.from({ length: threads - 1 }, (_, slot) => {
-        const worker = new Worker(WORKER_URL.href, { type: "module" });
+        const worker = new Worker(new URL(options.workerUrl ?? WORKER_URL).href, {
+          type: "module",
+        });
         workers.push(worker);
         const scratch = pointer(base.alloc(scratchFloats), scratchFloats);
         return new Promise<void>((resolve, reject) => {

@@ -23,6 +23,7 @@ export const COMMAND_NAMES: readonly string[] = [
   "stats",
   "export",
   "import",
+  "playground",
 ];
 
 /** A subcommand: what it does, its usage line, its flags, and how to run it. */
@@ -77,6 +78,12 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     usage: "import --in FILE --out FILE",
     flags: async () => (await import("./export.ts")).IMPORT_FLAGS,
     run: async (args) => (await import("./export.ts")).runImport(args),
+  },
+  playground: {
+    summary: "serve the browser playground: train, watch and generate in a tab",
+    usage: "playground [--port N]",
+    flags: async () => (await import("./playground.ts")).PLAYGROUND_FLAGS,
+    run: async (args) => (await import("./playground.ts")).runPlayground(args),
   },
 };
 
