@@ -4,7 +4,8 @@
  * TypeScript epoch (the float64 reference backend) measured in the same run, and how an epoch's
  * time and the process's peak memory scale with corpus length, hidden size and batch size. It
  * prints a table headed by the machine's CPU line and writes `bench/results/report.json`; then
- * WebGPU beside WASM (`bench/webgpu_bench.ts`, `bench/results/webgpu.json`).
+ * WebGPU beside WASM (`bench/webgpu_bench.ts`, `bench/results/webgpu.json`) and Chromium beside
+ * Deno (`bench/browser_bench.ts`, `bench/results/browser.json`).
  *
  * Corpora are synthetic (the cost depends on sizes, not on the text): 10000 characters with the
  * Jay Chou run's vocabulary of 1027 unless a scaling row says otherwise. Each scaling point runs
@@ -347,6 +348,19 @@ async function report(quick: boolean): Promise<void> {
     stderr: "inherit",
   }).output();
   if (!gpu.success) throw new Error("bench/webgpu_bench.ts failed");
+  // The browser: the default model's epoch in Chromium next to Deno's (bench/browser_bench.ts).
+  console.log("\nChromium against Deno");
+  const page = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("./browser_bench.ts", import.meta.url).pathname,
+      ...(quick ? [] : ["--json", new URL("./results/browser.json", import.meta.url).pathname]),
+    ],
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  if (!page.success) throw new Error("bench/browser_bench.ts failed");
 }
 
 if (import.meta.main) {
