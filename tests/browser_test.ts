@@ -157,6 +157,10 @@ Deno.test({
         for (const x of w) checksum += Math.abs(x);
       }
       assert.equal(checksum, (await stateOf(page)).model!.checksum);
+      // ... and the command line generates from it.
+      const fromPage = await cli("generate", "--model", path, "--prefix", "分开", "--length", "5");
+      assert.equal(fromPage.code, 0, fromPage.stderr);
+      assert.ok(fromPage.stdout.startsWith("分开"), fromPage.stdout);
 
       // A checkpoint trained by the CLI loads into the page and writes the CLI's greedy text.
       const corpus = `${dir}/lyrics.txt`, model = `${dir}/cli.safetensors`;
