@@ -8,8 +8,10 @@
  *
  * @module
  */
+import { type FileHandle, open, rename, unlink } from "node:fs/promises";
 import { DataError } from "../errors.ts";
 import { describeOsError } from "./os_errors.ts";
+import { errorCode, isWindows } from "./runtime.ts";
 
 /** Options of {@linkcode writeFileAtomic}. */
 export interface WriteOptions {
@@ -26,8 +28,8 @@ const CHUNK = 1 << 20;
  * operating-system error becomes a `DataError` that names `path` (never the temporary file) and
  * says what is wrong in words. The new file gets default permissions, not the old file's.
  *
- * Needs `--allow-write` for the directory (and `--allow-read` to also fsync the directory entry,
- * which is skipped when not allowed).
+ * Runs on Deno, Node and Bun (`node:fs`). On Deno it needs `--allow-write` for the directory (and
+ * `--allow-read` to also fsync the directory entry, which is skipped when not allowed).
  *
  * @param path The file to create or replace.
  * @param bytes The complete new contents.
@@ -57,39 +59,40 @@ export async function writeFileAtomic(
     throw new TypeError(`writeFileAtomic: path must name a file, got ${JSON.stringify(path)}`);
   }
   const tmp = `${dir}.${base}.${randomHex(8)}.tmp`;
-  let file: Deno.FsFile | undefined;
+  let file: FileHandle | undefined;
   let created = false;
   try {
-    // createNew: never reuse (or follow a link planted at) an existing name.
-    file = await Deno.open(tmp, { write: true, createNew: true });
+    // "wx": never reuse (or follow a link planted at) an existing name.
+    file = await open(tmp, "wx");
     created = true;
     // In chunks, so that an abort stops a long write between two of them.
     for (let written = 0; written < bytes.length;) {
       options.signal?.throwIfAborted();
-      written += await file.write(bytes.subarray(written, written + CHUNK));
+      const chunk = bytes.subarray(written, written + CHUNK);
+      written += (await file.write(chunk, 0, chunk.length)).bytesWritten;
     }
     options.signal?.throwIfAborted();
     // Flush the contents before the rename makes them visible under `path`.
-    if (typeof file.sync === "function") await file.sync();
-    file.close();
+    await file.sync();
+    await file.close();
     file = undefined;
-    await Deno.rename(tmp, path);
+    await rename(tmp, path);
   } catch (error) {
     if (file !== undefined) {
       try {
-        file.close();
+        await file.close();
       } catch {
         // Already closed; the original error matters more.
       }
     }
     if (created) {
       try {
-        await Deno.remove(tmp);
+        await unlink(tmp);
       } catch {
         // Best effort: the original error matters more.
       }
     }
-    if (!isOsError(error)) throw error;
+    if (errorCode(error) === undefined) throw error;
     throw new DataError(`${path} could not be written: ${describeOsError(error)}`, path, {
       cause: error,
     });
@@ -118,16 +121,10 @@ export async function writeTextFileAtomic(path: string, text: string): Promise<v
   await writeFileAtomic(path, new TextEncoder().encode(text));
 }
 
-/** Whether an error comes from the operating system (rather than, say, the bytes' source). */
-function isOsError(e: unknown): boolean {
-  return Object.values(Deno.errors).some((kind) => e instanceof kind) ||
-    (e instanceof Error && /\(os error \d+\)/.test(e.message));
-}
-
 /** Index of the last path separator in `path` (`/`, and `\` on Windows), or -1. */
 function lastSeparator(path: string): number {
   const slash = path.lastIndexOf("/");
-  return Deno.build.os === "windows" ? Math.max(slash, path.lastIndexOf("\\")) : slash;
+  return isWindows ? Math.max(slash, path.lastIndexOf("\\")) : slash;
 }
 
 /** `n` random bytes as lowercase hex. */
@@ -142,14 +139,14 @@ function randomHex(n: number): string {
  * directory.
  */
 async function syncDirectory(dir: string): Promise<void> {
-  if (Deno.build.os === "windows") return;
-  let handle: Deno.FsFile | undefined;
+  if (isWindows) return;
+  let handle: FileHandle | undefined;
   try {
-    handle = await Deno.open(dir, { read: true });
+    handle = await open(dir, "r");
     await handle.sync();
   } catch {
     // Not supported or not permitted here; the write itself has succeeded.
   } finally {
-    handle?.close();
+    await handle?.close().catch(() => {});
   }
 }

@@ -35,6 +35,7 @@ import { Vocab } from "../text/vocab.ts";
 import type { EpochPosition, TrainState } from "../train/state.ts";
 import { writeFileAtomic, type WriteOptions } from "./atomic_write.ts";
 import { describeOsError } from "./os_errors.ts";
+import { readBytes } from "./runtime.ts";
 import { decodeModelFile, encodeSafetensors, type Tensor } from "./safetensors.ts";
 
 /** The format version this library writes and reads. */
@@ -469,7 +470,7 @@ export async function loadCheckpoint(
 ): Promise<Checkpoint> {
   let bytes: Uint8Array;
   try {
-    bytes = await Deno.readFile(path);
+    bytes = await readBytes(path);
   } catch (e) {
     throw new CheckpointError(
       `${path}: ${describeOsError(e)}; give the path of a checkpoint file`,

@@ -9,8 +9,10 @@
  *
  * @module
  */
+import { mkdir } from "node:fs/promises";
 import { CorpusError, UsageError } from "../errors.ts";
 import { writeFileAtomic } from "./atomic_write.ts";
+import { errorCode, isPermissionError, isWindows, readBytes, readEnv } from "./runtime.ts";
 import { readZipEntries, readZipMember, type ZipEntry } from "./zip.ts";
 
 /**
@@ -111,19 +113,6 @@ export interface LoadTextOptions {
 
 const textDecoder = new TextDecoder("utf-8", { fatal: true });
 
-/** Reads an environment variable when permission is granted; `undefined` otherwise (never prompts). */
-function readEnv(name: string): string | undefined {
-  try {
-    if (Deno.permissions.querySync({ name: "env", variable: name }).state !== "granted") {
-      return undefined;
-    }
-    return Deno.env.get(name) || undefined;
-  } catch {
-    // NotCapable / PermissionDenied, or no Deno.permissions in this runtime.
-    return undefined;
-  }
-}
-
 /** Joins a folder and a file name with "/" (accepted on every OS Deno runs on). */
 function join(dir: string, name: string): string {
   return /[\\/]$/.test(dir) ? dir + name : `${dir}/${name}`;
@@ -142,7 +131,7 @@ function join(dir: string, name: string): string {
  * ```
  */
 export function defaultCacheDir(): string | undefined {
-  if (Deno.build.os === "windows") {
+  if (isWindows) {
     const local = readEnv("LOCALAPPDATA");
     return local ? join(local, "rnn-wasm") : undefined;
   }
@@ -158,10 +147,6 @@ async function sha1Hex(bytes: Uint8Array): Promise<string> {
     await crypto.subtle.digest("SHA-1", bytes as Uint8Array<ArrayBuffer>),
   );
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function isPermissionError(e: unknown): boolean {
-  return e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotCapable;
 }
 
 function messageOf(e: unknown): string {
@@ -237,9 +222,9 @@ type ReadResult = { bytes: Uint8Array } | { problem: string };
 /** Reads a file; a missing or unreadable file is described rather than thrown. */
 async function tryRead(path: string): Promise<ReadResult> {
   try {
-    return { bytes: await Deno.readFile(path) };
+    return { bytes: await readBytes(path) };
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return { problem: "not found" };
+    if (errorCode(e) === "ENOENT") return { problem: "not found" };
     if (isPermissionError(e)) {
       return { problem: "not readable without read permission (run with --allow-read)" };
     }
@@ -295,7 +280,7 @@ async function sourceText(source: CorpusSource, bytes: Uint8Array, path: string)
 
 /** Saves a download in the cache folder (created if missing), atomically and flushed to disk. */
 async function saveInCache(dir: string, name: string, bytes: Uint8Array): Promise<string> {
-  await Deno.mkdir(dir, { recursive: true });
+  await mkdir(dir, { recursive: true });
   const target = join(dir, name);
   await writeFileAtomic(target, bytes);
   return target;
@@ -398,9 +383,9 @@ async function loadRegistered(source: CorpusSource, options: LoadTextOptions): P
 async function loadPath(path: string, options: LoadTextOptions): Promise<string> {
   let bytes: Uint8Array;
   try {
-    bytes = await Deno.readFile(path);
+    bytes = await readBytes(path);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
+    if (errorCode(e) === "ENOENT") {
       throw new CorpusError(
         `${path} does not exist, and it is not a corpus name either; corpus names: ` +
           `${Object.keys(CORPORA).join(", ")}; or pass the path of a .txt or .zip file`,
@@ -408,7 +393,7 @@ async function loadPath(path: string, options: LoadTextOptions): Promise<string>
         { cause: e },
       );
     }
-    if (e instanceof Deno.errors.IsADirectory) {
+    if (errorCode(e) === "EISDIR") {
       throw new CorpusError(
         `${path} is a folder; pass a .txt or .zip file or a corpus name`,
         path,

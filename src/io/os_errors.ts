@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { errorCode } from "./runtime.ts";
 
 /**
  * What an OS error means for a path, in a few words: "no such file or folder", "permission
@@ -19,20 +20,26 @@
  * ```
  */
 export function describeOsError(e: unknown): string {
-  const errors = (globalThis as { Deno?: typeof Deno }).Deno?.errors;
-  if (errors) {
-    if (e instanceof errors.NotFound) return "no such file or folder";
-    if (e instanceof errors.PermissionDenied) return "permission denied";
-    if (e instanceof errors.NotCapable) return "not allowed (run with --allow-read/--allow-write)";
-    if (e instanceof errors.IsADirectory) return "it is a folder";
-    if (e instanceof errors.NotADirectory) return "a part of the path is a file, not a folder";
-    if (e instanceof errors.AlreadyExists) return "something is already in the way";
-  }
+  const words: Record<string, string> = {
+    ENOENT: "no such file or folder",
+    EACCES: "permission denied",
+    NOTCAPABLE: "not allowed (run with --allow-read/--allow-write)",
+    EISDIR: "it is a folder",
+    ENOTDIR: "a part of the path is a file, not a folder",
+    EEXIST: "something is already in the way",
+    EROFS: "the file system is read-only",
+    ENOSPC: "no space left on the device",
+    EPERM: "operation not permitted",
+    EINVAL: "not a place files can be written (invalid argument)",
+  };
+  const code = errorCode(e);
+  if (code !== undefined && words[code]) return words[code];
   const message = e instanceof Error ? e.message : String(e);
-  // Linux's errno names for the rest: read-only file systems, /proc, a full disk.
-  if (/os error 30\b/.test(message)) return "the file system is read-only";
-  if (/os error 28\b/.test(message)) return "no space left on the device";
-  if (/os error 1\b/.test(message)) return "operation not permitted";
-  if (/os error 22\b/.test(message)) return "not a place files can be written (invalid argument)";
-  return message.replace(/\s*\(os error \d+\)/, "").replace(/:\s*(open|rename|mkdir|stat).*$/, "");
+  // Deno's own errors for the rest carry the errno: read-only file systems, a full disk.
+  if (/os error 30\b/.test(message)) return words.EROFS;
+  if (/os error 28\b/.test(message)) return words.ENOSPC;
+  if (/os error 1\b/.test(message)) return words.EPERM;
+  if (/os error 22\b/.test(message)) return words.EINVAL;
+  return message.replace(/\s*\(os error \d+\)/, "").replace(/^E[A-Z]+: /, "")
+    .replace(/[:,]\s*(open|rename|mkdir|stat).*$/, "");
 }
