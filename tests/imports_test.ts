@@ -68,3 +68,30 @@ Deno.test("the library and the command line need no npm package (a first run dow
     assert.ok(graph.modules.length > 10, `${entry}: the graph looks too small to be real`);
   }
 });
+
+Deno.test("outside the command line the library loads no node: module (a page's bundle runs it)", async () => {
+  const root = new URL("../", import.meta.url);
+  for (const entry of ["mod.ts", "book.ts"]) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["info", "--json", entry],
+      cwd: root,
+      stderr: "inherit",
+    }).output();
+    assert.equal(out.code, 0);
+    const graph = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+      modules: {
+        specifier: string;
+        dependencies?: { specifier: string; code?: unknown; isDynamic?: boolean }[];
+      }[];
+    };
+    // Code imports of node: built-ins, loaded with the module (types alone are erased).
+    const loaded = graph.modules
+      .filter((m) => !m.specifier.startsWith(new URL("src/cli/", root).href))
+      .flatMap((m) =>
+        (m.dependencies ?? [])
+          .filter((d) => d.specifier.startsWith("node:") && d.code && !d.isDynamic)
+          .map((d) => `${m.specifier.slice(root.href.length)} imports ${d.specifier}`)
+      );
+    assert.deepEqual(loaded, [], `${entry}: import these on first use instead`);
+  }
+});

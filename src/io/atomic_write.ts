@@ -8,10 +8,10 @@
  *
  * @module
  */
-import { type FileHandle, open, rename, unlink } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
 import { DataError } from "../errors.ts";
 import { describeOsError } from "./os_errors.ts";
-import { errorCode, isWindows } from "./runtime.ts";
+import { errorCode, isWindows, nodeFs } from "./runtime.ts";
 
 /** Options of {@linkcode writeFileAtomic}. */
 export interface WriteOptions {
@@ -59,6 +59,7 @@ export async function writeFileAtomic(
     throw new TypeError(`writeFileAtomic: path must name a file, got ${JSON.stringify(path)}`);
   }
   const tmp = `${dir}.${base}.${randomHex(8)}.tmp`;
+  const { open, rename, unlink } = await nodeFs();
   let file: FileHandle | undefined;
   let created = false;
   try {
@@ -142,7 +143,7 @@ async function syncDirectory(dir: string): Promise<void> {
   if (isWindows) return;
   let handle: FileHandle | undefined;
   try {
-    handle = await open(dir, "r");
+    handle = await (await nodeFs()).open(dir, "r");
     await handle.sync();
   } catch {
     // Not supported or not permitted here; the write itself has succeeded.

@@ -9,10 +9,9 @@
  *
  * @module
  */
-import { mkdir } from "node:fs/promises";
 import { CorpusError, UsageError } from "../errors.ts";
 import { writeFileAtomic } from "./atomic_write.ts";
-import { errorCode, isPermissionError, isWindows, readBytes, readEnv } from "./runtime.ts";
+import { errorCode, isPermissionError, isWindows, nodeFs, readBytes, readEnv } from "./runtime.ts";
 import { readZipEntries, readZipMember, type ZipEntry } from "./zip.ts";
 
 /**
@@ -280,7 +279,7 @@ async function sourceText(source: CorpusSource, bytes: Uint8Array, path: string)
 
 /** Saves a download in the cache folder (created if missing), atomically and flushed to disk. */
 async function saveInCache(dir: string, name: string, bytes: Uint8Array): Promise<string> {
-  await mkdir(dir, { recursive: true });
+  await (await nodeFs()).mkdir(dir, { recursive: true });
   const target = join(dir, name);
   await writeFileAtomic(target, bytes);
   return target;

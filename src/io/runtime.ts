@@ -5,10 +5,19 @@
  * `code` (`ENOENT`, `EACCES`, ...), which Deno's `node:fs` gives too; Deno's sandbox refusals
  * come back as `NotCapable`.
  *
+ * `node:fs/promises` is imported on first use, not at load: a browser bundle of the library (the
+ * playground's worker) keeps that import and never runs it, so it loads in a page.
+ *
  * @module
  */
-import { readFile } from "node:fs/promises";
-import { env as processEnv, platform } from "node:process";
+
+/** `node:fs/promises`, loaded on first use. */
+export const nodeFs = (): Promise<typeof import("node:fs/promises")> => import("node:fs/promises");
+
+/** `process`, the global of Node and Bun (and of Deno 2), where there is one. */
+const proc = (globalThis as {
+  process?: { env?: Record<string, string | undefined>; platform?: string };
+}).process;
 
 /** The parts of Deno this module looks for, when it runs there. */
 interface DenoLike {
@@ -18,7 +27,7 @@ interface DenoLike {
 const deno = (globalThis as { Deno?: DenoLike }).Deno;
 
 /** Whether paths use `\` too. */
-export const isWindows: boolean = platform === "win32";
+export const isWindows: boolean = proc?.platform === "win32";
 
 /**
  * An environment variable, or `undefined` when unset, empty, or (on Deno) not permitted.
@@ -33,7 +42,7 @@ export function readEnv(name: string): string | undefined {
         return undefined;
       }
     }
-    return processEnv[name] || undefined;
+    return proc?.env?.[name] || undefined;
   } catch {
     return undefined;
   }
@@ -80,6 +89,6 @@ export function isPermissionError(e: unknown): boolean {
  * @returns Its bytes.
  */
 export async function readBytes(path: string): Promise<Uint8Array> {
-  const b = await readFile(path);
+  const b = await (await nodeFs()).readFile(path);
   return new Uint8Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 }
