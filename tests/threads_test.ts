@@ -135,49 +135,53 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name: "training on two threads gives the weights and losses of one, bit for bit",
-  ignore,
-  async fn() {
-    // Over 48 distinct characters, so that the output weight's gradient (n = V) is handed to the
-    // worker while the recurrent backward pass runs on this thread, on 2 threads.
-    const corpus = buildCorpus(
-      Array.from(
-        "分开就分开 不分开的是我对你的想念 窗外的麻雀在电线杆上多嘴 ".repeat(20) +
-          "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".repeat(4),
-      ),
-    );
-    const many = await createThreadedBackend({ threads: 2, minSplitWork: 1 });
-    const single = one();
-    try {
-      const runs = await Promise.all([many, single].map((backend) =>
-        train(corpus, {
-          backend,
-          cell: "lstm",
-          layers: 2,
-          hidden: 24,
-          epochs: 3,
-          batchSize: 12,
-          numSteps: 9,
-          optimizer: "adam",
-          lr: 0.01,
-          seed: 5,
-          predEvery: 0,
-        })
-      ));
-      assert.ok(many.splits > 0, "nothing was split");
-      assert.deepEqual(
-        runs[0].history.map((h) => h.perplexity),
-        runs[1].history.map((h) => h.perplexity),
+for (const relaxedSimd of [true, false]) {
+  Deno.test({
+    name: `training on two threads gives the weights and losses of one, bit for bit (${
+      relaxedSimd ? "relaxed SIMD" : "plain SIMD, as on engines without relaxed SIMD"
+    })`,
+    ignore,
+    async fn() {
+      // Over 48 distinct characters, so that the output weight's gradient (n = V) is handed to the
+      // worker while the recurrent backward pass runs on this thread, on 2 threads.
+      const corpus = buildCorpus(
+        Array.from(
+          "分开就分开 不分开的是我对你的想念 窗外的麻雀在电线杆上多嘴 ".repeat(20) +
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".repeat(4),
+        ),
       );
-      const [wa, wb] = await Promise.all(runs.map((r) => r.model.getWeights()));
-      for (const name of Object.keys(wb)) sameBits(wa[name], wb[name], name);
-    } finally {
-      many.dispose();
-      single.dispose();
-    }
-  },
-});
+      const many = await createThreadedBackend({ threads: 2, minSplitWork: 1, relaxedSimd });
+      const single = createWasmBackend({ relaxedSimd });
+      try {
+        const runs = await Promise.all([many, single].map((backend) =>
+          train(corpus, {
+            backend,
+            cell: "lstm",
+            layers: 2,
+            hidden: 24,
+            epochs: 3,
+            batchSize: 12,
+            numSteps: 9,
+            optimizer: "adam",
+            lr: 0.01,
+            seed: 5,
+            predEvery: 0,
+          })
+        ));
+        assert.ok(many.splits > 0, "nothing was split");
+        assert.deepEqual(
+          runs[0].history.map((h) => h.perplexity),
+          runs[1].history.map((h) => h.perplexity),
+        );
+        const [wa, wb] = await Promise.all(runs.map((r) => r.model.getWeights()));
+        for (const name of Object.keys(wb)) sameBits(wa[name], wb[name], name);
+      } finally {
+        many.dispose();
+        single.dispose();
+      }
+    },
+  });
+}
 
 Deno.test({
   name: "recurrent forward passes split by rows give the bits of one thread, for every cell",

@@ -6,10 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { kernelBytes, KERNELS_SOURCE_HASH } from "../src/backend/_wasm/kernels.ts";
-import { compileKernels, sourceHash } from "../scripts/build_wasm.ts";
+import { compileKernels, KERNEL_VARIANTS, sourceHash } from "../scripts/build_wasm.ts";
 import { hasRelaxedSimd } from "../src/backend/wasm.ts";
 
-const BUILDS = ["simd", "relaxed-simd", "threads"] as const;
+const BUILDS = KERNEL_VARIANTS;
 
 Deno.test("src/backend/_wasm/kernels.ts was built from the assembly/ sources as they are", async () => {
   assert.equal(
@@ -58,8 +58,10 @@ Deno.test("hasRelaxedSimd() agrees with the engine's validation of the relaxed b
 for (const variant of BUILDS) {
   const module = new WebAssembly.Module(kernelBytes(variant) as Uint8Array<ArrayBuffer>);
 
-  // The threaded build imports the memory its instances share; the others import nothing.
-  const imports = variant === "threads" ? [{ module: "env", name: "memory", kind: "memory" }] : [];
+  // The threaded builds import the memory their instances share; the others import nothing.
+  const imports = variant.startsWith("threads")
+    ? [{ module: "env", name: "memory", kind: "memory" }]
+    : [];
   Deno.test(`the ${variant} kernel module imports ${imports.length ? "only its memory" : "nothing"}`, () => {
     assert.deepEqual(WebAssembly.Module.imports(module), imports);
   });

@@ -6,8 +6,8 @@
  *
  * @module
  */
-/// <reference lib="deno.worker" />
 import { CONTROL, type Fn, OP, ROW_KERNELS, runClaimedBlocks } from "./thread_protocol.ts";
+import { onStartMessage } from "./worker_start.ts";
 
 /** What the backend sends once: the memory, this worker's slot, scratch and control block. */
 interface Start {
@@ -18,8 +18,8 @@ interface Start {
   control: number;
 }
 
-self.onmessage = (event: MessageEvent<Start>) => {
-  const { module, memory, slot, scratch, control } = event.data;
+await onStartMessage((data, reply) => {
+  const { module, memory, slot, scratch, control } = data as Start;
   const ex = new WebAssembly.Instance(module, { env: { memory } }).exports as Record<string, Fn>;
   ex.useScratch(scratch);
   const ctl = new Int32Array(memory.buffer, control, CONTROL.ints);
@@ -27,7 +27,7 @@ self.onmessage = (event: MessageEvent<Start>) => {
   const args = CONTROL.args + slot * CONTROL.argsPerSlot;
   // Read before saying ready: work posted after "ready" must find seen behind the sequence.
   let seen = Atomics.load(ctl, CONTROL.sequence);
-  self.postMessage("ready");
+  reply("ready");
   for (;;) {
     // Spin a little first: the next split usually follows within microseconds.
     let sequence = seen;
@@ -63,4 +63,4 @@ self.onmessage = (event: MessageEvent<Start>) => {
     Atomics.store(ctl, CONTROL.done + slot, seen);
     Atomics.notify(ctl, CONTROL.done + slot);
   }
-};
+});

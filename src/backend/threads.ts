@@ -15,8 +15,10 @@
  * order, so 1 and N threads give the same bits. Workers wait on a control block in the shared
  * memory (see `thread_protocol.ts`), so a split costs a wake-up rather than a message.
  *
- * Needs `Worker`, `SharedArrayBuffer` and relaxed SIMD (Deno, Node and Chromium have them; edge
- * functions usually have no workers, and keep the single-thread backend).
+ * Needs workers (web workers, or Node's `worker_threads`: `worker_start.ts`) and
+ * `SharedArrayBuffer`: Deno, Node, Bun and cross-origin isolated pages have them; edge functions
+ * usually have no workers, and keep the single-thread backend. The relaxed-SIMD build runs where
+ * the engine has it, else the plain SIMD build over the shared memory.
  *
  * @module
  */
@@ -25,6 +27,7 @@ import { KERNEL_NAMES, type KernelArg, KERNELS } from "./kernels.ts";
 import { CONTROL, type Fn, OP, ROW_KERNELS, runClaimedBlocks } from "./thread_protocol.ts";
 import type { AnyBuf, Backend, FloatBuf, PackedBuf } from "./types.ts";
 import { hasRelaxedSimd, wasmBackendOver } from "./wasm.ts";
+import { type StartedWorker, startWorker, workersAvailable } from "./worker_start.ts";
 
 /**
  * A backend whose large products and softmax run on several threads. `dispose()` stops the
@@ -47,6 +50,12 @@ export interface ThreadedBackendOptions {
    */
   minSplitWork?: number;
   /**
+   * Run the relaxed-SIMD build (fused multiply-adds) as `createWasmBackend` does; default: where
+   * the engine has relaxed SIMD. `false` gives the same bits as `createWasmBackend({ relaxedSimd:
+   * false })` on every engine and any number of threads.
+   */
+  relaxedSimd?: boolean;
+  /**
    * Where the workers' module is, for a page that serves it bundled (`thread_worker.ts` built to
    * JavaScript); default the module beside this one.
    */
@@ -54,10 +63,10 @@ export interface ThreadedBackendOptions {
 }
 
 /**
- * Whether this runtime can run the threaded backend: workers, shared memory, relaxed SIMD, the
- * threads proposal, and (in Deno) permission to read the worker's module when it is a local file.
+ * Whether this runtime can run the threaded backend: workers, shared memory, the threads
+ * proposal, and (in Deno) permission to read the worker's module when it is a local file.
  *
- * @returns `true` in Deno.
+ * @returns `true` in Deno, Node and Bun.
  * @example Choose a thread count
  * ```ts
  * import { threadsAvailable } from "./threads.ts";
@@ -66,8 +75,8 @@ export interface ThreadedBackendOptions {
  * ```
  */
 export function threadsAvailable(): boolean {
-  return typeof Worker === "function" && typeof SharedArrayBuffer === "function" &&
-    hasRelaxedSimd() && WebAssembly.validate(kernelBytes("threads") as Uint8Array<ArrayBuffer>) &&
+  return workersAvailable() && typeof SharedArrayBuffer === "function" &&
+    WebAssembly.validate(kernelBytes("threads-simd") as Uint8Array<ArrayBuffer>) &&
     mayLoadWorker();
 }
 
@@ -76,7 +85,9 @@ const WORKER_URL = new URL("./thread_worker.ts", import.meta.url);
 
 /** Whether Deno's permissions let a worker load its module (a local file needs read access). */
 function mayLoadWorker(): boolean {
-  const deno = (globalThis as { Deno?: typeof Deno }).Deno;
+  const deno = (globalThis as {
+    Deno?: { permissions?: { querySync?(d: { name: "read"; path: URL }): { state: string } } };
+  }).Deno;
   if (WORKER_URL.protocol !== "file:" || !deno?.permissions?.querySync) return true;
   return deno.permissions.querySync({ name: "read", path: WORKER_URL }).state === "granted";
 }
@@ -128,15 +139,20 @@ export async function createThreadedBackend(
   }
   if (!threadsAvailable()) {
     throw new RangeError(
-      "this runtime cannot run threads (it needs Worker, SharedArrayBuffer, relaxed SIMD and " +
-        "read access to the worker's module); use 1 thread",
+      "this runtime cannot run threads (it needs workers, SharedArrayBuffer and read access " +
+        "to the worker's module); use 1 thread",
     );
+  }
+  const relaxed = options.relaxedSimd ?? hasRelaxedSimd();
+  if (relaxed && !hasRelaxedSimd()) {
+    throw new RangeError("this engine has no relaxed SIMD; leave relaxedSimd unset or false");
   }
   const minWork = options.minSplitWork ?? 2 ** 22;
   const memory = new WebAssembly.Memory({ ...SHARED_MEMORY_PAGES, shared: true });
-  const module = new WebAssembly.Module(kernelBytes("threads") as Uint8Array<ArrayBuffer>);
+  const build = relaxed ? "threads" : "threads-simd";
+  const module = new WebAssembly.Module(kernelBytes(build) as Uint8Array<ArrayBuffer>);
   const ex = new WebAssembly.Instance(module, { env: { memory } }).exports as Record<string, Fn>;
-  const workers: Worker[] = [];
+  const workers: StartedWorker[] = [];
   let closed = false;
   const parts = wasmBackendOver(ex, memory, "", () => {
     if (pending) join();
@@ -158,29 +174,21 @@ export async function createThreadedBackend(
   // Views on the shared buffer stay valid when memory grows (a SharedArrayBuffer never detaches).
   const ctl = new Int32Array(memory.buffer, controlPtr, CONTROL.ints);
   const scratchFloats = ex.scratchBytes() / 4;
-  try {
-    await Promise.all(
-      Array.from({ length: threads - 1 }, (_, slot) => {
-        const worker = new Worker(new URL(options.workerUrl ?? WORKER_URL).href, {
-          type: "module",
-        });
-        workers.push(worker);
-        const scratch = pointer(base.alloc(scratchFloats), scratchFloats);
-        return new Promise<void>((resolve, reject) => {
-          worker.onmessage = () => resolve();
-          worker.onerror = (e) => {
-            e.preventDefault();
-            reject(new Error(`a kernel worker failed to start: ${e.message}`));
-          };
-          // The compiled module travels with the memory: V8 shares its code between threads,
-          // so a kernel optimised on one thread is optimised on all.
-          worker.postMessage({ module, memory, slot, scratch, control: controlPtr });
-        });
-      }),
-    );
-  } catch (e) {
+  const started = await Promise.allSettled(
+    Array.from({ length: threads - 1 }, (_, slot) => {
+      const scratch = pointer(base.alloc(scratchFloats), scratchFloats);
+      // The compiled module travels with the memory: V8 shares its code between threads,
+      // so a kernel optimised on one thread is optimised on all.
+      const start = { module, memory, slot, scratch, control: controlPtr };
+      return startWorker(new URL(options.workerUrl ?? WORKER_URL), start);
+    }),
+  );
+  // Slot i is worker i: all start, or none is kept.
+  for (const s of started) if (s.status === "fulfilled") workers.push(s.value);
+  const failure = started.find((s) => s.status === "rejected");
+  if (failure) {
     for (const w of workers) w.terminate();
-    throw e;
+    throw failure.reason;
   }
 
   let splits = 0;

@@ -92,8 +92,8 @@ async function threadedBackend(flag: unknown): Promise<ThreadedBackend | undefin
   if (threads === 1) return undefined;
   if (!threadsAvailable()) {
     throw new UsageError(
-      "this runtime cannot run threads (it needs Worker, SharedArrayBuffer, relaxed SIMD " +
-        "and read access to the library's files); use --threads 1",
+      "this runtime cannot run threads (it needs workers, SharedArrayBuffer and read access " +
+        "to the library's files); use --threads 1",
     );
   }
   return await createThreadedBackend({ threads });
