@@ -5,7 +5,8 @@
  * time and the process's peak memory scale with corpus length, hidden size and batch size. It
  * prints a table headed by the machine's CPU line and writes `bench/results/report.json`; then
  * WebGPU beside WASM (`bench/webgpu_bench.ts`, `bench/results/webgpu.json`) and Chromium beside
- * Deno (`bench/browser_bench.ts`, `bench/results/browser.json`).
+ * Deno (`bench/browser_bench.ts`, `bench/results/browser.json`); then Deno, Node and Bun on the
+ * npm build (`bench/runtimes_bench.ts`, `bench/results/runtimes.json`).
  *
  * Corpora are synthetic (the cost depends on sizes, not on the text): 10000 characters with the
  * Jay Chou run's vocabulary of 1027 unless a scaling row says otherwise. Each scaling point runs
@@ -361,6 +362,21 @@ async function report(quick: boolean): Promise<void> {
     stderr: "inherit",
   }).output();
   if (!page.success) throw new Error("bench/browser_bench.ts failed");
+  // Deno, Node and Bun on the npm build (bench/runtimes_bench.ts).
+  console.log("\nDeno, Node and Bun");
+  const runtimes = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("./runtimes_bench.ts", import.meta.url).pathname,
+      ...(quick
+        ? ["--quick"]
+        : ["--json", new URL("./results/runtimes.json", import.meta.url).pathname]),
+    ],
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  if (!runtimes.success) throw new Error("bench/runtimes_bench.ts failed");
 }
 
 if (import.meta.main) {
