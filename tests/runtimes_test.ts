@@ -1,7 +1,8 @@
 /**
  * One package, every JavaScript runtime: `deno task build:npm`'s package runs the same job
  * (`_runtimes/smoke.mjs`: train 2 epochs, generate 50 characters, a checkpoint through bytes and a
- * file, the same training on 2 threads) on Node (the `node` on PATH), Bun (on PATH or in
+ * file, the same training on 2 threads, a text file read, and with `RNN_DATA_DIR` a corpus by name
+ * and its zip) on Node (the `node` on PATH), Bun (on PATH or in
  * `.tools/`, where `.ci/run` installs it) and Deno, and every number and character equals what
  * Deno gives from the sources. Its declarations type-check an npm user's TypeScript.
  *
@@ -41,6 +42,7 @@ if (missing.length && !onCi) {
 
 /** The smoke job's result (see `_runtimes/smoke.mjs`). */
 interface Smoke {
+  files: { textFile: boolean; jaychou?: [number, string]; zipSame?: boolean };
   perplexities: number[];
   generated: string;
   checkpointBytes: number;
@@ -89,6 +91,11 @@ Deno.test("Deno, from the sources, trains, generates and round-trips a checkpoin
   assert.ok(r.generated.slice(8).trim().length > 0, "generated only spaces");
   assert.equal(r.fromBytes, r.generated);
   assert.equal(r.fromFile, r.generated);
+  assert.equal(r.files.textFile, true);
+  if (Deno.env.get("RNN_DATA_DIR")) {
+    assert.equal(r.files.jaychou?.[0], 63282);
+    assert.equal(r.files.zipSame, true);
+  }
   assert.ok(r.threads.available && r.threads.split, "2 threads did not split work");
   assert.deepEqual(r.threads.perplexities, r.perplexities);
   assert.equal(r.threads.generated, r.generated);

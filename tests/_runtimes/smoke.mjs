@@ -52,7 +52,23 @@ if (threads.available) {
   }
 }
 
+// The file helpers: a text file by path, and (where RNN_DATA_DIR is set) a corpus by name, found
+// through the environment, and its zip.
+const textPath = join(temp, "text.txt");
+const { writeFile } = await import("node:fs/promises");
+await writeFile(textPath, text);
+const files = { textFile: (await lib.loadText(textPath)) === text };
+if (process.env.RNN_DATA_DIR) {
+  const byName = await lib.loadText("jaychou");
+  const zipped = await lib.loadText(join(process.env.RNN_DATA_DIR, "jaychou_lyrics.txt.zip"));
+  Object.assign(files, {
+    jaychou: [byName.length, byName.slice(0, 12)],
+    zipSame: zipped === byName,
+  });
+}
+
 console.log(JSON.stringify({
+  files,
   perplexities: one.perplexities,
   generated: one.generated,
   checkpointBytes: bytes.length,
