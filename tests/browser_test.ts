@@ -23,8 +23,11 @@ const TEXT = "分开就分开 不分开的是我对你的想念 窗外的麻雀�
 
 /** Starts `playground` on a free port; returns its address and a way to stop it. */
 async function serve(...flags: string[]) {
+  const noData = flags.includes("--no-data");
   const child = new Deno.Command(Deno.execPath(), {
-    args: cliArgs("playground", "--port", "0", ...flags),
+    args: cliArgs("playground", "--port", "0", ...flags.filter((f) => f !== "--no-data")),
+    // --no-data: a server that finds no corpus in RNN_DATA_DIR.
+    ...(noData ? { env: { RNN_DATA_DIR: "" } } : {}),
     stdout: "piped",
     stderr: "inherit",
     stdin: "null",
@@ -217,12 +220,12 @@ Deno.test({
 });
 
 Deno.test({
-  name: "served without COOP/COEP the page trains on one thread and says why",
+  name: "served without COOP/COEP (or the corpora) the page trains on one thread and says why",
   ignore,
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const server = await serve("--isolation", "off");
+    const server = await serve("--isolation", "off", "--no-data");
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ["--headless", "--no-sandbox"],
@@ -231,6 +234,8 @@ Deno.test({
       const { page, errors } = await open(browser, server.url);
       assert.equal(await page.evaluate("crossOriginIsolated"), false);
       assert.match(await page.textContent("#notes") ?? "", /not cross-origin isolated/);
+      // The default corpus loads from ./data or the cache, or the page says it is missing.
+      await waitFor(page, "s.corpus !== undefined || s.notes.some((n) => /no jaychou/.test(n))");
       const s = await trainSmall(page, "wasm", 2);
       assert.equal(s.backend, "wasm (1 thread)");
       assert.ok(s.notes.some((n) => /one thread/.test(n)), JSON.stringify(s.notes));

@@ -117,7 +117,7 @@ $("text").addEventListener("drop", async (e) => {
   const file = (e as DragEvent).dataTransfer?.files[0];
   if (file) $<HTMLTextAreaElement>("text").value = await fileText(file);
 });
-function useCorpus() {
+function useCorpus(initial = false) {
   clearError();
   const name = value("corpus");
   send({
@@ -130,9 +130,10 @@ function useCorpus() {
       normalize: value("normalize") as "none" | "letters",
       maxTokens: number("max-tokens"),
     },
+    initial,
   });
 }
-$("use-corpus").addEventListener("click", useCorpus);
+$("use-corpus").addEventListener("click", () => useCorpus());
 
 // Training.
 function settings(): TrainSettings {
@@ -286,6 +287,10 @@ worker.onmessage = async (event: MessageEvent<Reply>) => {
       $("corpus-info").textContent =
         `${reply.name}: ${reply.tokens} tokens, vocabulary ${reply.vocab}`;
       break;
+    case "note":
+      notes.push(reply.message);
+      showNotes(notes);
+      break;
     case "backend":
       state.backend = reply.label;
       $("backend-info").textContent = `training on ${reply.label}`;
@@ -361,4 +366,4 @@ worker.onmessage = async (event: MessageEvent<Reply>) => {
 };
 worker.onerror = (e) => showError(`the worker failed: ${e.message}`);
 
-useCorpus();
+useCorpus(true);

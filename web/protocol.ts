@@ -51,6 +51,8 @@ export type Request =
     type: "corpus";
     source: CorpusSource;
     settings: Pick<TrainSettings, "tokens" | "normalize" | "maxTokens">;
+    /** The page's first load: a named corpus the server lacks is a note, not an error. */
+    initial?: boolean;
   }
   | { type: "train"; settings: TrainSettings; backend: BackendChoice; threads: number }
   | { type: "stop" }
@@ -78,4 +80,5 @@ export type Reply =
   | { type: "generated"; text: string }
   | { type: "file"; bytes: Uint8Array; name: string }
   | { type: "loaded"; model: ModelSummary; name: string }
+  | { type: "note"; message: string }
   | { type: "error"; message: string };

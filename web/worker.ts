@@ -41,6 +41,18 @@ self.onmessage = async (event: MessageEvent<Request>) => {
   try {
     if (request.type === "corpus") {
       const { source, settings } = request;
+      if (request.initial && source.kind === "named") {
+        // A server without the corpora still serves a page that trains on pasted text.
+        const have = JSON.parse(await fetchText("./data/corpora.json")) as Record<string, boolean>;
+        if (!have[source.name]) {
+          post({
+            type: "note",
+            message: `This server has no ${source.name} corpus (put it in ./data or in the ` +
+              "folder RNN_DATA_DIR names, and restart the playground); paste your own text.",
+          });
+          return;
+        }
+      }
       const raw = source.kind === "named"
         ? await fetchText(`./data/${source.name}.txt`)
         : source.text;

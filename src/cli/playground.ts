@@ -57,6 +57,16 @@ export async function servePlayground(request: Request, isolated: boolean): Prom
     const response = await fetch(file[0]);
     return new Response(await response.arrayBuffer(), { headers });
   }
+  if (path === "/data/corpora.json") {
+    // Which corpora this server has (on disk or downloadable), so that the page asks only for
+    // those: a missing one is a note on the page, not a failed request.
+    const names = ["jaychou", "timemachine"] as const;
+    const found = await Promise.all(names.map((n) => loadText(n).then(() => true, () => false)));
+    headers.set("content-type", "application/json");
+    return new Response(JSON.stringify(Object.fromEntries(names.map((n, i) => [n, found[i]]))), {
+      headers,
+    });
+  }
   const corpus = path.match(/^\/data\/(jaychou|timemachine)\.txt$/)?.[1];
   if (corpus) {
     try {
