@@ -93,6 +93,7 @@ export {
   RnnModel,
 } from "./src/model/model.ts";
 export { paramShapes } from "./src/model/params.ts";
+export { quantize } from "./src/model/quantize.ts";
 export type { LayerWorkspace, Workspace } from "./src/model/workspace.ts";
 export {
   GRU,

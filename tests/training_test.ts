@@ -12,6 +12,7 @@ import { loadText } from "../src/io/corpus_files.ts";
 import { backward } from "../src/model/backward.ts";
 import { carryState, forwardLoss, resetState, writeTokens } from "../src/model/forward.ts";
 import { createModel, type RnnModel } from "../src/model/model.ts";
+import { quantize } from "../src/model/quantize.ts";
 import { Rng } from "../src/rng.ts";
 import { batches, randomBatches } from "../src/text/batches.ts";
 import { buildCorpus, type Corpus } from "../src/text/corpus.ts";
@@ -404,5 +405,14 @@ Deno.test("Adam learns the text; validation perplexity is reported every epoch",
     (e: unknown) =>
       e instanceof UsageError &&
       /the saved state holds Adam's moments; set optimizer to adam/.test(e.message),
+  );
+});
+
+Deno.test("train() refuses an 8-bit model, which is for generation", async () => {
+  const corpus = textCorpus("分开 不分开 ".repeat(30));
+  const small = await quantize(createModel({ vocabSize: corpus.vocab.size, hidden: 8 }));
+  await assert.rejects(
+    train(corpus, { model: small, epochs: 1, batchSize: 2, numSteps: 4 }),
+    (e) => e instanceof UsageError && /an 8-bit model is for generation/.test(e.message),
   );
 });

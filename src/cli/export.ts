@@ -4,24 +4,31 @@
  *
  * @module
  */
-import { CheckpointError } from "../errors.ts";
+import { CheckpointError, UsageError } from "../errors.ts";
 import { writeFileAtomic } from "../io/atomic_write.ts";
 import { loadCheckpoint, saveCheckpoint } from "../io/checkpoint.ts";
 import { exportPyTorch, importPyTorch } from "../io/pytorch.ts";
 import type { RnnModel } from "../model/model.ts";
 import { choiceFlag, type CommandFlags, parseFlags, pathFlag } from "./args.ts";
+import { exportInt8 } from "./export_int8.ts";
 import { checkOutputFile } from "./output.ts";
 
 const FORMAT = { type: "string", value: "pytorch", help: "the file format [pytorch]" } as const;
 
 /** The flags of `export`. */
 export const EXPORT_FLAGS: CommandFlags = {
-  settings: [],
+  settings: ["corpus"],
   own: {
     model: { type: "string", value: "FILE", help: "the checkpoint to export (required)" },
-    out: { type: "string", value: "FILE", help: "the state dict to write (required)" },
-    format: FORMAT,
+    out: { type: "string", value: "FILE", help: "the file to write (required)" },
+    format: {
+      type: "string",
+      value: "pytorch|int8",
+      help: "pytorch: the state dict; int8: an 8-bit checkpoint for generation, its accuracy " +
+        "printed [pytorch]",
+    },
   },
+  defaults: { corpus: "the checkpoint's training corpus (int8: for the perplexity)" },
 };
 
 /** The flags of `import`. */
@@ -76,11 +83,17 @@ function describe(model: RnnModel): string {
  * ```
  */
 export async function runExport(args: string[]): Promise<number> {
-  const { own } = parseFlags(args, EXPORT_FLAGS);
-  choiceFlag("format", own.format, ["pytorch"]);
+  const { settings, own } = parseFlags(args, EXPORT_FLAGS);
+  const format = choiceFlag("format", own.format, ["pytorch", "int8"]);
   const modelPath = pathFlag("model", own.model, "FILE (a checkpoint)");
   const out = pathFlag("out", own.out, "FILE (the safetensors file to write)");
+  if (format !== "int8" && settings.corpus !== undefined) {
+    throw new UsageError("--corpus is for --format int8 (the perplexity it compares)");
+  }
   await checkOutputFile(out, "--out");
+  if (format === "int8") {
+    return await exportInt8(modelPath, out, settings.corpus as string | undefined);
+  }
   const { model, vocab, text } = await loadCheckpoint(modelPath);
   await writeFileAtomic(out, await exportPyTorch(model, vocab, { text }));
   console.log(`wrote ${out}: PyTorch state dict of ${describe(model)}`);

@@ -89,7 +89,7 @@ Deno.test("export and import report usage mistakes with code 2, bad files with c
     const [refused, noModel, format, noIn, bad, unknown, notCheckpoint, absent] = results;
     assertUsageError(refused, /book's GRU cannot be exported.*reset gate/);
     assertUsageError(noModel, /--model FILE \(a checkpoint\) is required/);
-    assertUsageError(format, /--format must be one of pytorch, got "onnx"/);
+    assertUsageError(format, /--format must be one of pytorch, int8, got "onnx"/);
     assertUsageError(noIn, /--in FILE \(a PyTorch state dict\) is required/);
     assertDataError(bad, /garbage\.safetensors: /, garbage);
     assertUsageError(unknown, /'--model'/);
@@ -128,6 +128,89 @@ Deno.test("import --activation: the flag, else the file's config, else tanh with
       await cli("import", "--in", pt, "--out", out, "--activation", "sigmoid"),
       /--activation must be one of tanh, relu, got "sigmoid"/,
     );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("export --format int8 writes the 8-bit checkpoint and prints its size and accuracy; train refuses it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const corpus = `${dir}/text.txt`;
+    await Deno.writeTextFile(corpus, "abcdef fedcba ".repeat(40));
+    const float = `${dir}/f.safetensors`, small = `${dir}/f8.safetensors`;
+    const t = await cli(
+      "train",
+      "--corpus",
+      corpus,
+      "--hidden",
+      "16",
+      "--epochs",
+      "3",
+      "--batch-size",
+      "4",
+      "--num-steps",
+      "8",
+      "--prefixes",
+      "ab,fe",
+      "--save",
+      float,
+    );
+    assert.equal(t.code, 0, t.stderr);
+    const e = await cli("export", "--format", "int8", "--model", float, "--out", small);
+    assert.equal(e.code, 0, e.stderr);
+    const lines = e.stdout.trim().split("\n");
+    assert.match(
+      lines[0],
+      /^wrote .*f8\.safetensors: 8-bit checkpoint, [\d.]+ kB \(the float weights: [\d.]+ kB, \d\.\dx\)$/,
+    );
+    assert.match(
+      lines[1],
+      /^greedy after "ab": the same (100 characters|for the first \d+ of 100 characters)$/,
+    );
+    assert.match(lines[2], /^greedy after "fe": /);
+    assert.match(
+      lines[3],
+      /^perplexity on .*text\.txt \(\d+ predictions\): float \d+\.\d{4}, 8-bit \d+\.\d{4} \([+-]\d+\.\d\d%\)$/,
+    );
+    const [a, b] = await Promise.all([loadCheckpoint(float), loadCheckpoint(small)]);
+    assert.equal(b.model.quantized, "int8");
+    assert.deepEqual(b.train, a.train);
+    assert.equal(b.state, undefined);
+    // Generation and evaluation read it as they read any checkpoint.
+    const g = await cli("generate", "--model", small, "--prefix", "ab", "--length", "5");
+    assert.equal(g.code, 0, g.stderr);
+    const ev = await cli("eval", "--model", small, "--corpus", corpus);
+    assert.equal(ev.code, 0, ev.stderr);
+    // Training from it is refused in one line, before any epoch.
+    for (const flag of ["--init-from", "--resume"]) {
+      assertDataError(
+        await cli("train", "--corpus", corpus, flag, small, "--epochs", "5"),
+        /f8\.safetensors is an 8-bit checkpoint, for generation; train from the float file$/,
+      );
+    }
+    // Already 8-bit; --corpus is for int8 only.
+    assertDataError(
+      await cli(
+        "export",
+        "--format",
+        "int8",
+        "--model",
+        small,
+        "--out",
+        `${dir}/again.safetensors`,
+      ),
+      /f8\.safetensors is already an 8-bit checkpoint$/,
+    );
+    assertUsageError(
+      await cli("export", "--model", float, "--out", `${dir}/pt.safetensors`, "--corpus", corpus),
+      /--corpus is for --format int8/,
+    );
+    assert.deepEqual((await Array.fromAsync(Deno.readDir(dir), (x) => x.name)).sort(), [
+      "f.safetensors",
+      "f8.safetensors",
+      "text.txt",
+    ]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -12,7 +12,7 @@ import {
   settingNames,
   type TextConfig,
 } from "../config/settings.ts";
-import { UsageError } from "../errors.ts";
+import { CheckpointError, UsageError } from "../errors.ts";
 import { type Checkpoint, loadCheckpoint, saveCheckpoint } from "../io/checkpoint.ts";
 import { loadText } from "../io/corpus_files.ts";
 import { namedCorpus } from "./corpus.ts";
@@ -106,6 +106,12 @@ export async function runTrain(args: string[]): Promise<number> {
   try {
     const from = resumeFrom ?? initFrom;
     const ckpt = from !== undefined ? await loadCheckpoint(from, { backend }) : undefined;
+    if (ckpt?.model.quantized) {
+      throw new CheckpointError(
+        `${from} is an 8-bit checkpoint, for generation; train from the float file`,
+        from,
+      );
+    }
     if (resumeFrom !== undefined && !ckpt!.state) {
       throw new UsageError(
         `${resumeFrom} records no training progress; start a new run from it with --init-from`,

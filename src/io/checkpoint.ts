@@ -31,6 +31,7 @@ import {
 import { CheckpointError, UsageError } from "../errors.ts";
 import { createModel, type RnnModel } from "../model/model.ts";
 import { joinNamed, namedTensors, splitNamed } from "../model/params.ts";
+import { dequantizeInt8, int8Axes, int8Matrices, type Int8Matrix } from "../model/quantize.ts";
 import { Vocab } from "../text/vocab.ts";
 import type { EpochPosition, TrainState } from "../train/state.ts";
 import { writeFileAtomic, type WriteOptions } from "./atomic_write.ts";
@@ -104,10 +105,18 @@ export async function encodeCheckpoint(checkpoint: Checkpoint): Promise<Uint8Arr
       );
     }
   }
+  if (model.quantized && state) {
+    throw new UsageError(
+      "an 8-bit model is for generation: its checkpoint keeps no training state; leave state out",
+    );
+  }
+  const int8 = model.quantized ? await int8Matrices(model) : new Map<string, Int8Matrix>();
   const tensors: Tensor[] = [];
   const add = (prefix: string, values: Record<string, Float32Array>) => {
     for (const t of namedTensors(model.config)) {
-      tensors.push({ name: prefix + t.name, shape: [...t.shape], data: values[t.name] });
+      const m = prefix === "" ? int8.get(t.name) : undefined;
+      tensors.push({ name: prefix + t.name, shape: [...t.shape], data: m?.q ?? values[t.name] });
+      if (m) tensors.push({ name: `${t.name}.scale`, shape: [m.scale.length], data: m.scale });
     }
   };
   add("", splitNamed(model.config, all));
@@ -129,6 +138,14 @@ export async function encodeCheckpoint(checkpoint: Checkpoint): Promise<Uint8Arr
       model: JSON.stringify(model.config),
       text: JSON.stringify(resolveTextConfig(text)),
       vocab: JSON.stringify(vocab.toJSON()),
+      ...(model.quantized
+        ? {
+          quantized: JSON.stringify({
+            weights: model.quantized,
+            axes: Object.fromEntries([...int8].map(([name, m]) => [name, m.axis])),
+          }),
+        }
+        : {}),
       ...(train ? { train: JSON.stringify(train) } : {}),
       ...(state
         ? {
@@ -297,6 +314,62 @@ function readState(
 }
 
 /**
+ * An 8-bit checkpoint's matrices (metadata `quantized`), checked, each replaced in `byName` by its
+ * float32 values; `undefined` for a float checkpoint, in which no tensor may be 8-bit.
+ */
+function readInt8(
+  meta: Record<string, string>,
+  byName: Map<string, Tensor>,
+  config: ModelConfig,
+): Map<string, Int8Matrix> | undefined {
+  const q = entry(meta, "quantized", false) as { weights?: unknown; axes?: unknown } | undefined;
+  if (q === undefined) {
+    const int8 = [...byName.values()].find((t) => t.data instanceof Int8Array);
+    if (int8) {
+      throw new CheckpointError(
+        `tensor "${int8.name}" is 8-bit, but the checkpoint's metadata has no "quantized" entry`,
+      );
+    }
+    return undefined;
+  }
+  const axes = int8Axes(config);
+  if (
+    typeof q !== "object" || q === null || q.weights !== "int8" ||
+    JSON.stringify(q.axes) !== JSON.stringify(Object.fromEntries(axes))
+  ) {
+    throw new CheckpointError(
+      `the checkpoint's "quantized" entry ${meta.quantized} is not understood (this version ` +
+        `writes {"weights":"int8","axes":${JSON.stringify(Object.fromEntries(axes))}})`,
+    );
+  }
+  const shapes = new Map(namedTensors(config).map((t) => [t.name, t.shape]));
+  const matrices = new Map<string, Int8Matrix>();
+  for (const [name, axis] of axes) {
+    const [rows, cols] = shapes.get(name)!;
+    const t = byName.get(name), sc = byName.get(`${name}.scale`);
+    const units = axis === "rows" ? rows : cols;
+    if (!(t?.data instanceof Int8Array) || JSON.stringify(t.shape) !== `[${rows},${cols}]`) {
+      throw new CheckpointError(`tensor "${name}" must be I8 of shape [${rows},${cols}]`);
+    }
+    if (
+      !(sc?.data instanceof Float32Array) || JSON.stringify(sc.shape) !== `[${units}]` ||
+      !sc.data.every((x) => Number.isFinite(x) && x >= 0)
+    ) {
+      throw new CheckpointError(
+        `tensor "${name}.scale" must hold ${units} finite float32 scales >= 0`,
+      );
+    }
+    if (t.data.includes(-128)) {
+      throw new CheckpointError(`tensor "${name}" holds -128; 8-bit weights lie in [-127, 127]`);
+    }
+    const m: Int8Matrix = { q: t.data, scale: sc.data, axis };
+    matrices.set(name, m);
+    byName.set(name, { name, shape: [rows, cols], data: dequantizeInt8(m, rows, cols) });
+  }
+  return matrices;
+}
+
+/**
  * Reads a checkpoint from bytes, checking its header, metadata, settings, shapes and sizes.
  *
  * @param bytes The file's bytes.
@@ -364,7 +437,16 @@ export function decodeCheckpoint(
         `${model.inputSize}) does not fit its vocabulary of ${vocab.size} tokens`,
     );
   }
-  const byName = new Map(file.tensors.map((t) => [t.name, t]));
+  const tensorsByName = new Map(file.tensors.map((t) => [t.name, t]));
+  const int8 = readInt8(meta, tensorsByName, model);
+  // Every tensor left is float32: the 8-bit matrices now hold their values.
+  const byName = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const [name, t] of tensorsByName) {
+    if (!(t.data instanceof Float32Array)) {
+      throw new CheckpointError(`tensor "${name}" must be F32, not 8-bit`);
+    }
+    byName.set(name, { shape: t.shape, data: t.data });
+  }
   const expected = namedTensors(model);
   for (const t of expected) {
     const tensor = byName.get(t.name);
@@ -379,6 +461,11 @@ export function decodeCheckpoint(
     }
   }
   const state = readState(meta, byName, model);
+  if (int8 && state) {
+    throw new CheckpointError(
+      "an 8-bit checkpoint cannot hold a training state, and this one does",
+    );
+  }
   const known = new Set(
     expected.flatMap((t) =>
       state?.optimizer ? [t.name, `adam.m.${t.name}`, `adam.v.${t.name}`] : [t.name]
@@ -387,6 +474,7 @@ export function decodeCheckpoint(
   const at = state?.position;
   at?.hidden?.forEach((_, l) => known.add(`state.hidden.l${l}`));
   at?.cells?.forEach((_, l) => known.add(`state.cells.l${l}`));
+  for (const name of int8?.keys() ?? []) known.add(`${name}.scale`);
   const extra = file.tensors.filter((t) => !known.has(t.name));
   if (extra.length > 0) {
     throw new CheckpointError(
@@ -394,13 +482,17 @@ export function decodeCheckpoint(
     );
   }
   // saveCheckpoint never writes one: such a file was damaged or made elsewhere.
-  for (const t of file.tensors) {
+  for (const [name, t] of byName) {
     const at = t.data.findIndex((x) => !Number.isFinite(x));
     if (at >= 0) {
-      throw new CheckpointError(`tensor "${t.name}" holds ${t.data[at]} at index ${at}`);
+      throw new CheckpointError(`tensor "${name}" holds ${t.data[at]} at index ${at}`);
     }
   }
-  const loaded = createModel(model, { backend: options.backend, initScale: 0 });
+  const loaded = createModel(model, {
+    backend: options.backend,
+    initScale: 0,
+    ...(int8 ? { quantized: "int8" as const } : {}),
+  });
   loaded.setWeights(Object.fromEntries(expected.map((t) => [t.name, byName.get(t.name)!.data])));
   return {
     model: loaded,

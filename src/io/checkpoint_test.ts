@@ -9,6 +9,7 @@ import {
 import { CheckpointError, DataError, UsageError } from "../errors.ts";
 import { createModel, type RnnModel } from "../model/model.ts";
 import { paramShapes } from "../model/params.ts";
+import { quantize } from "../model/quantize.ts";
 import { Rng } from "../rng.ts";
 import { Vocab } from "../text/vocab.ts";
 import type { TrainState } from "../train/state.ts";
@@ -158,7 +159,10 @@ Deno.test("a checkpoint round-trips the training record and the resume state, Ad
     ) {
       const want = await asWeights(values);
       const got = Object.fromEntries(
-        names.map((n) => [n, file.tensors.find((t) => t.name === `adam.${prefix}.${n}`)!.data]),
+        names.map((n) => [
+          n,
+          file.tensors.find((t) => t.name === `adam.${prefix}.${n}`)!.data as Float32Array,
+        ]),
       );
       sameBits(got, want, `adam.${prefix}`);
       for (const n of names) {
@@ -455,4 +459,101 @@ Deno.test("encodeCheckpoint() refuses a vocabulary or optimizer state that does 
     name: "UsageError",
     message: `the optimizer state holds 3 values in v, the model ${m.numParams} parameters`,
   });
+});
+
+Deno.test("an 8-bit checkpoint: I8 matrices with scales, a quarter of the size, read back exactly", async () => {
+  for (const cell of ["rnn", "gru", "lstm"] as const) {
+    const float = createModel({ vocabSize: 40, hidden: 24, cell, layers: 2 }, { seed: 4 });
+    const v = new Vocab(Array.from({ length: 40 }, (_, i) => String.fromCodePoint(0x4e00 + i)));
+    const small = await quantize(float);
+    const bytes = await encodeCheckpoint({ model: small, vocab: v, text });
+    const floatBytes = await encodeCheckpoint({ model: float, vocab: v, text });
+    assert.ok(bytes.length < 0.4 * floatBytes.length, `${bytes.length} of ${floatBytes.length}`);
+    const file = decodeSafetensors(bytes);
+    const quantized = JSON.parse(file.metadata.quantized);
+    assert.equal(quantized.weights, "int8");
+    for (const t of file.tensors) {
+      const matrix = t.shape.length === 2 && !t.name.endsWith(".scale");
+      assert.equal(t.data instanceof Int8Array, matrix, t.name);
+      if (matrix) assert.ok(file.tensors.some((s) => s.name === `${t.name}.scale`), t.name);
+    }
+    const back = decodeCheckpoint(bytes);
+    assert.equal(back.model.quantized, "int8");
+    sameBits(await back.model.getWeights(), await small.getWeights(), cell);
+    // Written again, the same bytes: the file's integers and scales, not quantised afresh.
+    assert.deepEqual(await encodeCheckpoint({ model: back.model, vocab: v, text }), bytes);
+    // The float checkpoint stays float.
+    assert.equal(decodeCheckpoint(floatBytes).model.quantized, undefined);
+  }
+});
+
+Deno.test("8-bit checkpoints that are inconsistent are refused, saying what is wrong", async () => {
+  const small = await quantize(model());
+  const good = decodeSafetensors(await encodeCheckpoint({ model: small, vocab, text }));
+  const edit = (f: (file: typeof good) => void) => {
+    const copy = structuredClone(good);
+    f(copy);
+    return () => decodeCheckpoint(encodeSafetensors(copy));
+  };
+  const cases: [string, () => unknown, RegExp][] = [
+    [
+      "a missing scale",
+      edit((f) => {
+        f.tensors = f.tensors.filter((t) => t.name !== "W_hq.scale");
+      }),
+      /tensor "W_hq.scale" must hold 4 finite float32 scales >= 0/,
+    ],
+    [
+      "a negative scale",
+      edit((f) => {
+        (f.tensors.find((t) => t.name === "W_hh.scale")!.data as Float32Array)[0] = -1;
+      }),
+      /tensor "W_hh.scale" must hold 5 finite/,
+    ],
+    [
+      "-128",
+      edit((f) => {
+        (f.tensors.find((t) => t.name === "W_xh")!.data as Int8Array)[3] = -128;
+      }),
+      /tensor "W_xh" holds -128/,
+    ],
+    [
+      "an 8-bit matrix stored as float",
+      edit((f) => {
+        const t = f.tensors.find((t) => t.name === "W_hh")!;
+        t.data = Float32Array.from(t.data);
+      }),
+      /tensor "W_hh" must be I8 of shape \[5,5\]/,
+    ],
+    [
+      "an 8-bit bias",
+      edit((f) => {
+        const t = f.tensors.find((t) => t.name === "b_q")!;
+        t.data = Int8Array.from(t.data);
+      }),
+      /tensor "b_q" must be F32, not 8-bit/,
+    ],
+    [
+      "another scheme",
+      edit((f) => {
+        f.metadata.quantized = '{"weights":"int4"}';
+      }),
+      /"quantized" entry \{"weights":"int4"\} is not understood/,
+    ],
+    [
+      "8-bit tensors without the metadata",
+      edit((f) => {
+        delete f.metadata.quantized;
+      }),
+      /tensor "W_xh" is 8-bit, but the checkpoint's metadata has no "quantized" entry/,
+    ],
+  ];
+  for (const [what, run, message] of cases) {
+    assert.throws(run, (e) => e instanceof CheckpointError && message.test(e.message), what);
+  }
+  const state: TrainState = { epoch: 1, rngState: [1, 2, 3, 4] };
+  await assert.rejects(
+    encodeCheckpoint({ model: small, vocab, text, state }),
+    /an 8-bit model is for generation: its checkpoint keeps no training state/,
+  );
 });

@@ -191,6 +191,12 @@ export function importPyTorch(
   const file = decodeModelFile(bytes);
   const meta = file.metadata;
   const byName = new Map(file.tensors.map((t) => [t.name, t]));
+  const int8 = file.tensors.find((t) => !(t.data instanceof Float32Array));
+  if (int8) {
+    throw new CheckpointError(
+      `tensor "${int8.name}" is 8-bit; a state dict to import holds float32 tensors`,
+    );
+  }
   const shapeOf = (name: string) => {
     const t = byName.get(name);
     if (!t) throw new CheckpointError(`the state dict has no tensor "${name}"`);

@@ -20,14 +20,17 @@
  */
 import { CheckpointError } from "../errors.ts";
 
-/** A named float32 tensor: `data` holds the product of `shape` elements, row-major. */
+/**
+ * A named tensor of float32 (`F32`) or signed 8-bit (`I8`, an 8-bit checkpoint's weights)
+ * elements: `data` holds the product of `shape` elements, row-major.
+ */
 export interface Tensor {
   /** The tensor's name, unique in its file (for example `"W_xh"`). */
   name: string;
   /** Dimension sizes, outermost first; `[]` is a scalar (one element). */
   shape: number[];
-  /** The elements, row-major. */
-  data: Float32Array;
+  /** The elements, row-major: an `Int8Array` is written as `I8`. */
+  data: Float32Array | Int8Array;
 }
 
 /** The contents of a safetensors file: its tensors and its string metadata. */
@@ -38,10 +41,11 @@ export interface SafetensorsFile {
   metadata: Record<string, string>;
 }
 
-/** The only dtype this module reads and writes. */
-const DTYPE = "F32";
+/** The dtypes this module reads and writes, with their bytes per element. */
+const DTYPES = { F32: 4, I8: 1 } as const;
+type Dtype = keyof typeof DTYPES;
 /** Bytes per F32 element. */
-const F32_BYTES = 4;
+const F32_BYTES = DTYPES.F32;
 /** The header key reserved for metadata. */
 const METADATA_KEY = "__metadata__";
 
@@ -49,7 +53,7 @@ const METADATA_KEY = "__metadata__";
 const LITTLE_ENDIAN: boolean = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
- * Encodes tensors and metadata as a safetensors file: dtype `"F32"`, little-endian, tensors in the
+ * Encodes tensors and metadata as a safetensors file: dtype `"F32"` (or `"I8"` for an `Int8Array`), little-endian, tensors in the
  * given order, header padded with spaces so the data section starts at a multiple of 8 bytes.
  * Element bits are copied as they are, so NaN payloads, infinities and `-0` survive.
  *
@@ -101,9 +105,10 @@ export function encodeSafetensors(file: SafetensorsFile): Uint8Array {
     }
     if (names.has(name)) throw new TypeError(`safetensors: ${label}: the name is used twice`);
     names.add(name);
-    if (!(data instanceof Float32Array)) {
-      throw new TypeError(`safetensors: ${label}: data must be a Float32Array`);
+    if (!(data instanceof Float32Array) && !(data instanceof Int8Array)) {
+      throw new TypeError(`safetensors: ${label}: data must be a Float32Array or an Int8Array`);
     }
+    const dtype: Dtype = data instanceof Int8Array ? "I8" : "F32";
     if (!isShape(shape)) {
       throw new TypeError(
         `safetensors: ${label}: shape must be an array of non-negative integers, got ${
@@ -119,11 +124,11 @@ export function encodeSafetensors(file: SafetensorsFile): Uint8Array {
         } needs ${count}`,
       );
     }
-    const end = offset + count * F32_BYTES;
+    const end = offset + count * DTYPES[dtype];
     // Keys in the order the reference writer uses; names are built by hand so that
     // integer-like names keep their place (object keys would sort them first).
     entries.push(
-      `${JSON.stringify(name)}:{"dtype":"${DTYPE}","shape":${JSON.stringify(shape)},` +
+      `${JSON.stringify(name)}:{"dtype":"${dtype}","shape":${JSON.stringify(shape)},` +
         `"data_offsets":[${offset},${end}]}`,
     );
     offset = end;
@@ -140,22 +145,23 @@ export function encodeSafetensors(file: SafetensorsFile): Uint8Array {
   for (const { data } of file.tensors) {
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     out.set(bytes, at);
-    if (!LITTLE_ENDIAN) swapBytes32(out, at, bytes.length);
+    if (!LITTLE_ENDIAN && data instanceof Float32Array) swapBytes32(out, at, bytes.length);
     at += bytes.length;
   }
   return out;
 }
 
 /**
- * Decodes and validates a safetensors file of F32 tensors. Every tensor's data is copied into a
- * fresh Float32Array (read little-endian, bits preserved), so the result does not alias `bytes`.
+ * Decodes and validates a safetensors file of F32 (and I8) tensors. Every tensor's data is copied
+ * into a fresh Float32Array (read little-endian, bits preserved) or Int8Array, so the result does
+ * not alias `bytes`.
  *
  * @param bytes The whole file.
  * @returns The tensors in data-offset order (empty tensors sharing an offset by name) and the
  * metadata (`{}` when absent).
  * @throws {SyntaxError} When the file is malformed; the message says what is wrong: the file is
  * shorter than the header length field, the header length runs past the end, the header is not a
- * UTF-8 JSON object, a tensor entry lacks `dtype`, `shape` or `data_offsets`, a dtype is not F32,
+ * UTF-8 JSON object, a tensor entry lacks `dtype`, `shape` or `data_offsets`, a dtype is not F32 or I8,
  * a shape is not non-negative integers, offsets do not match the shape's byte size, run past the
  * data section, overlap, or leave gaps or trailing bytes, or a metadata value is not a string.
  *
@@ -191,7 +197,7 @@ export function decodeSafetensors(bytes: Uint8Array): SafetensorsFile {
   const dataLength = bytes.length - dataStart;
 
   let metadata: Record<string, string> = {};
-  const entries: { name: string; shape: number[]; begin: number; end: number }[] = [];
+  const entries: { name: string; dtype: Dtype; shape: number[]; begin: number; end: number }[] = [];
   for (const [name, entry] of Object.entries(header)) {
     if (name === METADATA_KEY) {
       metadata = parseMetadata(entry);
@@ -228,7 +234,14 @@ export function decodeSafetensors(bytes: Uint8Array): SafetensorsFile {
     );
   }
 
-  const tensors = entries.map(({ name, shape, begin, end }): Tensor => {
+  const tensors = entries.map(({ name, dtype, shape, begin, end }): Tensor => {
+    if (dtype === "I8") {
+      return {
+        name,
+        shape,
+        data: new Int8Array(bytes.slice(dataStart + begin, dataStart + end).buffer),
+      };
+    }
     const data = new Float32Array((end - begin) / F32_BYTES);
     const target = new Uint8Array(data.buffer);
     target.set(bytes.subarray(dataStart + begin, dataStart + end));
@@ -292,7 +305,7 @@ function parseEntry(
   name: string,
   entry: unknown,
   dataLength: number,
-): { shape: number[]; begin: number; end: number } {
+): { dtype: Dtype; shape: number[]; begin: number; end: number } {
   const label = `tensor ${JSON.stringify(name)}`;
   if (!isRecord(entry)) {
     throw new SyntaxError(`safetensors: ${label}: entry must be an object, got ${describe(entry)}`);
@@ -303,11 +316,11 @@ function parseEntry(
     }
   }
   const { dtype, shape, data_offsets: offsets } = entry;
-  if (dtype !== DTYPE) {
+  if (dtype !== "F32" && dtype !== "I8") {
     throw new SyntaxError(
       `safetensors: ${label}: dtype ${
         JSON.stringify(dtype)
-      } is not supported (supported dtypes: ${DTYPE})`,
+      } is not supported (supported dtypes: F32, I8)`,
     );
   }
   if (!isShape(shape)) {
@@ -328,11 +341,11 @@ function parseEntry(
     );
   }
   const [begin, end] = offsets as [number, number];
-  const size = elementCount(shape) * F32_BYTES;
+  const size = elementCount(shape) * DTYPES[dtype];
   if (end - begin !== size) {
     throw new SyntaxError(
       `safetensors: ${label}: data_offsets [${begin}, ${end}] span ${end - begin} bytes, ` +
-        `but shape ${JSON.stringify(shape)} of ${DTYPE} needs ${size}`,
+        `but shape ${JSON.stringify(shape)} of ${dtype} needs ${size}`,
     );
   }
   if (end > dataLength) {
@@ -341,7 +354,7 @@ function parseEntry(
         `the data section has ${dataLength} bytes`,
     );
   }
-  return { shape: [...shape], begin, end };
+  return { dtype, shape: [...shape], begin, end };
 }
 
 /** Whether `value` is an array of non-negative safe integers. */

@@ -25,7 +25,8 @@ function f32(shape: number[], begin: number, end: number): object {
 }
 
 /** The bit patterns of a Float32Array, for bit-exact comparison (NaN payloads, -0). */
-function bits(data: Float32Array): number[] {
+function bits(data: Float32Array | Int8Array): number[] {
+  if (data instanceof Int8Array) return Array.from(data);
   return Array.from(new Uint32Array(data.buffer, data.byteOffset, data.length));
 }
 
@@ -288,9 +289,14 @@ const malformed: [string, Uint8Array, RegExp][] = [
     /tensor "a": entry is missing "data_offsets"/,
   ],
   [
-    "a dtype other than F32",
+    "a dtype other than F32 and I8",
     build({ a: { dtype: "F16", shape: [2], data_offsets: [0, 4] } }, 4),
-    /tensor "a": dtype "F16" is not supported \(supported dtypes: F32\)/,
+    /tensor "a": dtype "F16" is not supported \(supported dtypes: F32, I8\)/,
+  ],
+  [
+    "I8 offsets sized as F32",
+    build({ a: { dtype: "I8", shape: [2], data_offsets: [0, 8] } }, 8),
+    /tensor "a": data_offsets \[0, 8\] span 8 bytes, but shape \[2\] of I8 needs 2/,
   ],
   [
     "a negative dimension",
@@ -383,3 +389,25 @@ for (const [what, bytes, message] of malformed) {
     });
   });
 }
+
+Deno.test("I8 tensors round-trip beside F32 ones, byte for byte, with I8 in the header", () => {
+  const q = Int8Array.from([-127, -1, 0, 1, 127, 5, -5]);
+  const file = {
+    tensors: [
+      { name: "W", shape: [7], data: q },
+      { name: "W.scale", shape: [1], data: new Float32Array([0.25]) },
+      { name: "odd", shape: [3], data: Int8Array.from([1, 2, 3]) },
+    ],
+    metadata: {},
+  };
+  const bytes = encodeSafetensors(file);
+  const header = new TextDecoder().decode(
+    bytes.subarray(8, 8 + Number(new DataView(bytes.buffer).getBigUint64(0, true))),
+  );
+  assert.match(header, /"W":\{"dtype":"I8","shape":\[7\],"data_offsets":\[0,7\]\}/);
+  assert.match(header, /"W.scale":\{"dtype":"F32","shape":\[1\],"data_offsets":\[7,11\]\}/);
+  const back = decodeSafetensors(bytes);
+  assert.ok(back.tensors[0].data instanceof Int8Array);
+  assert.deepEqual(back.tensors.map(plain), file.tensors.map(plain));
+  assert.deepEqual(encodeSafetensors(back), bytes);
+});

@@ -34,6 +34,8 @@ export interface CreateModelOptions {
    * parameter at zero, whatever `init` (for weights about to be loaded).
    */
   initScale?: number;
+  /** `"int8"` for a model with 8-bit weights (see `quantize`): for generation only. */
+  quantized?: "int8";
 }
 
 /** The parameters of one recurrent layer, every gate side by side (see `GATES`). */
@@ -88,6 +90,11 @@ export class RnnModel {
   readonly output: OutputParams | undefined;
   /** Views of the output layer's gradients (absent in a bare stack). */
   readonly outputGrads: OutputParams | undefined;
+  /**
+   * `"int8"` when the weights are 8-bit values (`quantize`, or an 8-bit checkpoint): the model is
+   * for generation, and `train` refuses it.
+   */
+  readonly quantized: "int8" | undefined;
   #version = 0;
   #prepared: { weights: PreparedWeights; version: number } | undefined;
   /** Workspaces not in use, for the next pass of their batch size. */
@@ -99,10 +106,12 @@ export class RnnModel {
    *
    * @param config The full config.
    * @param backend The kernels.
+   * @param quantized `"int8"` for 8-bit weights.
    */
-  constructor(config: ModelConfig, backend: Backend) {
+  constructor(config: ModelConfig, backend: Backend, quantized?: "int8") {
     this.config = Object.freeze({ ...config });
     this.backend = backend;
+    this.quantized = quantized;
     const table = blocks(config);
     this.numParams = table.reduce((n, b) => n + b.size, 0);
     this.params = backend.alloc(this.numParams);
@@ -328,7 +337,12 @@ export function createModel(
   if (!(Number.isFinite(scale) && scale >= 0)) {
     throw new UsageError(`{initScale} must be a finite number >= 0, got ${scale}`);
   }
-  const model = new RnnModel(full, options.backend ?? defaultBackend());
+  if (options.quantized !== undefined && options.quantized !== "int8") {
+    throw new UsageError(
+      `{quantized} must be "int8" or absent, got ${JSON.stringify(options.quantized)}`,
+    );
+  }
+  const model = new RnnModel(full, options.backend ?? defaultBackend(), options.quantized);
   if (scale === 0) return model;
   // Drawn in storage order, so a seed gives the same model everywhere.
   const rng = new Rng(options.seed ?? 0);

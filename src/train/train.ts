@@ -161,6 +161,9 @@ export async function train(corpus: Corpus, options: TrainOptions = {}): Promise
         `${batchSize}x${numSteps}; lower {batchSize} or {numSteps}`,
     );
   }
+  if (options.model?.quantized) {
+    throw new UsageError("an 8-bit model is for generation; train from the float model");
+  }
   const model = options.model ?? createModel(
     {
       vocabSize: corpus.vocab.size,
