@@ -21,6 +21,7 @@ export {
   scratchBytes,
   useScratch,
 } from "./matmul";
+export { matmulInt8, matmulInt8Naive, packInt8, packInt8Naive } from "./int8";
 export { biasBackward, biasBackwardNaive, biasForward, biasForwardNaive } from "./bias";
 export {
   dropoutBackward,

@@ -12,6 +12,7 @@
 // beat 5×8, 3×12 and 4×12 (the last spills).
 
 import { madd4 } from "./fma";
+import { int8Size } from "./int8";
 
 /** Rows of the register tile. */
 const MR: i32 = 4;
@@ -32,7 +33,7 @@ const PACK_A_BYTES: usize = MC * KC * 4;
 const PACK_B_BYTES: usize = KC * NC * 4;
 const EDGE_BYTES: usize = MR * NR * 4;
 // Packed A block: ceil(MC/4) panels, each [KC][4] f32.
-let PACK_A: usize = 0;
+export let PACK_A: usize = 0;
 // Packed B block: ceil(NC/8) panels, each [KC][8] f32. The RNN, GRU and LSTM kernels also keep
 // whole packed weight matrices here (see packB), which is why it is exported with its size.
 export let PACK_B: usize = 0;
@@ -719,9 +720,12 @@ export function matmulStrided(
   gemm(c, ldc, a, lda, b, ldb, m, k, n, transA != 0, transB != 0);
 }
 
-/** Floats a weight b[k,n] takes once packed by packWeights. */
+/**
+ * Floats a weight b[k,n] takes once packed by packWeights, or by packInt8 (int8.ts), whichever
+ * is more: one allocation holds either.
+ */
 export function packedSize(k: i32, n: i32): i32 {
-  return packedBSize(k, n);
+  return max(packedBSize(k, n), int8Size(k, n));
 }
 
 /** Packs a weight b[k,n] for matmulPacked. dst: packedSize(k, n) f32; b: B [k,n] f32. */
@@ -737,9 +741,9 @@ export function matmulPacked(c: usize, a: usize, b: usize, m: i32, k: i32, n: i3
   gemmPacked(c, n, a, k, b, m, k, n);
 }
 
-/** Scalar twin of packedSize: the naive layout is the matrix itself. */
+/** Scalar twin of packedSize: the naive layout is the matrix itself (or packInt8's). */
 export function packedSizeNaive(k: i32, n: i32): i32 {
-  return k * n;
+  return max(k * n, int8Size(k, n));
 }
 
 /** Scalar twin of packWeights: a plain copy. dst: [k,n] f32; b: B [k,n] f32. */

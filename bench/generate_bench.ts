@@ -8,6 +8,10 @@
  *   serves) and `generate` on the float64 reference backend.
  * - `greedy, batches`: `generate` (batch 1) as the baseline, `generateBatch` with 8 and 64
  *   prefixes (characters of all rows counted).
+ * - `greedy, batch 1, 8 bits`: the same model quantised (`quantize`: its output product in 8 bits)
+ *   against the float model; and, when the run ends, the two interleaved in one loop (the median
+ *   of per-round ratios, measured before the benches), so that a phase of the machine falls on
+ *   both alike.
  *
  * When the run ends a table of characters per second (best and median iteration) is printed on
  * stderr, so `deno bench --json` output stays valid JSON.
@@ -18,6 +22,7 @@ import { createReferenceBackend } from "../src/backend/reference.ts";
 import { generate, generateBatch, generateStream } from "../src/generate/generate.ts";
 import type { ModelConfig } from "../src/config/settings.ts";
 import { createModel } from "../src/model/model.ts";
+import { quantize } from "../src/model/quantize.ts";
 import { Vocab } from "../src/text/vocab.ts";
 
 const V = 1027, H = 256, LENGTH = 200;
@@ -30,6 +35,7 @@ const reference = createModel(config, {
   initScale: 0.1,
   backend: createReferenceBackend(),
 });
+const small = await quantize(model);
 const PREFIX = vocab.tokens[0] + vocab.tokens[1];
 const prefixes = (n: number) => Array.from({ length: n }, (_, i) => vocab.tokens[i % V] + PREFIX);
 
@@ -134,6 +140,36 @@ for (const B of [8, 64]) {
   });
 }
 
+bench("greedy, batch 1, 8 bits", `float32 generate, ${LENGTH} chars`, LENGTH, 50, async () => {
+  await generate(model, vocab, PREFIX, { length: LENGTH });
+}, true);
+bench("greedy, batch 1, 8 bits", `8-bit generate, ${LENGTH} chars`, LENGTH, 50, async () => {
+  await generate(small, vocab, PREFIX, { length: LENGTH });
+});
+
+/** Float against 8-bit, interleaved: characters per second of each, and the median ratio. */
+async function interleaved(rounds: number): Promise<string> {
+  const time = async (m: typeof model) => {
+    const t0 = performance.now();
+    await generate(m, vocab, PREFIX, { length: LENGTH });
+    return performance.now() - t0;
+  };
+  for (let i = 0; i < 5; i++) await time(model), await time(small);
+  const ratios: number[] = [], f: number[] = [], q: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const a = await time(model), b = await time(small);
+    f.push(a), q.push(b), ratios.push(a / b);
+  }
+  const median = (x: number[]) => x.toSorted((u, v) => u - v)[x.length >> 1];
+  const rate = (ms: number) => (LENGTH / ms * 1000).toFixed(0);
+  return `8-bit against float32, batch-1 greedy, interleaved over ${rounds} rounds: ` +
+    `${median(ratios).toFixed(2)}x (median ratio; float32 ${rate(median(f))}, 8-bit ` +
+    `${rate(median(q))} characters/s)`;
+}
+
+// Measured before the benches (an unload listener cannot wait), printed with the table.
+const interleavedResult = await interleaved(30);
+
 globalThis.addEventListener("load", async () => {
   // A check, not a measurement: the TS loop and the WASM model choose the same characters.
   const a = tsGenerate(PREFIX, 50), b = await generate(model, vocab, PREFIX, { length: 50 });
@@ -155,4 +191,5 @@ globalThis.addEventListener("unload", () => {
   }
   // stderr, so `deno bench --json` output on stdout stays valid JSON.
   if (rows.length > 0) console.error(`\ncharacters per second (single thread)\n${rows.join("\n")}`);
+  console.error(interleavedResult);
 });

@@ -247,6 +247,51 @@ function generationProduct(what: string, k: number, n: number): BenchGroup {
   };
 }
 
+/**
+ * Generation's output product in 8 bits: the float weight packed by packWeights (the baseline)
+ * against the same weight packed by packInt8 and multiplied by matmulInt8.
+ */
+function int8Product(what: string, k: number, n: number): BenchGroup {
+  const flop = 2 * k * n, tiny = k * n <= H * H;
+  const inputs = () => ({ a: put(be, randomArray(k)), b: put(be, randomArray(k * n, 0.1)) });
+  const withPacking = (pack: "packWeights" | "packInt8") => () => {
+    const { a, b } = inputs(), c = be.alloc(n), packed = be.allocPacked(k, n);
+    be[pack](packed, b, k, n);
+    const mm = pack === "packWeights" ? be.matmulPacked : be.matmulInt8;
+    return { run: () => mm(c, a, packed, 1, k, n) };
+  };
+  return {
+    group: `batch-1 generation in 8 bits, h · ${what} (1x${k}x${n})`,
+    cases: [
+      {
+        side: "wasm",
+        name: "matmulPacked (float32)",
+        flop,
+        n: 3000,
+        baseline: true,
+        tiny,
+        setup: withPacking("packWeights"),
+      },
+      { side: "wasm", name: "matmulInt8", flop, n: 3000, tiny, setup: withPacking("packInt8") },
+    ],
+  };
+}
+
+/** Packing a weight in 8 bits: the reference against WASM. */
+function packingInt8(what: string, k: number, n: number): BenchGroup {
+  const inputs = (x: Backend) => {
+    const b = put(x, randomArray(k * n, 0.1)), packed = x.allocPacked(k, n);
+    return { run: () => x.packInt8(packed, b, k, n) };
+  };
+  return {
+    group: `packInt8 ${k}x${n}: ${what}`,
+    cases: [
+      { side: "reference", name: "packInt8", n: 20, baseline: true, setup: () => inputs(ref) },
+      { side: "wasm", name: "packInt8", n: 500, setup: () => inputs(be) },
+    ],
+  };
+}
+
 /** Packing a weight: the reference's layout (a copy) against the WASM panels. */
 function packing(what: string, k: number, n: number): BenchGroup {
   const inputs = (x: Backend) => {
@@ -933,6 +978,8 @@ export const BENCHES = {
   ],
   packWeights: [packing("W_hq, once per generation", H, V)],
   matmulPacked: [generationProduct("W_hh", H, H), generationProduct("W_hq", H, V)],
+  packInt8: [packingInt8("W_hq, once per 8-bit model", H, V)],
+  matmulInt8: [int8Product("W_hh", H, H), int8Product("W_hq", H, V)],
   biasForward: [
     elementwise(
       `biasForward ${TB}x${V}: logits += b_q`,

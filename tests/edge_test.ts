@@ -8,6 +8,7 @@ import { encodeSafetensors } from "../src/io/safetensors.ts";
 import { encodeCheckpoint } from "../src/io/checkpoint.ts";
 import { generate, type GenerateOptions } from "../src/generate/generate.ts";
 import { createModel } from "../src/model/model.ts";
+import { quantize } from "../src/model/quantize.ts";
 import { Vocab } from "../src/text/vocab.ts";
 
 const MAIN = new URL("../examples/edge/main.ts", import.meta.url).pathname;
@@ -284,6 +285,21 @@ Deno.test("the example's main serves a model file with net, env and that file's 
     const r = await post(base, JSON.stringify({ prefix: "分开", length: 20 }));
     assert.equal(r.status, 200, r.text);
     assert.equal(r.text, await generate(model, vocab, "分开", { length: 20 }));
+  } finally {
+    await served.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the example's main serves an 8-bit checkpoint unchanged, with the 8-bit model's text", async () => {
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/model8.safetensors`, small = await quantize(model);
+  await Deno.writeFile(file, await encodeCheckpoint({ model: small, vocab, text }));
+  const served = await serveMain(file);
+  try {
+    const r = await post(served.base, JSON.stringify({ prefix: "分开", length: 20 }));
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.text, await generate(small, vocab, "分开", { length: 20 }));
   } finally {
     await served.stop();
     await Deno.remove(dir, { recursive: true });

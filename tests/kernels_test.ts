@@ -33,6 +33,7 @@ import {
   wasmBackendOver,
 } from "../src/backend/wasm.ts";
 import { webGpuAvailable, webGpuBackendOn } from "../src/backend/webgpu.ts";
+import { quantizeInt8 } from "../src/model/quantize.ts";
 
 const ref = createReferenceBackend();
 
@@ -230,6 +231,47 @@ function matmulParity(form: Form): ParityTest {
       for (const [m, k, n] of BIG_SHAPES) await checkMatmul(be, form, m, k, n, m + k + n);
     }));
 }
+
+/** A weight `b[k,n]` packed in 8 bits by `be`. */
+function packedInt8(be: Backend, b: ArrayLike<number>, k: number, n: number): PackedBuf {
+  const buf = be.allocPacked(k, n);
+  be.packInt8(buf, load(be, b), k, n);
+  return buf;
+}
+
+/**
+ * packInt8 and matmulInt8 against the reference's (the same integers and scales, float32 steps):
+ * the WebAssembly kernels to float32's last bits of the final sum, WebGPU (whose division may be
+ * off by an ulp or two, moving an integer by one) to one step of a row times one of a column.
+ */
+async function checkInt8(be: Backend, m: number, k: number, n: number, s: number) {
+  const rnd = random(s);
+  const a = fill(m * k, rnd), b = fill(k * n, rnd), c = fill(m * n, rnd);
+  const cr = load(ref, c);
+  ref.matmulInt8(cr, load(ref, a), packedInt8(ref, b, k, n), m, k, n);
+  const cw = load(be, c);
+  be.matmulInt8(cw, load(be, a), packedInt8(be, b, k, n), m, k, n);
+  const what = `matmulInt8 ${m}x${k}x${n}`;
+  if (onGpu) assertClose(await be.read(cw), await ref.read(cr), 4 / 127, 1e-3, what);
+  else assertClose(await be.read(cw), await ref.read(cr), 1e-6, 1e-6, what);
+}
+
+const int8Parity = parity(
+  "the reference on random shapes, sizes of 1 and not multiples of 16 included",
+  (t) =>
+    eachSubject(t, async (make) => {
+      await fc.assert(
+        fc.asyncProperty(small(9), small(70), small(80), seed, async (m, k, n, s) => {
+          await checkInt8(make(), m, k, n, s);
+        }),
+        runs(40),
+      );
+      const be = make();
+      for (const [m, k, n] of [[1, 1, 1], [1, 256, 1027], [3, 300, 5], [2, 16, 4], [1, 17, 7]]) {
+        await checkInt8(be, m, k, n, m * k + n);
+      }
+    }),
+);
 
 /** A weight `b[k,n]` packed by `be`. */
 function packed(be: Backend, b: ArrayLike<number>, k: number, n: number): PackedBuf {
@@ -1041,6 +1083,8 @@ export const PARITY = {
   matmulTN: matmulParity("matmulTN"),
   packWeights: "matmulPacked",
   matmulPacked: packedParity,
+  packInt8: "matmulInt8",
+  matmulInt8: int8Parity,
   biasForward: biasParity,
   biasBackward: "biasForward",
   tanhForward: activationParity("tanh"),
@@ -1089,6 +1133,81 @@ for (const name of KERNEL_NAMES) {
 
 // ---------------------------------------------------------------------------------------------
 // Properties that span kernels.
+
+Deno.test("matmulInt8() gives the same bits on the SIMD, relaxed-SIMD and scalar kernels (integer sums)", async () => {
+  const builds = [
+    createWasmBackend({ relaxedSimd: false }),
+    ...(hasRelaxedSimd() ? [createWasmBackend({ relaxedSimd: true })] : []),
+    createNaiveWasmBackend(),
+  ];
+  await fc.assert(
+    fc.asyncProperty(small(5), small(300), small(70), seed, async (m, k, n, s) => {
+      const rnd = random(s);
+      const a = fill(m * k, rnd), b = fill(k * n, rnd), c = fill(m * n, rnd);
+      const out = await Promise.all(builds.map(async (be) => {
+        const cw = load(be, c);
+        be.matmulInt8(cw, load(be, a), packedInt8(be, b, k, n), m, k, n);
+        return Array.from(await be.read(cw));
+      }));
+      for (const o of out.slice(1)) assert.deepEqual(o, out[0]);
+    }),
+    runs(30),
+  );
+});
+
+Deno.test("matmulInt8() stays within the 8-bit rounding of the float product", async () => {
+  const be = createWasmBackend();
+  await fc.assert(
+    fc.asyncProperty(small(4), small(200), small(40), seed, async (m, k, n, s) => {
+      const rnd = random(s);
+      const a = fill(m * k, rnd), b = fill(k * n, rnd);
+      const exact = load(be, new Array(m * n).fill(0)), int8 = load(be, new Array(m * n).fill(0));
+      be.matmulNN(exact, load(be, a), load(be, b), m, k, n);
+      be.matmulInt8(int8, load(be, a), packedInt8(be, b, k, n), m, k, n);
+      const [e, q] = [await be.read(exact), await be.read(int8)];
+      for (let r = 0; r < m; r++) {
+        // The row in 7 bits (steps of max / 63), the column in 8 (max / 127).
+        const sa = Math.max(...a.slice(r * k, (r + 1) * k).map(Math.abs)) / 63;
+        for (let j = 0; j < n; j++) {
+          const sb = Math.max(...Array.from({ length: k }, (_, p) => Math.abs(b[p * n + j]))) / 127;
+          // Each term errs by at most half a step of each factor (times the other's magnitude).
+          let bound = 1e-5;
+          for (let p = 0; p < k; p++) {
+            bound += (sa / 2) * Math.abs(b[p * n + j]) + (sb / 2) * Math.abs(a[r * k + p]) +
+              sa * sb / 4;
+          }
+          const at = r * n + j;
+          assert.ok(Math.abs(q[at] - e[at]) <= bound, `${at}: ${q[at]} vs ${e[at]} (${bound})`);
+        }
+      }
+    }),
+    runs(30),
+  );
+});
+
+Deno.test("packInt8() of an 8-bit model's weights gives back its checkpoint's integers and scales", async () => {
+  // Read back through matmulInt8 with one-hot rows: row p of the identity quantises to 63 at p
+  // (scale 1/63), so c[p,j] = f32(63 · q[p,j]) · (f32(1/63) · s_j), exactly.
+  for (const be of [createWasmBackend(), createNaiveWasmBackend(), ref]) {
+    await fc.assert(
+      fc.asyncProperty(small(40), small(30), seed, async (k, n, s) => {
+        const rnd = random(s);
+        const m = quantizeInt8(Float32Array.from(fill(k * n, rnd)), k, n, "columns");
+        // The weights an 8-bit checkpoint loads: q · s.
+        const values = Array.from(m.q, (q, i) => Math.fround(q * m.scale[i % n]));
+        const eye = Array.from({ length: k * k }, (_, i) => (i % (k + 1) === 0 ? 1 : 0));
+        const c = load(be, new Array(k * n).fill(0));
+        be.matmulInt8(c, load(be, eye), packedInt8(be, values, k, n), k, k, n);
+        const got = await be.read(c);
+        const inv = Math.fround(1 / 63);
+        const want = Array.from(m.q, (q, i) => 63 * q * Math.fround(inv * m.scale[i % n]));
+        // The reference keeps float64 sums; the WebAssembly kernels round them to float32.
+        assert.deepEqual(Array.from(got), be === ref ? want : want.map(Math.fround));
+      }),
+      runs(60),
+    );
+  }
+});
 
 Deno.test("matmulPacked() gives each row the same bits whatever the number of rows", async (t) => {
   // Generation relies on it: a prefix continued alone or in a batch of 8 gets the same text.

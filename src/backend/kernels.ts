@@ -140,6 +140,19 @@ export const KERNELS = {
       optional: false,
     }, ...size("m", "k", "n")],
   },
+  packInt8: {
+    args: [
+      packed("dst", "out", (s) => [s.k, s.n]),
+      f("b", "in", (s) => s.k * s.n),
+      ...size("k", "n"),
+    ],
+  },
+  matmulInt8: {
+    args: [f("c", "inout", (s) => s.m * s.n), f("a", "in", (s) => s.m * s.k), {
+      ...packed("b", "in", (s) => [s.k, s.n]),
+      optional: false,
+    }, ...size("m", "k", "n")],
+  },
   biasForward: {
     args: [f("y", "inout", (s) => s.m * s.n), f("bias", "in", (s) => s.n), ...size("m", "n")],
   },

@@ -89,8 +89,10 @@ export function createReferenceBackend(): Backend {
     alloc: (n) => make("float", new Float64Array(count(n, "n"))),
     allocIndices: (n) => make("index", new Int32Array(count(n, "n"))),
     allocScalars: (n) => make("scalar", new Float64Array(count(n, "n"))),
-    // The reference layout of a packed weight is the weight itself.
-    allocPacked: (k, n) => make("packed", new Float64Array(count(k, "k") * count(n, "n")), k, n),
+    // The reference layout of a packed weight is the weight itself (packWeights), or packInt8's
+    // integers in its place followed by the n scales.
+    allocPacked: (k, n) =>
+      make("packed", new Float64Array(count(k, "k") * count(n, "n") + n), k, n),
     view(buf, offset, length) {
       const b = own(buf, "float");
       count(offset, "offset");
@@ -185,6 +187,27 @@ export function createReferenceBackend(): Backend {
     },
     packWeights: (dst, b, k, n) => f(dst).set(f(b).subarray(0, k * n)),
     matmulPacked: matmulNN,
+    packInt8(dst, b, k, n) {
+      const D = f(dst), B = f(b);
+      for (let j = 0; j < n; j++) {
+        const column = Array.from({ length: k }, (_, i) => B[i * n + j]);
+        const { q, scale } = quantizeInt8(column);
+        D[k * n + j] = scale;
+        q.forEach((v, i) => D[i * n + j] = v);
+      }
+    },
+    matmulInt8(c, a, b, m, k, n) {
+      const C = f(c), A = f(a), Q = f(b);
+      for (let i = 0; i < m; i++) {
+        const { q, scale } = quantizeInt8(A.subarray(i * k, (i + 1) * k), 63);
+        if (scale === 0) continue;
+        for (let j = 0; j < n; j++) {
+          let sum = 0;
+          for (let p = 0; p < k; p++) sum += q[p] * Q[p * n + j];
+          C[i * n + j] += Math.fround(sum) * Math.fround(scale * Q[k * n + j]);
+        }
+      }
+    },
 
     biasForward(y, bias, m, n) {
       const Y = f(y), b = f(bias);
@@ -533,4 +556,28 @@ function adamStep(step: number): void {
   if (!Number.isInteger(step) || step < 1 || step > 0x7fffffff) {
     throw new RangeError(`Expected step to be an integer in [1, 2^31), got ${step}`);
   }
+}
+
+/** Rounds to the nearest integer, ties to even (WebAssembly's `nearest`, WGSL's `round`). */
+function roundEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 ? 2 * Math.round(x / 2) : r;
+}
+
+/**
+ * The 8-bit (or, with `limit` 63, 7-bit) form of a row or column, in float32 steps as the kernels
+ * take them: the scale `max / limit` and the integers `round(x / scale)`, ties to even
+ * (see `Backend.packInt8` and `Backend.matmulInt8`).
+ */
+function quantizeInt8(values: ArrayLike<number>, limit = 127): { q: number[]; scale: number } {
+  const x = Array.from(values, Math.fround);
+  const max = x.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  const scale = Math.fround(max / limit);
+  if (scale === 0) return { q: x.map(() => 0), scale };
+  // NaN (a row of a diverged model) is 0.
+  const q = x.map((v) => {
+    const r = roundEven(Math.fround(v / scale));
+    return Number.isNaN(r) ? 0 : Math.min(limit, Math.max(-limit, r));
+  });
+  return { q, scale };
 }

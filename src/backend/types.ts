@@ -105,7 +105,10 @@ export interface Backend {
   allocIndices(n: number): IndexBuf;
   /** A new zeroed scalar buffer of `n` slots. */
   allocScalars(n: number): ScalarBuf;
-  /** Room for a weight `b[k,n]` packed by {@linkcode Backend.packWeights}. */
+  /**
+   * Room for a weight `b[k,n]` packed by {@linkcode Backend.packWeights} or
+   * {@linkcode Backend.packInt8}.
+   */
   allocPacked(k: number, n: number): PackedBuf;
   /** A view of `length` elements of `buf` starting at element `offset` (shares storage). */
   view(buf: FloatBuf, offset: number, length: number): FloatBuf;
@@ -161,6 +164,22 @@ export interface Backend {
    * numbers as {@linkcode Backend.matmulNN} with `m >= 4`, whatever `m`.
    */
   matmulPacked(c: FloatBuf, a: FloatBuf, b: PackedBuf, m: number, k: number, n: number): void;
+  /**
+   * Packs a weight `b[k,n]` into `dst` (from {@linkcode Backend.allocPacked}) in 8 bits for
+   * {@linkcode Backend.matmulInt8}: per column `j` a scale `s_j = max|b[:,j]| / 127` (float32)
+   * and integers `q = round(b / s_j)` in [-127, 127], ties to even. An 8-bit model's
+   * weights are such `q · s_j` already, and pack to exactly those integers and scales.
+   */
+  packInt8(dst: PackedBuf, b: FloatBuf, k: number, n: number): void;
+  /**
+   * `c[m,n] += a[m,k] · b[k,n]` in 8 bits, `b` packed by {@linkcode Backend.packInt8} (a weight
+   * packed by {@linkcode Backend.packWeights} gives meaningless numbers): each row of `a` is
+   * quantised to 7 bits, `x = round(a / s_r)` in [-63, 63] with its scale `s_r = max / 63`
+   * (seven, so that relaxed SIMD's 8-bit dot product is exact on every engine), the integer
+   * products summed exactly in 32 bits, and `c[r,j] += f32(sum) · (s_r · s_j)` in float32: the
+   * same bits on every WebAssembly build and their scalar twins.
+   */
+  matmulInt8(c: FloatBuf, a: FloatBuf, b: PackedBuf, m: number, k: number, n: number): void;
 
   /** `y[i,:] += bias` for each of the `m` rows of `y[m,n]`. */
   biasForward(y: FloatBuf, bias: FloatBuf, m: number, n: number): void;

@@ -259,6 +259,7 @@ export function wasmBackendOver(
 
   const mmNN = bind("matmulNN"), mmNT = bind("matmulNT"), mmTN = bind("matmulTN");
   const packedSize = bind("packedSize"), packW = bind("packWeights"), mmP = bind("matmulPacked");
+  const pack8 = bind("packInt8"), mm8 = bind("matmulInt8");
   const biasF = bind("biasForward"), biasB = bind("biasBackward");
   const dropF = bind("dropoutForward"), dropB = bind("dropoutBackward");
   const tanhF = bind("tanhForward"), tanhB = bind("tanhBackward");
@@ -379,6 +380,16 @@ export function wasmBackendOver(
       sizes3(m, k, n);
       if (b === undefined) throw new TypeError("matmulPacked: b is missing");
       mmP(fp(c, m * n), fp(a, m * k), pp(b, k, n), m, k, n);
+    },
+    packInt8(dst, b, k, n) {
+      sizes2(k, n);
+      if (dst === undefined) throw new TypeError("packInt8: dst is missing");
+      pack8(pp(dst, k, n), fp(b, k * n), k, n);
+    },
+    matmulInt8(c, a, b, m, k, n) {
+      sizes3(m, k, n);
+      if (b === undefined) throw new TypeError("matmulInt8: b is missing");
+      mm8(fp(c, m * n), fp(a, m * k), pp(b, k, n), m, k, n);
     },
 
     biasForward(y, bias, m, n) {

@@ -244,7 +244,8 @@ export function webGpuBackendOn(
     alloc: (n) => make("float", n),
     allocIndices: (n) => make("index", n),
     allocScalars: (n) => make("scalar", n),
-    allocPacked: (k, n) => make("packed", count(k, "k") * count(n, "n"), k, n),
+    // Room for the weight (packWeights copies it) or its integers and n scales (packInt8).
+    allocPacked: (k, n) => make("packed", count(k, "k") * count(n, "n") + n, k, n),
     view(buf, offset, length) {
       count(offset, "offset");
       count(length, "length");
@@ -370,6 +371,16 @@ export function webGpuBackendOn(
     },
     matmulPacked(c, a, b, m, k, n) {
       product("matmulNN", fb(c), 0, n, fb(a), 0, k, fb(b), 0, n, m, k, n);
+    },
+    packInt8(dst, b, k, n) {
+      const d = fb(dst), s = fb(b);
+      each("int8Pack", [d.root, s.root], [d.offset, s.offset, k, n], n);
+    },
+    matmulInt8(c, a, b, m, k, n) {
+      if (m === 0 || n === 0) return;
+      const C = fb(c), A = fb(a), B = fb(b), Q = room("int8Rows", m * k + m);
+      each("int8Rows", [Q, A.root], [A.offset, k, m], m);
+      each("int8Product", [C.root, Q, B.root], [C.offset, B.offset, m, k, n], m * n);
     },
 
     biasForward(y, bias, m, n) {

@@ -208,6 +208,41 @@ export const SHADERS = {
   }`,
     ["I"],
   ),
+  // 8 bits (Backend.packInt8): one invocation per column; doff, boff, k, n. The integers go
+  // where the weight's elements were, the n scales after them.
+  int8Pack: elementwise(
+    ["D", "B"],
+    `  let k = u(2u); let n = u(3u);
+  var mx = 0.0;
+  for (var p = 0u; p < k; p++) { mx = max(mx, abs(B[u(1u) + p * n + i])); }
+  let s = mx / 127.0;
+  D[u(0u) + k * n + i] = s;
+  for (var p = 0u; p < k; p++) {
+    D[u(0u) + p * n + i] = select(0.0, clamp(round(B[u(1u) + p * n + i] / s), -127.0, 127.0), s > 0.0);
+  }`,
+  ),
+  // Each row of a in 7 bits, one invocation per row: aoff, k, m. Q holds the rows' integers
+  // [m,k], then their m scales.
+  int8Rows: elementwise(
+    ["Q", "A"],
+    `  let k = u(1u); let m = u(2u);
+  var mx = 0.0;
+  for (var p = 0u; p < k; p++) { mx = max(mx, abs(A[u(0u) + i * k + p])); }
+  let s = mx / 63.0;
+  Q[m * k + i] = s;
+  for (var p = 0u; p < k; p++) {
+    Q[i * k + p] = select(0.0, clamp(round(A[u(0u) + i * k + p] / s), -63.0, 63.0), s > 0.0);
+  }`,
+  ),
+  // c += the 8-bit product, summed in integers: one invocation per element; coff, boff, m, k, n.
+  int8Product: elementwise(
+    ["C", "Q", "B"],
+    `  let m = u(2u); let k = u(3u); let n = u(4u);
+  let r = i / n; let j = i % n;
+  var sum = 0i;
+  for (var p = 0u; p < k; p++) { sum += i32(Q[r * k + p]) * i32(B[u(1u) + p * n + j]); }
+  C[u(0u) + i] += f32(sum) * (Q[m * k + r] * B[u(1u) + k * n + j]);`,
+  ),
   // One invocation per row: ooff, xoff, m, n.
   argmaxRows: elementwise(
     ["O", "X"],

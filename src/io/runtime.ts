@@ -1,7 +1,7 @@
 /**
  * What the file helpers need from the runtime, in one place and the same on Deno, Node and Bun:
- * `node:` built-ins for files, the environment through `process.env` (on Deno only when its
- * permission is granted, so that reading a variable never prompts), and an error's kind as Node's
+ * `node:` built-ins for files, the environment through `process.env` (`Deno.env` on Deno, only
+ * when its permission is granted, so that reading a variable never prompts), and an error's kind as Node's
  * `code` (`ENOENT`, `EACCES`, ...), which Deno's `node:fs` gives too; Deno's sandbox refusals
  * come back as `NotCapable`.
  *
@@ -14,20 +14,27 @@
 /** `node:fs/promises`, loaded on first use. */
 export const nodeFs = (): Promise<typeof import("node:fs/promises")> => import("node:fs/promises");
 
-/** `process`, the global of Node and Bun (and of Deno 2), where there is one. */
-const proc = (globalThis as {
-  process?: { env?: Record<string, string | undefined>; platform?: string };
-}).process;
-
 /** The parts of Deno this module looks for, when it runs there. */
 interface DenoLike {
   permissions?: { querySync?(d: { name: "env"; variable: string }): { state: string } };
   errors?: Record<string, new (...args: never[]) => Error>;
+  env?: { get(name: string): string | undefined };
+  build?: { os: string };
 }
 const deno = (globalThis as { Deno?: DenoLike }).Deno;
 
+/**
+ * `process`, the global of Node and Bun. Not read on Deno, where touching it loads Deno's Node
+ * layer (it cost the import of the library 15 ms).
+ */
+const proc = deno ? undefined : (globalThis as {
+  process?: { env?: Record<string, string | undefined>; platform?: string };
+}).process;
+
 /** Whether paths use `\` too. */
-export const isWindows: boolean = proc?.platform === "win32";
+export const isWindows: boolean = deno?.build
+  ? deno.build.os === "windows"
+  : proc?.platform === "win32";
 
 /**
  * An environment variable, or `undefined` when unset, empty, or (on Deno) not permitted.
@@ -42,7 +49,7 @@ export function readEnv(name: string): string | undefined {
         return undefined;
       }
     }
-    return proc?.env?.[name] || undefined;
+    return (deno?.env ? deno.env.get(name) : proc?.env?.[name]) || undefined;
   } catch {
     return undefined;
   }

@@ -256,7 +256,9 @@ export function forwardLogits(
   const hs = be.view(ws.layers[ws.layers.length - 1].states, ws.batchSize * H, n * H);
   const logits = be.view(ws.logits!, 0, n * V);
   be.fill(logits, 0);
-  if (prepared) be.matmulPacked(logits, hs, prepared.W_hq!, n, H, V);
+  // An 8-bit model computes its logits in 8 bits, in generation and evaluation alike.
+  if (model.quantized) be.matmulInt8(logits, hs, (prepared ?? model.prepared()).W_hq!, n, H, V);
+  else if (prepared) be.matmulPacked(logits, hs, prepared.W_hq!, n, H, V);
   else be.matmulNN(logits, hs, out.W_hq, n, H, V);
   be.biasForward(logits, out.b_q, n, V);
   return logits;

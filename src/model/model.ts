@@ -62,7 +62,7 @@ export interface OutputParams {
 export interface PreparedWeights {
   /** Per layer, `W_h` packed; `undefined` for the book's GRU, whose kernel packs two blocks itself. */
   readonly W_h: readonly (PackedBuf | undefined)[];
-  /** `W_hq` packed (absent in a bare stack). */
+  /** `W_hq` packed (absent in a bare stack); by `packInt8` for an 8-bit model. */
   readonly W_hq: PackedBuf | undefined;
 }
 
@@ -234,7 +234,9 @@ export class RnnModel {
         const dst = entry!.weights.W_h[l];
         if (dst) be.packWeights(dst, p.W_h, H, G);
       });
-      if (this.output) be.packWeights(entry.weights.W_hq!, this.output.W_hq, H, V);
+      // An 8-bit model's output product runs in 8 bits (matmulInt8), the rest in float32.
+      if (this.output && this.quantized) be.packInt8(entry.weights.W_hq!, this.output.W_hq, H, V);
+      else if (this.output) be.packWeights(entry.weights.W_hq!, this.output.W_hq, H, V);
       entry.version = this.#version;
     }
     return entry.weights;

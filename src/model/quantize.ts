@@ -1,7 +1,9 @@
 /**
  * 8-bit weights for generation: symmetric int8 with one float32 scale per output unit. A weight
- * `w` becomes `q = round(w / s)` in [-127, 127] with `s = max|w| / 127` over its unit, and reads
- * back as `q · s` (in float32). The output unit of a product `x · W` ([K, N]) is a column of `W`;
+ * `w` becomes `q = round(w / s)` (ties to even) in [-127, 127] with the scale `s = max / 127`,
+ * `max` the largest magnitude of its unit, and reads back as `q · s` (in float32):
+ * the float32 steps of the kernels' `packInt8`, so that packing an 8-bit model's weights gives
+ * back exactly these integers and scales. The output unit of a product `x · W` ([K, N]) is a column of `W`;
  * of the first layer's input weights, gathered by token (the one-hot product), a row. Biases stay
  * float32.
  *
@@ -69,11 +71,11 @@ export function quantizeInt8(
   for (let u = 0; u < units; u++) {
     let max = 0;
     for (let i = 0; i < along; i++) max = Math.max(max, Math.abs(w[at(u, i)]));
-    const s = Math.fround(max / 127);
-    scale[u] = s;
-    if (s === 0) continue;
+    scale[u] = Math.fround(max / 127);
+    // A unit of zeros, or so small that its scale underflows: its integers stay 0.
+    if (scale[u] === 0) continue;
     for (let i = 0; i < along; i++) {
-      q[at(u, i)] = Math.max(-127, Math.min(127, Math.round(w[at(u, i)] / s)));
+      q[at(u, i)] = toInt8(roundEven(Math.fround(w[at(u, i)] / scale[u])));
     }
   }
   return { q, scale, axis };
@@ -88,10 +90,13 @@ export function quantizeInt8(
  * @returns The values, row-major.
  */
 export function dequantizeInt8(m: Int8Matrix, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(rows * cols);
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) {
-      out[r * cols + c] = m.q[r * cols + c] * m.scale[m.axis === "rows" ? r : c];
+  const out = new Float32Array(rows * cols), { q, scale } = m;
+  for (let r = 0, i = 0; r < rows; r++) {
+    if (m.axis === "rows") {
+      const s = scale[r];
+      for (let c = 0; c < cols; c++, i++) out[i] = q[i] * s;
+    } else {
+      for (let c = 0; c < cols; c++, i++) out[i] = q[i] * scale[c];
     }
   }
   return out;
@@ -146,4 +151,14 @@ export async function quantize(model: RnnModel): Promise<RnnModel> {
   });
   out.setWeights(weights);
   return out;
+}
+
+/** An integer in [-127, 127]; NaN (a weight of a diverged model) is 0. */
+function toInt8(x: number): number {
+  return Number.isNaN(x) ? 0 : Math.min(127, Math.max(-127, x));
+}
+
+/** Rounds to the nearest integer, ties to even (WebAssembly's `nearest`). */
+function roundEven(x: number): number {
+  return Math.abs(x % 1) === 0.5 ? 2 * Math.round(x / 2) : Math.round(x);
 }
