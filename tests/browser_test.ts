@@ -199,6 +199,17 @@ Deno.test({
       await waitFor(page, "!s.generating && s.generated.length > 0");
       assert.equal((await stateOf(page)).generated, want.stdout.trim());
 
+      // Its 8-bit twin too, with the CLI's 8-bit text.
+      const small = `${dir}/cli8.safetensors`;
+      const exported = await cli("export", "--format", "int8", "--model", model, "--out", small);
+      assert.equal(exported.code, 0, exported.stderr);
+      const want8 = await cli("generate", "--model", small, "--prefix", "分开", "--length", "30");
+      await page.setInputFiles("#load-file", small);
+      await waitFor(page, "/cli8/.test(document.querySelector('#files-info').textContent)");
+      await page.click("#generate");
+      await waitFor(page, "!s.generating && s.generated.length > 0");
+      assert.equal((await stateOf(page)).generated, want8.stdout.trim());
+
       // Train and Stop again and again: the threads' workers do not pile up.
       const counts = [];
       for (let i = 0; i < 3; i++) {
