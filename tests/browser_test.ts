@@ -65,10 +65,22 @@ interface PageState {
 }
 const stateOf = (page: Page) =>
   page.evaluate(() => (globalThis as unknown as { playground: PageState }).playground);
-const waitFor = (page: Page, test: string) =>
-  page.waitForFunction(`(() => { const s = globalThis.playground; return ${test}; })()`, null, {
-    timeout: 120_000,
-  });
+/** Waits for `test` on the page's state; a timeout says what the state was. */
+async function waitFor(page: Page, test: string): Promise<void> {
+  try {
+    await page.waitForFunction(
+      `(() => { const s = globalThis.playground; return ${test}; })()`,
+      null,
+      {
+        timeout: 120_000,
+      },
+    );
+  } catch (e) {
+    const s = await stateOf(page).catch(() => undefined);
+    const shown = JSON.stringify(s, (k, v) => (k === "generated" ? String(v).slice(0, 40) : v));
+    throw new Error(`waiting for ${test}: ${(e as Error).message}; the page's state: ${shown}`);
+  }
+}
 
 /** Opens the page, collecting console errors. */
 async function open(browser: Browser, url: string) {
@@ -104,6 +116,8 @@ async function trainSmall(page: Page, backend: string, threads = 2) {
   await waitFor(page, "!s.training && (s.history.length === 2 || s.errors.length > 0)");
   const s = await stateOf(page);
   assert.deepEqual(s.errors, []);
+  // Still the pasted text: the default corpus, loading when the page opened, did not replace it.
+  assert.equal(s.corpus?.name, "your text");
   return s;
 }
 

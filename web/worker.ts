@@ -31,6 +31,8 @@ import type { ModelSummary, Reply, Request } from "./protocol.ts";
 const THREAD_WORKER = new URL("./thread_worker.js", import.meta.url);
 
 let corpus: Corpus | undefined, corpusName = "";
+/** Corpus requests so far: only the latest one's corpus is kept. */
+let corpusRequests = 0;
 let current: { model: RnnModel; vocab: Vocab; text: TextConfig; backend: Backend } | undefined;
 let stop: AbortController | undefined;
 
@@ -41,6 +43,9 @@ self.onmessage = async (event: MessageEvent<Request>) => {
   try {
     if (request.type === "corpus") {
       const { source, settings } = request;
+      // Loading a named corpus waits on the server: a later request (pasted text) may be done
+      // first, and must not be overwritten when this one finishes.
+      const mine = ++corpusRequests;
       if (request.initial && source.kind === "named") {
         // A server without the corpora still serves a page that trains on pasted text.
         const have = JSON.parse(await fetchText("./data/corpora.json")) as Record<string, boolean>;
@@ -56,6 +61,7 @@ self.onmessage = async (event: MessageEvent<Request>) => {
       const raw = source.kind === "named"
         ? await fetchText(`./data/${source.name}.txt`)
         : source.text;
+      if (mine !== corpusRequests) return;
       corpus = textCorpus(raw, settings);
       corpusName = source.kind === "named" ? source.name : source.name;
       post({
