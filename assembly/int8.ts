@@ -125,6 +125,26 @@ function quantizeRow(a: usize, k: i32): f32 {
   store<f32>(at, load<f32>(at) + <f32> sum * (sa * load<f32>(b + (<usize> j << 2))));
 }
 
+/** [Σa0, Σa1, Σa2, Σa3]: the four accumulators' lanes summed, by transposing them in pairs. */
+@inline function sums4(a0: v128, a1: v128, a2: v128, a3: v128): v128 {
+  const t01 = i32x4.add(i32x4.shuffle(a0, a1, 0, 4, 1, 5), i32x4.shuffle(a0, a1, 2, 6, 3, 7));
+  const t23 = i32x4.add(i32x4.shuffle(a2, a3, 0, 4, 1, 5), i32x4.shuffle(a2, a3, 2, 6, 3, 7));
+  return i32x4.add(i32x4.shuffle(t01, t23, 0, 1, 4, 5), i32x4.shuffle(t01, t23, 2, 3, 6, 7));
+}
+
+/**
+ * addScaled for columns j..j+3 at once: the same float32 operations lane by lane (a multiply,
+ * then an add: never fused), so the same bits as one column at a time.
+ */
+@inline function addScaled4(crow: usize, b: usize, n: i32, j: i32, sums: v128, sa: f32): void {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    sums = i32x4.sub(sums, i32x4.shl(v128.load(b + (<usize> (n + j) << 2)), 6));
+  }
+  const at = crow + (<usize> j << 2);
+  const scale = f32x4.mul(f32x4.splat(sa), v128.load(b + (<usize> j << 2)));
+  v128.store(at, f32x4.add(v128.load(at), f32x4.mul(f32x4.convert_i32x4_s(sums), scale)));
+}
+
 /**
  * c[m,n] += a[m,k] · b[k,n] in 8 bits, b packed by packInt8 (see the module comment).
  * c: C [m,n] f32; a: A [m,k] f32; b: int8Size(k, n) f32, packed.
@@ -153,10 +173,7 @@ export function matmulInt8(c: usize, a: usize, b: usize, m: i32, k: i32, n: i32)
         a2 = dot16(a2, at + <usize> (2 * cb), xb, xlo, xhi);
         a3 = dot16(a3, at + <usize> (3 * cb), xb, xlo, xhi);
       }
-      addScaled(crow, b, j, columnSum(a0, b, n, j), sa);
-      addScaled(crow, b, j + 1, columnSum(a1, b, n, j + 1), sa);
-      addScaled(crow, b, j + 2, columnSum(a2, b, n, j + 2), sa);
-      addScaled(crow, b, j + 3, columnSum(a3, b, n, j + 3), sa);
+      addScaled4(crow, b, n, j, sums4(a0, a1, a2, a3), sa);
     }
     for (; j < n; j++) {
       const w = q0 + <usize> j * <usize> cb;
