@@ -84,6 +84,18 @@ export function createReferenceBackend(): Backend {
     }
     return buf;
   };
+  /** A view of `length` elements of a float or index buffer from `offset`. */
+  const viewOf = (buf: AnyBuf, kind: "float" | "index", offset: number, length: number) => {
+    const b = own(buf, kind);
+    count(offset, "offset");
+    count(length, "length");
+    if (offset + length > b.length) {
+      throw new TypeError(
+        `Expected a buffer of at least ${offset + length} elements, got ${b.length}`,
+      );
+    }
+    return new RefBuf(kind, b.data.subarray(offset, offset + length), false, owner);
+  };
   const backend: Backend = {
     name: "reference",
     alloc: (n) => make("float", new Float64Array(count(n, "n"))),
@@ -93,38 +105,9 @@ export function createReferenceBackend(): Backend {
     // integers in its place followed by the n scales.
     allocPacked: (k, n) =>
       make("packed", new Float64Array(count(k, "k") * count(n, "n") + n), k, n),
-    view(buf, offset, length) {
-      const b = own(buf, "float");
-      count(offset, "offset");
-      count(length, "length");
-      if (offset + length > b.length) {
-        throw new TypeError(
-          `Expected a buffer of at least ${offset + length} elements, got ${b.length}`,
-        );
-      }
-      return new RefBuf(
-        "float",
-        b.data.subarray(offset, offset + length),
-        false,
-        owner,
-      ) as unknown as FloatBuf;
-    },
-    viewIndices(buf, offset, length) {
-      const b = own(buf, "index");
-      count(offset, "offset");
-      count(length, "length");
-      if (offset + length > b.length) {
-        throw new TypeError(
-          `Expected a buffer of at least ${offset + length} elements, got ${b.length}`,
-        );
-      }
-      return new RefBuf(
-        "index",
-        b.data.subarray(offset, offset + length),
-        false,
-        owner,
-      ) as unknown as IndexBuf;
-    },
+    view: (buf, offset, length) => viewOf(buf, "float", offset, length) as unknown as FloatBuf,
+    viewIndices: (buf, offset, length) =>
+      viewOf(buf, "index", offset, length) as unknown as IndexBuf,
     free(buf) {
       const b = own(buf, buf.kind);
       if (!b.root) throw new TypeError("Expected a buffer from alloc, not a view");

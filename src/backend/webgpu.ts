@@ -246,42 +246,9 @@ export function webGpuBackendOn(
     allocScalars: (n) => make("scalar", n),
     // Room for the weight (packWeights copies it) or its integers and n scales (packInt8).
     allocPacked: (k, n) => make("packed", count(k, "k") * count(n, "n") + n, k, n),
-    view(buf, offset, length) {
-      count(offset, "offset");
-      count(length, "length");
-      const b = own(buf, "float");
-      if (offset + length > b.length) {
-        throw new TypeError(
-          `Expected a buffer of at least ${offset + length} elements, got ${b.length}`,
-        );
-      }
-      return new GpuBuf(
-        "float",
-        b.root,
-        b.offset + offset,
-        length,
-        true,
-        owner,
-      ) as unknown as FloatBuf;
-    },
-    viewIndices(buf, offset, length) {
-      count(offset, "offset");
-      count(length, "length");
-      const b = own(buf, "index");
-      if (offset + length > b.length) {
-        throw new TypeError(
-          `Expected a buffer of at least ${offset + length} elements, got ${b.length}`,
-        );
-      }
-      return new GpuBuf(
-        "index",
-        b.root,
-        b.offset + offset,
-        length,
-        true,
-        owner,
-      ) as unknown as IndexBuf;
-    },
+    view: (buf, offset, length) => viewOf(buf, "float", offset, length) as unknown as FloatBuf,
+    viewIndices: (buf, offset, length) =>
+      viewOf(buf, "index", offset, length) as unknown as IndexBuf,
     free(buf) {
       const b = own(buf, buf.kind);
       if (b.isView) throw new TypeError("Expected a buffer from alloc, not a view");
@@ -294,36 +261,10 @@ export function webGpuBackendOn(
       if (ownsDevice) device.destroy();
     },
 
-    write(buf, data, offset = 0) {
-      count(offset, "offset");
-      const b = own(buf, "float");
-      if (offset + data.length > b.length) {
-        throw new TypeError(
-          `Expected a buffer of at least ${offset + data.length} elements, got ${b.length}`,
-        );
-      }
-      upload(b, Float32Array.from(data), offset);
-    },
-    writeIndices(buf, data, offset = 0) {
-      count(offset, "offset");
-      const b = own(buf, "index");
-      if (offset + data.length > b.length) {
-        throw new TypeError(
-          `Expected a buffer of at least ${offset + data.length} elements, got ${b.length}`,
-        );
-      }
-      upload(b, Int32Array.from(data), offset);
-    },
-    writeScalars(buf, data, offset = 0) {
-      count(offset, "offset");
-      const b = own(buf, "scalar");
-      if (offset + data.length > b.length) {
-        throw new TypeError(
-          `Expected a buffer of at least ${offset + data.length} elements, got ${b.length}`,
-        );
-      }
-      upload(b, Float32Array.from(data), offset);
-    },
+    write: (buf, data, offset = 0) => writeOf(buf, "float", Float32Array.from(data), offset),
+    writeIndices: (buf, data, offset = 0) => writeOf(buf, "index", Int32Array.from(data), offset),
+    writeScalars: (buf, data, offset = 0) =>
+      writeOf(buf, "scalar", Float32Array.from(data), offset),
     fill(buf, value) {
       const b = buf.kind === "scalar" ? own(buf, "scalar") : own(buf, "float");
       each("fill", [b.root], [b.offset, b.length, F(value)], b.length);
@@ -686,6 +627,32 @@ export function webGpuBackendOn(
     );
   }
   /** Writes host values into a buffer, after what was recorded before. */
+  /** Throws unless `b` holds at least `n` elements. */
+  function holds(b: GpuBuf, n: number) {
+    if (n > b.length) {
+      throw new TypeError(`Expected a buffer of at least ${n} elements, got ${b.length}`);
+    }
+  }
+  /** A view of `length` elements of a float or index buffer from `offset`. */
+  function viewOf(buf: AnyBuf, kind: "float" | "index", offset: number, length: number) {
+    count(offset, "offset");
+    count(length, "length");
+    const b = own(buf, kind);
+    holds(b, offset + length);
+    return new GpuBuf(kind, b.root, b.offset + offset, length, true, owner);
+  }
+  /** Writes `data` into a buffer of `kind` from element `offset`. */
+  function writeOf(
+    buf: AnyBuf,
+    kind: "float" | "index" | "scalar",
+    data: Float32Array<ArrayBuffer> | Int32Array<ArrayBuffer>,
+    offset: number,
+  ) {
+    count(offset, "offset");
+    const b = own(buf, kind);
+    holds(b, offset + data.length);
+    upload(b, data, offset);
+  }
   function upload(
     b: GpuBuf,
     data: Float32Array<ArrayBuffer> | Int32Array<ArrayBuffer>,
