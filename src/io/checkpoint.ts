@@ -110,7 +110,8 @@ export async function encodeCheckpoint(checkpoint: Checkpoint): Promise<Uint8Arr
       "an 8-bit model is for generation: its checkpoint keeps no training state; leave state out",
     );
   }
-  const int8 = model.quantized ? await int8Matrices(model) : new Map<string, Int8Matrix>();
+  const named = splitNamed(model.config, all);
+  const int8 = model.quantized ? int8Matrices(model.config, named) : new Map<string, Int8Matrix>();
   const tensors: Tensor[] = [];
   const add = (prefix: string, values: Record<string, Float32Array>) => {
     for (const t of namedTensors(model.config)) {
@@ -119,7 +120,7 @@ export async function encodeCheckpoint(checkpoint: Checkpoint): Promise<Uint8Arr
       if (m) tensors.push({ name: `${t.name}.scale`, shape: [m.scale.length], data: m.scale });
     }
   };
-  add("", splitNamed(model.config, all));
+  add("", named);
   if (adam) {
     add("adam.m.", splitNamed(model.config, adam.m));
     add("adam.v.", splitNamed(model.config, adam.v));

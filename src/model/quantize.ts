@@ -103,17 +103,20 @@ export function dequantizeInt8(m: Int8Matrix, rows: number, cols: number): Float
 }
 
 /**
- * Every 8-bit matrix of a model (see {@linkcode int8Axes}), from its current weights. Quantising
- * is idempotent: the weights of an 8-bit model give back the integers and scales they came from.
+ * Every 8-bit matrix of a model (see {@linkcode int8Axes}), from its named weights. Quantising is
+ * idempotent: the weights of an 8-bit model give back the integers and scales they came from.
  *
- * @param model The model.
+ * @param config The model's config.
+ * @param weights Its weights by name (`RnnModel.getWeights`).
  * @returns Tensor name → its 8-bit form.
  */
-export async function int8Matrices(model: RnnModel): Promise<Map<string, Int8Matrix>> {
-  const weights = await model.getWeights();
-  const shapes = new Map(namedTensors(model.config).map((t) => [t.name, t.shape]));
+export function int8Matrices(
+  config: ModelConfig,
+  weights: Readonly<Record<string, Float32Array>>,
+): Map<string, Int8Matrix> {
+  const shapes = new Map(namedTensors(config).map((t) => [t.name, t.shape]));
   const out = new Map<string, Int8Matrix>();
-  for (const [name, axis] of int8Axes(model.config)) {
+  for (const [name, axis] of int8Axes(config)) {
     const [rows, cols] = shapes.get(name)!;
     out.set(name, quantizeInt8(weights[name], rows, cols, axis));
   }
@@ -139,8 +142,7 @@ export async function int8Matrices(model: RnnModel): Promise<Map<string, Int8Mat
 export async function quantize(model: RnnModel): Promise<RnnModel> {
   const weights = await model.getWeights();
   const shapes = new Map(namedTensors(model.config).map((t) => [t.name, t.shape]));
-  const matrices = await int8Matrices(model);
-  for (const [name, m] of matrices) {
+  for (const [name, m] of int8Matrices(model.config, weights)) {
     const [rows, cols] = shapes.get(name)!;
     weights[name] = dequantizeInt8(m, rows, cols);
   }

@@ -79,7 +79,7 @@ Deno.test("quantize(): a model of 8-bit values, marked, whose 8-bit form is exac
     assert.equal(small.quantized, "int8");
     assert.equal(model.quantized, undefined);
     const [w, q] = [await model.getWeights(), await small.getWeights()];
-    const matrices = await int8Matrices(small);
+    const matrices = int8Matrices(small.config, q);
     for (const [name, m] of matrices) {
       const [rows, cols] = [w[name].length / m.scale.length, m.scale.length];
       const shape = m.axis === "rows"
@@ -96,7 +96,8 @@ Deno.test("quantize(): a model of 8-bit values, marked, whose 8-bit form is exac
       assert.deepEqual(q[name], w[name], name);
     }
     // Quantised again, the 8-bit model gives back its integers and scales.
-    const again = await int8Matrices(await quantize(small));
+    const twice = await quantize(small);
+    const again = int8Matrices(twice.config, await twice.getWeights());
     for (const [name, m] of matrices) {
       assert.deepEqual(again.get(name), m, name);
     }
