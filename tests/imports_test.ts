@@ -50,47 +50,54 @@ Deno.test("no library module imports from a folder above its own", async () => {
   assert.deepEqual(upward, []);
 });
 
+const ROOT = new URL("../", import.meta.url);
+
+/** A module of `deno info --json`'s graph, with what it imports. */
+interface GraphModule {
+  kind?: string;
+  specifier: string;
+  dependencies?: { specifier: string; code?: unknown; isDynamic?: boolean }[];
+}
+
+const graphs = new Map<string, Promise<GraphModule[]>>();
+/** The module graph of an entry (`deno info --json`), read once for the tests below. */
+function graphOf(entry: string): Promise<GraphModule[]> {
+  let graph = graphs.get(entry);
+  if (!graph) {
+    graph = (async () => {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["info", "--json", entry],
+        cwd: ROOT,
+        stderr: "inherit",
+      }).output();
+      assert.equal(out.code, 0);
+      return (JSON.parse(new TextDecoder().decode(out.stdout)) as { modules: GraphModule[] })
+        .modules;
+    })();
+    graphs.set(entry, graph);
+  }
+  return graph;
+}
+
 Deno.test("the library and the command line need no npm package (a first run downloads none)", async () => {
-  const root = new URL("../", import.meta.url);
   for (const entry of ["mod.ts", "book.ts"]) {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["info", "--json", entry],
-      cwd: root,
-      stderr: "inherit",
-    }).output();
-    assert.equal(out.code, 0);
-    const graph = JSON.parse(new TextDecoder().decode(out.stdout)) as {
-      modules: { kind: string; specifier: string }[];
-    };
+    const modules = await graphOf(entry);
     // Static and dynamic imports alike are in the graph: an npm one would be fetched on first use.
-    const npm = graph.modules.filter((m) => m.kind === "npm").map((m) => m.specifier);
+    const npm = modules.filter((m) => m.kind === "npm").map((m) => m.specifier);
     assert.deepEqual(npm, [], `${entry} reaches npm packages`);
-    assert.ok(graph.modules.length > 10, `${entry}: the graph looks too small to be real`);
+    assert.ok(modules.length > 10, `${entry}: the graph looks too small to be real`);
   }
 });
 
 Deno.test("outside the command line the library loads no node: module (a page's bundle runs it)", async () => {
-  const root = new URL("../", import.meta.url);
   for (const entry of ["mod.ts", "book.ts"]) {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["info", "--json", entry],
-      cwd: root,
-      stderr: "inherit",
-    }).output();
-    assert.equal(out.code, 0);
-    const graph = JSON.parse(new TextDecoder().decode(out.stdout)) as {
-      modules: {
-        specifier: string;
-        dependencies?: { specifier: string; code?: unknown; isDynamic?: boolean }[];
-      }[];
-    };
     // Code imports of node: built-ins, loaded with the module (types alone are erased).
-    const loaded = graph.modules
-      .filter((m) => !m.specifier.startsWith(new URL("src/cli/", root).href))
+    const loaded = (await graphOf(entry))
+      .filter((m) => !m.specifier.startsWith(new URL("src/cli/", ROOT).href))
       .flatMap((m) =>
         (m.dependencies ?? [])
           .filter((d) => d.specifier.startsWith("node:") && d.code && !d.isDynamic)
-          .map((d) => `${m.specifier.slice(root.href.length)} imports ${d.specifier}`)
+          .map((d) => `${m.specifier.slice(ROOT.href.length)} imports ${d.specifier}`)
       );
     assert.deepEqual(loaded, [], `${entry}: import these on first use instead`);
   }
