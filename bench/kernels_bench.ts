@@ -209,13 +209,23 @@ function gemm(what: string, form: Form, m: number, k: number, n: number): BenchG
   };
 }
 
+/** Setup of a batch-1 product with the weight packed by `pack` and multiplied by its kernel. */
+function packedProduct(pack: "packWeights" | "packInt8", k: number, n: number) {
+  return () => {
+    const a = put(be, randomArray(k)), b = put(be, randomArray(k * n, 0.1));
+    const c = be.alloc(n), packed = be.allocPacked(k, n);
+    be[pack](packed, b, k, n);
+    const mm = pack === "packWeights" ? be.matmulPacked : be.matmulInt8;
+    return { run: () => mm(c, a, packed, 1, k, n) };
+  };
+}
+
 /**
  * Generation's products with one row: a weight read in place (the baseline here) against the
  * same weight packed once by packWeights and read in order by matmulPacked.
  */
 function generationProduct(what: string, k: number, n: number): BenchGroup {
   const flop = 2 * k * n, tiny = k * n <= H * H;
-  const inputs = () => ({ a: put(be, randomArray(k)), b: put(be, randomArray(k * n, 0.1)) });
   return {
     group: `batch-1 generation, h · ${what} (1x${k}x${n})`,
     cases: [
@@ -227,7 +237,8 @@ function generationProduct(what: string, k: number, n: number): BenchGroup {
         baseline: true,
         tiny,
         setup() {
-          const { a, b } = inputs(), c = be.alloc(n);
+          const a = put(be, randomArray(k)), b = put(be, randomArray(k * n, 0.1));
+          const c = be.alloc(n);
           return { run: () => be.matmulNN(c, a, b, 1, k, n) };
         },
       },
@@ -237,11 +248,7 @@ function generationProduct(what: string, k: number, n: number): BenchGroup {
         flop,
         n: 3000,
         tiny,
-        setup() {
-          const { a, b } = inputs(), c = be.alloc(n), packed = be.allocPacked(k, n);
-          be.packWeights(packed, b, k, n);
-          return { run: () => be.matmulPacked(c, a, packed, 1, k, n) };
-        },
+        setup: packedProduct("packWeights", k, n),
       },
     ],
   };
@@ -253,13 +260,6 @@ function generationProduct(what: string, k: number, n: number): BenchGroup {
  */
 function int8Product(what: string, k: number, n: number): BenchGroup {
   const flop = 2 * k * n, tiny = k * n <= H * H;
-  const inputs = () => ({ a: put(be, randomArray(k)), b: put(be, randomArray(k * n, 0.1)) });
-  const withPacking = (pack: "packWeights" | "packInt8") => () => {
-    const { a, b } = inputs(), c = be.alloc(n), packed = be.allocPacked(k, n);
-    be[pack](packed, b, k, n);
-    const mm = pack === "packWeights" ? be.matmulPacked : be.matmulInt8;
-    return { run: () => mm(c, a, packed, 1, k, n) };
-  };
   return {
     group: `batch-1 generation in 8 bits, h · ${what} (1x${k}x${n})`,
     cases: [
@@ -270,39 +270,40 @@ function int8Product(what: string, k: number, n: number): BenchGroup {
         n: 3000,
         baseline: true,
         tiny,
-        setup: withPacking("packWeights"),
+        setup: packedProduct("packWeights", k, n),
       },
-      { side: "wasm", name: "matmulInt8", flop, n: 3000, tiny, setup: withPacking("packInt8") },
+      {
+        side: "wasm",
+        name: "matmulInt8",
+        flop,
+        n: 3000,
+        tiny,
+        setup: packedProduct("packInt8", k, n),
+      },
     ],
   };
 }
 
-/** Packing a weight in 8 bits: the reference against WASM. */
-function packingInt8(what: string, k: number, n: number): BenchGroup {
+/**
+ * Packing a weight by `pack` (packWeights: the reference's copy against the WASM panels; packInt8:
+ * the reference's quantisation against WASM), `runs` iterations on each side.
+ */
+function packing(
+  pack: "packWeights" | "packInt8",
+  what: string,
+  k: number,
+  n: number,
+  runs: [reference: number, wasm: number],
+): BenchGroup {
   const inputs = (x: Backend) => {
     const b = put(x, randomArray(k * n, 0.1)), packed = x.allocPacked(k, n);
-    return { run: () => x.packInt8(packed, b, k, n) };
+    return { run: () => x[pack](packed, b, k, n) };
   };
   return {
-    group: `packInt8 ${k}x${n}: ${what}`,
+    group: `${pack} ${k}x${n}: ${what}`,
     cases: [
-      { side: "reference", name: "packInt8", n: 20, baseline: true, setup: () => inputs(ref) },
-      { side: "wasm", name: "packInt8", n: 500, setup: () => inputs(be) },
-    ],
-  };
-}
-
-/** Packing a weight: the reference's layout (a copy) against the WASM panels. */
-function packing(what: string, k: number, n: number): BenchGroup {
-  const inputs = (x: Backend) => {
-    const b = put(x, randomArray(k * n, 0.1)), packed = x.allocPacked(k, n);
-    return { run: () => x.packWeights(packed, b, k, n) };
-  };
-  return {
-    group: `packWeights ${k}x${n}: ${what}`,
-    cases: [
-      { side: "reference", name: "packWeights", n: 200, baseline: true, setup: () => inputs(ref) },
-      { side: "wasm", name: "packWeights", n: 2000, setup: () => inputs(be) },
+      { side: "reference", name: pack, n: runs[0], baseline: true, setup: () => inputs(ref) },
+      { side: "wasm", name: pack, n: runs[1], setup: () => inputs(be) },
     ],
   };
 }
@@ -976,9 +977,9 @@ export const BENCHES = {
     gemm("dW_hq += Hsᵀ · dlogits", "matmulTN", H, TB, V),
     gemm("dW_hh += Hsᵀ · dZ", "matmulTN", H, TB, H),
   ],
-  packWeights: [packing("W_hq, once per generation", H, V)],
+  packWeights: [packing("packWeights", "W_hq, once per generation", H, V, [200, 2000])],
   matmulPacked: [generationProduct("W_hh", H, H), generationProduct("W_hq", H, V)],
-  packInt8: [packingInt8("W_hq, once per 8-bit model", H, V)],
+  packInt8: [packing("packInt8", "W_hq, once per 8-bit model", H, V, [20, 500])],
   matmulInt8: [int8Product("W_hh", H, H), int8Product("W_hq", H, V)],
   biasForward: [
     elementwise(
