@@ -63,7 +63,7 @@ self.onmessage = async (event: MessageEvent<Request>) => {
         : source.text;
       if (mine !== corpusRequests) return;
       corpus = textCorpus(raw, settings);
-      corpusName = source.kind === "named" ? source.name : source.name;
+      corpusName = source.name;
       post({
         type: "corpus",
         name: corpusName,
