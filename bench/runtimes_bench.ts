@@ -14,6 +14,7 @@
  */
 import { parseArgs } from "node:util";
 import { buildNpm } from "../scripts/build_npm.ts";
+import { findRuntime } from "../tests/_runtimes/find.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -40,32 +41,13 @@ interface Runtime {
   version: string;
 }
 
-function version(command: string, args: string[]): string | undefined {
-  try {
-    const out = new Deno.Command(command, { args, stdout: "piped", stderr: "null" }).outputSync();
-    return out.success ? new TextDecoder().decode(out.stdout).trim().split("\n")[0] : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 const runtimes: Runtime[] = [
   { name: "Deno", command: [Deno.execPath(), "run", "-A"], version: `deno ${Deno.version.deno}` },
 ];
-for (
-  const [name, candidates] of [["Node", ["node"]], ["Bun", [
-    "bun",
-    `${ROOT}.tools/node_modules/.bin/bun`,
-  ]]] as const
-) {
-  const found = candidates.find((c) => version(c, ["--version"]));
-  if (found) {
-    runtimes.push({
-      name,
-      command: [found],
-      version: `${name.toLowerCase()} ${version(found, ["--version"])}`,
-    });
-  } else console.log(`${name} not found; left out`);
+for (const [name, key] of [["Node", "node"], ["Bun", "bun"]] as const) {
+  const found = findRuntime(key);
+  if (found) runtimes.push({ name, command: [found.command], version: `${key} ${found.version}` });
+  else console.log(`${name} not found; left out`);
 }
 
 const dir = await Deno.makeTempDir();

@@ -12,27 +12,14 @@
 import assert from "node:assert/strict";
 import ts from "typescript";
 import { buildNpm } from "../scripts/build_npm.ts";
+import { findRuntime } from "./_runtimes/find.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const SMOKE = `${ROOT}tests/_runtimes/smoke.mjs`;
 
-/** The first of `names` that runs with `--version`, or `undefined`. */
-function find(names: string[]): string | undefined {
-  for (const name of names) {
-    try {
-      const out = new Deno.Command(name, { args: ["--version"], stdout: "null", stderr: "null" })
-        .outputSync();
-      if (out.success) return name;
-    } catch {
-      // not installed there
-    }
-  }
-  return undefined;
-}
-
 const RUNTIMES: Record<string, string | undefined> = {
-  node: find(["node"]),
-  bun: find(["bun", `${ROOT}.tools/node_modules/.bin/bun`]),
+  node: findRuntime("node")?.command,
+  bun: findRuntime("bun")?.command,
 };
 const onCi = Deno.env.get("CI") === "true";
 const missing = Object.keys(RUNTIMES).filter((r) => !RUNTIMES[r]);
