@@ -26,7 +26,7 @@ import { kernelBytes, SHARED_MEMORY_PAGES } from "./_wasm/kernels.ts";
 import { KERNEL_NAMES, type KernelArg, KERNELS } from "./kernels.ts";
 import { CONTROL, type Fn, OP, ROW_KERNELS, runClaimedBlocks } from "./thread_protocol.ts";
 import type { AnyBuf, Backend, FloatBuf, PackedBuf } from "./types.ts";
-import { hasRelaxedSimd, wasmBackendOver } from "./wasm.ts";
+import { relaxedBuild, wasmBackendOver } from "./wasm.ts";
 import { type StartedWorker, startWorker, workersAvailable } from "./worker_start.ts";
 
 /**
@@ -143,10 +143,7 @@ export async function createThreadedBackend(
         "to the worker's module); use 1 thread",
     );
   }
-  const relaxed = options.relaxedSimd ?? hasRelaxedSimd();
-  if (relaxed && !hasRelaxedSimd()) {
-    throw new RangeError("this engine has no relaxed SIMD; leave relaxedSimd unset or false");
-  }
+  const relaxed = relaxedBuild(options.relaxedSimd);
   const minWork = options.minSplitWork ?? 2 ** 22;
   const memory = new WebAssembly.Memory({ ...SHARED_MEMORY_PAGES, shared: true });
   const build = relaxed ? "threads" : "threads-simd";

@@ -145,11 +145,22 @@ export interface WasmBackendOptions {
  * ```
  */
 export function createWasmBackend(options: WasmBackendOptions = {}): Backend {
-  const relaxed = options.relaxedSimd ?? hasRelaxedSimd();
+  return instantiate("", relaxedBuild(options.relaxedSimd));
+}
+
+/**
+ * Whether to run the relaxed-SIMD build: as asked, by default where the engine has relaxed SIMD.
+ *
+ * @param asked The `relaxedSimd` option.
+ * @returns `true` for the relaxed build.
+ * @throws {RangeError} When it is asked for on an engine without relaxed SIMD.
+ */
+export function relaxedBuild(asked: boolean | undefined): boolean {
+  const relaxed = asked ?? hasRelaxedSimd();
   if (relaxed && !hasRelaxedSimd()) {
     throw new RangeError("this engine has no relaxed SIMD; leave relaxedSimd unset or false");
   }
-  return instantiate("", relaxed);
+  return relaxed;
 }
 
 /**
