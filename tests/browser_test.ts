@@ -82,14 +82,37 @@ async function waitFor(page: Page, test: string): Promise<void> {
   }
 }
 
-/** Opens the page, collecting console errors. */
-async function open(browser: Browser, url: string) {
-  const page = await browser.newPage();
-  const errors: string[] = [];
-  page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
-  page.on("pageerror", (e) => errors.push(e.message));
-  await page.goto(url);
-  return { page, errors };
+/**
+ * Serves the playground with `flags`, opens it in a Chromium started with `browserFlags` (after
+ * `--headless --no-sandbox`), runs `use` with the page and the console errors collected so far,
+ * then closes the browser and stops the server.
+ */
+async function onPage(
+  flags: string[],
+  browserFlags: string[],
+  use: (page: Page, errors: string[]) => Promise<void>,
+): Promise<void> {
+  const server = await serve(...flags);
+  const browser = await launch(browserFlags);
+  try {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.goto(server.url);
+    await use(page, errors);
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+}
+
+/** Headless Chromium with `flags` besides. */
+function launch(flags: string[]): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--headless", "--no-sandbox", ...flags],
+  });
 }
 
 /** Uses the short text as the corpus and trains the small model on it. */
@@ -127,14 +150,8 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const server = await serve();
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox"],
-    });
     const dir = await Deno.makeTempDir({ prefix: "rnn-playground-" });
-    try {
-      const { page, errors } = await open(browser, server.url);
+    await onPage([], [], async (page, errors) => {
       assert.equal(await page.evaluate("crossOriginIsolated"), true);
       const s = await trainSmall(page, "wasm");
       assert.equal(s.backend, "wasm (2 threads)");
@@ -237,10 +254,7 @@ Deno.test({
       }
       assert.equal(new Set(counts).size, 1, `workers after each run: ${counts}`);
       assert.deepEqual(errors.filter((e) => !/"X"/.test(e)), []);
-    } finally {
-      await browser.close();
-      await server.stop();
-    }
+    });
   },
 });
 
@@ -250,13 +264,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const server = await serve("--isolation", "off", "--no-data");
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox"],
-    });
-    try {
-      const { page, errors } = await open(browser, server.url);
+    await onPage(["--isolation", "off", "--no-data"], [], async (page, errors) => {
       assert.equal(await page.evaluate("crossOriginIsolated"), false);
       assert.match(await page.textContent("#notes") ?? "", /not cross-origin isolated/);
       // The default corpus loads from ./data or the cache, or the page says it is missing.
@@ -266,10 +274,7 @@ Deno.test({
       assert.ok(s.notes.some((n) => /one thread/.test(n)), JSON.stringify(s.notes));
       assert.ok(s.history[1].perplexity < s.history[0].perplexity);
       assert.deepEqual(errors, []);
-    } finally {
-      await browser.close();
-      await server.stop();
-    }
+    });
   },
 });
 
@@ -279,13 +284,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const server = await serve();
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--enable-unsafe-webgpu"],
-    });
-    try {
-      const { page } = await open(browser, server.url);
+    await onPage([], ["--enable-unsafe-webgpu"], async (page) => {
       const gpu = await trainSmall(page, "webgpu");
       assert.match(gpu.backend, /^webgpu/);
       const wasm = await trainSmall(page, "wasm");
@@ -293,9 +292,6 @@ Deno.test({
         const other = wasm.history[i].perplexity;
         assert.ok(Math.abs(r.perplexity - other) / other < 1e-3, `${r.perplexity} vs ${other}`);
       });
-    } finally {
-      await browser.close();
-      await server.stop();
-    }
+    });
   },
 });
