@@ -27,6 +27,21 @@ const EDITS: readonly Edit[] = [
   ["src/backend/threads.ts", /"\.\/thread_worker\.ts"/, '"./thread_worker.js"'],
 ];
 
+/**
+ * TypeScript's settings for the package as an npm user's project has them (ES2022 modules resolved
+ * as Node does, strict); the build adds its own, and `tests/runtimes_test.ts` type-checks a user's
+ * module with these.
+ */
+export const NPM_USER_OPTIONS: ts.CompilerOptions = {
+  target: ts.ScriptTarget.ES2022,
+  module: ts.ModuleKind.NodeNext,
+  moduleResolution: ts.ModuleResolutionKind.NodeNext,
+  lib: ["lib.es2023.d.ts", "lib.dom.d.ts"],
+  types: [],
+  strict: true,
+  skipLibCheck: true,
+};
+
 /** The type packages the build compiles against (pinned in `deno.json`). */
 const TYPE_PACKAGES = ["build-types/node", "build-types/webgpu"] as const;
 
@@ -102,16 +117,10 @@ export async function buildNpm(out: string, src: string): Promise<string[]> {
 
   const types = await Promise.all(TYPE_PACKAGES.map(typesEntry));
   const options: ts.CompilerOptions = {
-    target: ts.ScriptTarget.ES2022,
-    module: ts.ModuleKind.NodeNext,
-    moduleResolution: ts.ModuleResolutionKind.NodeNext,
-    lib: ["lib.es2023.d.ts", "lib.dom.d.ts"],
-    types: [],
-    strict: true,
+    ...NPM_USER_OPTIONS,
     declaration: true,
     allowImportingTsExtensions: true,
     rewriteRelativeImportExtensions: true,
-    skipLibCheck: true,
     rootDir: src,
     outDir: out,
     newLine: ts.NewLineKind.LineFeed,

@@ -11,7 +11,7 @@
  */
 import assert from "node:assert/strict";
 import ts from "typescript";
-import { buildNpm } from "../scripts/build_npm.ts";
+import { buildNpm, NPM_USER_OPTIONS } from "../scripts/build_npm.ts";
 import { findRuntime } from "./_runtimes/find.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -132,16 +132,7 @@ async function typeCheck(source: string): Promise<string[]> {
     await Deno.symlink(pkg, `${dir}/node_modules/@rnn/wasm`);
     await Deno.writeTextFile(`${dir}/package.json`, '{ "type": "module" }\n');
     await Deno.writeTextFile(`${dir}/main.ts`, source);
-    const program = ts.createProgram([`${dir}/main.ts`], {
-      target: ts.ScriptTarget.ES2022,
-      module: ts.ModuleKind.NodeNext,
-      moduleResolution: ts.ModuleResolutionKind.NodeNext,
-      lib: ["lib.es2023.d.ts", "lib.dom.d.ts"],
-      types: [],
-      strict: true,
-      noEmit: true,
-      skipLibCheck: true,
-    });
+    const program = ts.createProgram([`${dir}/main.ts`], { ...NPM_USER_OPTIONS, noEmit: true });
     return ts.getPreEmitDiagnostics(program).map((d) =>
       ts.flattenDiagnosticMessageText(d.messageText, "\n")
     );
