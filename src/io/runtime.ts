@@ -97,5 +97,11 @@ export function isPermissionError(e: unknown): boolean {
  */
 export async function readBytes(path: string): Promise<Uint8Array> {
   const b = await (await nodeFs()).readFile(path);
-  return new Uint8Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+  // Copied only when the Buffer shares its memory (a pool): a whole one is viewed as it is.
+  const whole = b.byteOffset === 0 && b.byteLength === b.buffer.byteLength;
+  return new Uint8Array(
+    whole ? b.buffer : b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength),
+    0,
+    b.byteLength,
+  );
 }
