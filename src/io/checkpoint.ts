@@ -93,7 +93,7 @@ export async function encodeCheckpoint(checkpoint: Checkpoint): Promise<Uint8Arr
     );
   }
   const all = await model.backend.read(model.params);
-  if (!all.every(Number.isFinite)) {
+  if (firstNonFinite(all) >= 0) {
     throw new UsageError("the model has NaN or infinite weights; it was not saved");
   }
   const adam = state?.optimizer;
