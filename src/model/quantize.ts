@@ -34,8 +34,8 @@ export function int8Axes(config: ModelConfig): Map<string, Int8Matrix["axis"]> {
   const axes = new Map<string, Int8Matrix["axis"]>();
   for (const t of namedTensors(config)) {
     if (t.shape.length !== 2) continue;
-    const gathered = t.name.startsWith("W_x") && !/_l[1-9][0-9]*$/.test(t.name) &&
-      config.inputSize === 0;
+    // The first layer's input weights, over one-hot tokens (no dense inputs): a row gather.
+    const gathered = t.block.key === "0.W_x" && config.inputSize === 0;
     axes.set(t.name, gathered ? "rows" : "columns");
   }
   return axes;
